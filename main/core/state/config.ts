@@ -1,0 +1,228 @@
+/**
+ * config.yaml: the full v1 schema with its documented defaults (worker.md §4.4) and the validation rules of
+ * decisions §2. Validation order: YAML and types (`INVALID_CONFIG`), then each section's job type
+ * (`UNKNOWN_JOB_TYPE`), then the session_agent_harness section validator (`MISSING_SESSION_KEYS`,
+ * `DUPLICATE_SECTION_TARGET`). Unknown keys are reported as warnings and otherwise ignored.
+ */
+import { promises as fs } from 'node:fs';
+import { z } from 'zod';
+import { WorkerError } from '../errors';
+import { describeZodError, parseYamlText } from './yaml-file';
+import { AGENT_TYPES, PERMISSION_MODES, type AgentType, type SessionTuple } from './schemas';
+
+export const SUPPORTED_JOB_TYPES = ['session_agent_harness'] as const;
+const SESSION_KEYS = ['org_id', 'blob_id', 'revision_id', 'session_id'] as const;
+
+const positiveInt = z.number().int().positive();
+
+const AgentDefaults = z
+  .object({
+    executable: z.string().min(1).optional(),
+    model: z.string().min(1).optional(),
+    effort: z.string().min(1).optional(),
+    permissions: z.enum(PERMISSION_MODES).optional(),
+  })
+  .nullable()
+  .transform((v) => v ?? {});
+
+const SectionShape = z.object({
+  name: z.string().nullable().optional(),
+  // job_type and session keys are checked by the later, more specific validators.
+  job_type: z.unknown().optional(),
+  session: z.record(z.string(), z.unknown()).nullable().optional(),
+});
+
+const ConfigShape = z.object({
+  polling: z
+    .object({
+      interval_idle_ms: positiveInt.default(1500),
+      interval_active_ms: positiveInt.default(3000),
+      backoff_max_ms: positiveInt.default(30000),
+    })
+    .nullable()
+    .optional()
+    .transform((v) => v ?? { interval_idle_ms: 1500, interval_active_ms: 3000, backoff_max_ms: 30000 }),
+  concurrency: z
+    .object({ max_agents: positiveInt.default(4) })
+    .nullable()
+    .optional()
+    .transform((v) => v ?? { max_agents: 4 }),
+  agents: z
+    .object({ claude_code: AgentDefaults.optional(), codex: AgentDefaults.optional() })
+    .catchall(z.never({ error: 'unknown agent type (supported: claude_code, codex)' }))
+    .nullable()
+    .optional()
+    .transform((v) => ({ claude_code: v?.claude_code ?? {}, codex: v?.codex ?? {} })),
+  sections: z.array(SectionShape).min(1, { error: 'at least one section is required' }),
+});
+
+export interface SectionConfig {
+  /** Position in `sections`, for messages. */
+  index: number;
+  name: string | null;
+  job_type: 'session_agent_harness';
+  session: SessionTuple;
+}
+
+export interface AgentDefaultsConfig {
+  executable?: string;
+  model?: string;
+  effort?: string;
+  permissions?: 'autonomous' | 'approval';
+}
+
+export interface WorkerConfig {
+  polling: { interval_idle_ms: number; interval_active_ms: number; backoff_max_ms: number };
+  concurrency: { max_agents: number };
+  agents: Record<AgentType, AgentDefaultsConfig>;
+  sections: SectionConfig[];
+}
+
+export interface LoadedConfig {
+  config: WorkerConfig;
+  /** Unknown keys and other things worth a warning log line. */
+  warnings: string[];
+}
+
+const KNOWN_KEYS: Record<string, readonly string[]> = {
+  '': ['polling', 'concurrency', 'agents', 'sections'],
+  polling: ['interval_idle_ms', 'interval_active_ms', 'backoff_max_ms'],
+  concurrency: ['max_agents'],
+  agents: [...AGENT_TYPES],
+  agent: ['executable', 'model', 'effort', 'permissions'],
+  section: ['name', 'job_type', 'session'],
+  session: [...SESSION_KEYS],
+};
+
+function unknownKeys(obj: unknown, known: readonly string[], prefix: string): string[] {
+  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) return [];
+  return Object.keys(obj)
+    .filter((k) => !known.includes(k))
+    .map((k) => `${prefix}${prefix ? '.' : ''}${k}`);
+}
+
+function collectUnknownKeys(raw: Record<string, unknown>): string[] {
+  const out = unknownKeys(raw, KNOWN_KEYS['']!, '');
+  out.push(...unknownKeys(raw.polling, KNOWN_KEYS.polling!, 'polling'));
+  out.push(...unknownKeys(raw.concurrency, KNOWN_KEYS.concurrency!, 'concurrency'));
+  const agents = raw.agents as Record<string, unknown> | undefined;
+  for (const t of AGENT_TYPES) out.push(...unknownKeys(agents?.[t], KNOWN_KEYS.agent!, `agents.${t}`));
+  if (Array.isArray(raw.sections)) {
+    raw.sections.forEach((s, i) => {
+      out.push(...unknownKeys(s, KNOWN_KEYS.section!, `sections[${i}]`));
+      out.push(...unknownKeys((s as Record<string, unknown> | null)?.session, KNOWN_KEYS.session!, `sections[${i}].session`));
+    });
+  }
+  return out;
+}
+
+/** Validates config text. Throws a WorkerError with one of the four preflight config codes. */
+export function parseConfigText(text: string, label = 'config.yaml'): LoadedConfig {
+  const raw = parseYamlText(text, label, 'INVALID_CONFIG');
+  if (raw === null || raw === undefined || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new WorkerError('INVALID_CONFIG', `${label}: the top level must be a mapping with a "sections" list`);
+  }
+  const shaped = ConfigShape.safeParse(raw);
+  if (!shaped.success) {
+    throw new WorkerError('INVALID_CONFIG', `${label}: ${describeZodError(shaped.error)}`);
+  }
+  const warnings = collectUnknownKeys(raw as Record<string, unknown>).map((p) => `unknown key ignored: ${p}`);
+  const data = shaped.data;
+
+  data.sections.forEach((s, i) => {
+    const jt = s.job_type;
+    if (typeof jt !== 'string' || !(SUPPORTED_JOB_TYPES as readonly string[]).includes(jt)) {
+      const shown = jt === undefined ? 'missing' : JSON.stringify(jt);
+      throw new WorkerError(
+        'UNKNOWN_JOB_TYPE',
+        `sections[${i}].job_type is ${shown}; supported: ${SUPPORTED_JOB_TYPES.join(', ')}`,
+      );
+    }
+  });
+
+  const sections: SectionConfig[] = data.sections.map((s, i) => {
+    const session = (s.session ?? {}) as Record<string, unknown>;
+    for (const key of SESSION_KEYS) {
+      const v = session[key];
+      if (v === undefined || v === null || v === '') {
+        throw new WorkerError('MISSING_SESSION_KEYS', `sections[${i}].session.${key} is missing`);
+      }
+      if (typeof v !== 'string') {
+        throw new WorkerError('INVALID_CONFIG', `sections[${i}].session.${key}: expected a string`);
+      }
+    }
+    return {
+      index: i,
+      name: s.name ?? null,
+      job_type: 'session_agent_harness',
+      session: {
+        org_id: session.org_id as string,
+        blob_id: session.blob_id as string,
+        revision_id: session.revision_id as string,
+        session_id: session.session_id as string,
+      },
+    };
+  });
+
+  const seen = new Map<string, number>();
+  for (const s of sections) {
+    const key = SESSION_KEYS.map((k) => s.session[k]).join('\u0000');
+    const first = seen.get(key);
+    if (first !== undefined) {
+      throw new WorkerError(
+        'DUPLICATE_SECTION_TARGET',
+        `sections[${first}] and sections[${s.index}] target the same session ${s.session.session_id}`,
+      );
+    }
+    seen.set(key, s.index);
+  }
+
+  return {
+    config: {
+      polling: data.polling,
+      concurrency: data.concurrency,
+      agents: data.agents as Record<AgentType, AgentDefaultsConfig>,
+      sections,
+    },
+    warnings,
+  };
+}
+
+/** Reads config.yaml; a missing or unreadable file is `INVALID_CONFIG` (worker.md §3). */
+export async function loadConfigFile(path: string): Promise<LoadedConfig> {
+  let text: string;
+  try {
+    text = await fs.readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'is missing' : `cannot be read (${code ?? 'error'})`;
+    throw new WorkerError('INVALID_CONFIG', `${path} ${why}`);
+  }
+  return parseConfigText(text, path);
+}
+
+/** A starter config written by `login` when none exists, so a new user sees the shape to fill in. */
+export const CONFIG_TEMPLATE = `# BlobHub Worker configuration. Every block is optional except "sections".
+# Docs: README.md → Configuration. Changes apply on the next start (or "Reload config" in the tray).
+polling:
+  interval_idle_ms: 1500
+  interval_active_ms: 3000
+  backoff_max_ms: 30000
+concurrency:
+  max_agents: 4
+agents:
+  claude_code:
+    executable: claude
+    permissions: approval
+  codex:
+    executable: codex
+    permissions: approval
+sections: []
+#  - name: my-project
+#    job_type: session_agent_harness
+#    session:
+#      org_id: org_...
+#      blob_id: blb_...
+#      revision_id: rev_...
+#      session_id: ses_...
+`;

@@ -1,0 +1,49 @@
+// Bundles every entry point with esbuild. Node entries stay ESM with node_modules external (they run
+// from the installed package); Electron entries are bundled whole (CJS) except `electron` itself;
+// the renderer is an IIFE classic script because Chromium blocks module scripts over file://.
+import { build } from 'esbuild';
+import { cp, mkdir, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+
+const root = new URL('..', import.meta.url).pathname;
+const at = (p) => root + p;
+
+const nodeEntries = [
+  ['main/cli/index.ts', 'dist/cli.js', '#!/usr/bin/env node'],
+  ['main/emulator/cli.ts', 'dist/emulator.js', '#!/usr/bin/env node'],
+  ['main/sandbox/demo-cli.ts', 'dist/demo.js', '#!/usr/bin/env node'],
+];
+
+await rm(at('dist'), { recursive: true, force: true });
+const jobs = [];
+for (const [entry, outfile, shebang] of nodeEntries) {
+  if (!existsSync(at(entry))) continue;
+  jobs.push(build({
+    entryPoints: [at(entry)], outfile: at(outfile), bundle: true, platform: 'node', format: 'esm',
+    target: 'node20', packages: 'external', sourcemap: true, banner: { js: shebang }, logLevel: 'warning',
+  }));
+}
+if (existsSync(at('main/app/main.ts'))) {
+  jobs.push(build({
+    entryPoints: [at('main/app/main.ts')], outfile: at('dist/app/main.cjs'), bundle: true, platform: 'node',
+    format: 'cjs', target: 'node22', external: ['electron'], sourcemap: true, logLevel: 'warning',
+  }));
+}
+if (existsSync(at('main/preload/index.ts'))) {
+  jobs.push(build({
+    entryPoints: [at('main/preload/index.ts')], outfile: at('dist/app/preload.cjs'), bundle: true,
+    platform: 'browser', format: 'cjs', target: 'chrome130', external: ['electron'], logLevel: 'warning',
+  }));
+}
+if (existsSync(at('renderer/main.ts'))) {
+  await mkdir(at('dist/renderer'), { recursive: true });
+  jobs.push(build({
+    entryPoints: [at('renderer/main.ts')], outfile: at('dist/renderer/app.js'), bundle: true,
+    platform: 'browser', format: 'iife', target: 'chrome130', sourcemap: true, logLevel: 'warning',
+  }));
+  for (const f of ['index.html', 'styles.css']) {
+    if (existsSync(at(`renderer/${f}`))) jobs.push(cp(at(`renderer/${f}`), at(`dist/renderer/${f}`)));
+  }
+  if (existsSync(at('renderer/assets'))) jobs.push(cp(at('renderer/assets'), at('dist/renderer/assets'), { recursive: true }));
+}
+await Promise.all(jobs);
