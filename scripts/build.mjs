@@ -2,7 +2,7 @@
 // from the installed package); Electron entries are bundled whole (CJS) except `electron` itself;
 // the renderer is an IIFE classic script because Chromium blocks module scripts over file://.
 import { build } from 'esbuild';
-import { cp, mkdir, rm } from 'node:fs/promises';
+import { cp, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -14,7 +14,7 @@ const nodeEntries = [
   ['main/sandbox/demo-cli.ts', 'dist/demo.js', '#!/usr/bin/env node'],
 ];
 
-await rm(at('dist'), { recursive: true, force: true });
+// dist/ is overwritten in place (not wiped) so a rebuild never pulls files from under a running test.
 const jobs = [];
 for (const [entry, outfile, shebang] of nodeEntries) {
   if (!existsSync(at(entry))) continue;
