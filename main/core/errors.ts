@@ -95,6 +95,10 @@ export const ERROR_CODES = {
   INVALID_STATE: { class: 'usage', exitStatus: 1, remediation: 'Only failed or completed threads can be reset.' },
   AGENT_PROTOCOL_ERROR: { class: 'local', remediation: 'The agent printed something unexpected; see thread.log.' },
   IPC_INVALID_INPUT: { class: 'usage', remediation: 'The window sent a malformed request; reload it.' },
+  IPC_UNKNOWN_CHANNEL: { class: 'usage', remediation: 'The window asked for a channel the app does not offer; update the app.' },
+  IPC_FORBIDDEN_SENDER: { class: 'usage', remediation: 'Only the app\'s own windows may call the worker.' },
+  OPEN_FAILED: { class: 'local', remediation: 'Check that the path exists and a program is registered to open it.' },
+  SANDBOX_NOT_AVAILABLE: { class: 'usage', remediation: 'The local sandbox is not part of this build yet; sign in with an API key.' },
   INTERNAL_ERROR: { class: 'local', remediation: 'Please report this with the log file.' },
 } as const satisfies Record<string, CodeInfo>;
 
