@@ -1,0 +1,112 @@
+/**
+ * `npm run emulator` (dist/emulator.js): a local BlobHub on 127.0.0.1 with a worker user, a human user and an
+ * empty session both can access, printed with a ready-to-paste config.yaml section and login command.
+ * Runs until SIGINT/SIGTERM, then closes every socket and exits 0. Bad flags exit 2.
+ */
+import { createLogger, streamSink } from '../core/log';
+import { startEmulator } from './index';
+
+const USAGE = 'usage: emulator [--port N] [--page-size N] [--item-size-cap BYTES] [--json] [--verbose]';
+
+interface Flags {
+  port: number;
+  pageSize: number;
+  itemSizeCap: number;
+  json: boolean;
+  verbose: boolean;
+}
+
+class UsageError extends Error {}
+
+function intFlag(name: string, raw: string | undefined, min: number, max: number): number {
+  if (raw === undefined || !/^\d+$/.test(raw)) throw new UsageError(`${name} needs an integer value`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new UsageError(`${name} must be between ${min} and ${max}`);
+  return n;
+}
+
+export function parseFlags(argv: string[]): Flags {
+  const flags: Flags = { port: 0, pageSize: 50, itemSizeCap: 1024 * 1024, json: false, verbose: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [name, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = () => inline ?? argv[++i];
+    if (name === '--port') flags.port = intFlag(name, value(), 0, 65535);
+    else if (name === '--page-size') flags.pageSize = intFlag(name, value(), 1, 10_000);
+    else if (name === '--item-size-cap') flags.itemSizeCap = intFlag(name, value(), 1, 64 * 1024 * 1024);
+    else if (name === '--json') flags.json = true;
+    else if (name === '--verbose') flags.verbose = true;
+    else throw new UsageError(`unknown argument ${arg}`);
+  }
+  return flags;
+}
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  let flags: Flags;
+  try {
+    flags = parseFlags(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`emulator: ${(e as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger({ sinks: [streamSink(process.stderr)], minLevel: flags.verbose ? 'debug' : 'warning' });
+  let emulator;
+  try {
+    emulator = await startEmulator({ port: flags.port, pageSize: flags.pageSize, itemSizeCap: flags.itemSizeCap, logger });
+  } catch (e) {
+    process.stderr.write(`emulator: cannot listen on 127.0.0.1:${flags.port}: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+  const { control } = emulator;
+  const worker = control.createUser({ name: 'Worker', email: 'worker@example.test' });
+  const human = control.createUser({ name: 'Human', email: 'human@example.test' });
+  const session = control.createSession({ members: [worker.user_id, human.user_id] });
+
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify({ apiUrl: emulator.apiUrl, realtimeUrl: emulator.realtimeUrl, controlUrl: emulator.controlUrl, worker, human, session })}\n`);
+  } else {
+    process.stdout.write(
+      [
+        'BlobHub emulator running (Ctrl-C to stop)',
+        `  REST API:     ${emulator.apiUrl}`,
+        `  Realtime:     ${emulator.realtimeUrl}`,
+        `  Control API:  ${emulator.controlUrl}`,
+        `  Worker user:  ${worker.user_id}  key: ${worker.api_key}`,
+        `  Human user:   ${human.user_id}  key: ${human.api_key}`,
+        `  Session:      org_id=${session.org_id} blob_id=${session.blob_id} revision_id=${session.revision_id} session_id=${session.session_id}`,
+        '',
+        'config.yaml:',
+        'sections:',
+        '  - name: emulator',
+        '    job_type: session_agent_harness',
+        '    session:',
+        `      org_id: ${session.org_id}`,
+        `      blob_id: ${session.blob_id}`,
+        `      revision_id: ${session.revision_id}`,
+        `      session_id: ${session.session_id}`,
+        '',
+        'Log the worker in:',
+        `  printf '%s' '${worker.api_key}' | blobhub-worker login --api-url ${emulator.apiUrl} --realtime-url ${emulator.realtimeUrl} --api-key-stdin`,
+        '',
+      ].join('\n'),
+    );
+  }
+
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    emulator.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+void main();

@@ -1,0 +1,90 @@
+/**
+ * Fault injection (decisions §13): rules keyed by command name (plus `users/me`, `realtime` and `*` for
+ * anything), consumed in insertion order. Latency rules add up and let the request continue; the first other
+ * matching rule decides the outcome. Probabilities draw from a seeded RNG so a failing run can be replayed.
+ */
+import { z } from 'zod';
+
+export const FAULT_KINDS = ['status', 'rate_limit', 'drop_before', 'drop_after', 'latency'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export const FaultRuleSchema = z.strictObject({
+  /** A data command name, `users/me`, `realtime`, or `*` (every route). */
+  command: z.string().min(1),
+  kind: z.enum(FAULT_KINDS),
+  /** For `status`: the HTTP status to answer (500..599; default 500). */
+  status: z.number().int().min(500).max(599).optional(),
+  /** For `rate_limit`: the Retry-After header in seconds (default 1). */
+  retryAfterSec: z.number().int().min(0).optional(),
+  /** For `latency`: delay before handling, ms. */
+  latencyMs: z.number().int().min(0).max(600_000).optional(),
+  /** How many times the rule fires before it is spent; absent = forever. */
+  times: z.number().int().positive().optional(),
+  /** Chance (0..1) that a matching request triggers the rule; absent = always. */
+  probability: z.number().min(0).max(1).optional(),
+});
+export type FaultRule = z.output<typeof FaultRuleSchema>;
+
+/** What the transport must do with one request. */
+export interface FaultDecision {
+  latencyMs: number;
+  action: { kind: 'status'; status: number } | { kind: 'rate_limit'; retryAfterSec: number } | { kind: 'drop_before' } | { kind: 'drop_after' } | null;
+}
+
+/** mulberry32: tiny, seedable, good enough to decide coin flips reproducibly. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface LiveRule {
+  rule: FaultRule;
+  remaining: number;
+}
+
+export class FaultInjector {
+  private rules: LiveRule[] = [];
+  private readonly random: () => number;
+
+  constructor(seed: number) {
+    this.random = seededRandom(seed);
+  }
+
+  add(rule: FaultRule): void {
+    const parsed = FaultRuleSchema.parse(rule);
+    this.rules.push({ rule: parsed, remaining: parsed.times ?? Number.POSITIVE_INFINITY });
+  }
+
+  /** Removes every rule, or only those for `command`. */
+  clear(command?: string): void {
+    this.rules = command === undefined ? [] : this.rules.filter((r) => r.rule.command !== command);
+  }
+
+  /** The rules still live, with how many firings each has left (null = unlimited). */
+  list(): Array<FaultRule & { remaining: number | null }> {
+    return this.rules.map((r) => ({ ...r.rule, remaining: Number.isFinite(r.remaining) ? r.remaining : null }));
+  }
+
+  decide(command: string): FaultDecision {
+    const decision: FaultDecision = { latencyMs: 0, action: null };
+    for (const live of this.rules) {
+      if (live.remaining <= 0 || (live.rule.command !== command && live.rule.command !== '*')) continue;
+      if (live.rule.kind !== 'latency' && decision.action) continue;
+      if (live.rule.probability !== undefined && this.random() >= live.rule.probability) continue;
+      live.remaining -= 1;
+      const { rule } = live;
+      if (rule.kind === 'latency') decision.latencyMs += rule.latencyMs ?? 0;
+      else if (rule.kind === 'status') decision.action = { kind: 'status', status: rule.status ?? 500 };
+      else if (rule.kind === 'rate_limit') decision.action = { kind: 'rate_limit', retryAfterSec: rule.retryAfterSec ?? 1 };
+      else decision.action = { kind: rule.kind };
+    }
+    this.rules = this.rules.filter((r) => r.remaining > 0);
+    return decision;
+  }
+}
