@@ -99,6 +99,9 @@ export const ERROR_CODES = {
   IPC_FORBIDDEN_SENDER: { class: 'usage', remediation: 'Only the app\'s own windows may call the worker.' },
   OPEN_FAILED: { class: 'local', remediation: 'Check that the path exists and a program is registered to open it.' },
   SANDBOX_NOT_AVAILABLE: { class: 'usage', remediation: 'The local sandbox is not part of this build yet; sign in with an API key.' },
+  OUTBOX_CLOSED: {
+    class: 'local', remediation: 'The item stays in the outbox journal and is posted when the thread runs again.',
+  },
   INTERNAL_ERROR: { class: 'local', remediation: 'Please report this with the log file.' },
 } as const satisfies Record<string, CodeInfo>;
 
