@@ -1,0 +1,72 @@
+/**
+ * `blobhub-worker` — the headless shell over the core (decisions §2). Every failure ends as one JSON error
+ * line on stderr and the exit status of its code; an unexpected exception becomes INTERNAL_ERROR (exit 1),
+ * never a stack trace.
+ */
+import { WorkerError } from '../core/errors';
+import { StatePaths, resolveStateRoot } from '../core/state/paths';
+import { VERSION } from '../version';
+import { HELP, parseCliArgs, usageOf, type ParsedArgs } from './args';
+import { printError, unexpected } from './output';
+import { loginCommand } from './commands/login';
+import { startCommand } from './commands/start';
+import { whoamiCommand } from './commands/whoami';
+import { statusCommand } from './commands/status';
+import { resetCommand } from './commands/reset';
+
+async function run(argv: string[]): Promise<number> {
+  let args: ParsedArgs;
+  try {
+    args = parseCliArgs(argv);
+  } catch (e) {
+    return printError(e);
+  }
+  if (args.version) {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  if (args.help) {
+    process.stdout.write(args.command ? `Usage: ${usageOf(args.command)}\n\n${HELP}` : HELP);
+    return 0;
+  }
+  if (!args.command) {
+    process.stderr.write(HELP);
+    return printError(new WorkerError('USAGE', 'no command given'));
+  }
+  const paths = new StatePaths(resolveStateRoot(args.home));
+  try {
+    switch (args.command) {
+      case 'login':
+        return await loginCommand(paths, args);
+      case 'start':
+        return await startCommand(paths, args);
+      case 'whoami':
+        return await whoamiCommand(paths, args);
+      case 'status':
+        return await statusCommand(paths, args);
+      case 'reset':
+        return await resetCommand(paths, args);
+    }
+  } catch (e) {
+    return printError(unexpected(e));
+  }
+}
+
+// Last-resort nets: still one JSON line, still no stack trace.
+process.on('uncaughtException', (e) => {
+  process.exitCode = printError(unexpected(e));
+  process.exit();
+});
+process.on('unhandledRejection', (e) => {
+  process.exitCode = printError(unexpected(e));
+  process.exit();
+});
+
+run(process.argv.slice(2)).then(
+  (status) => {
+    process.exitCode = status;
+  },
+  (e: unknown) => {
+    process.exitCode = printError(unexpected(e));
+  },
+);

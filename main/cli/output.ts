@@ -1,0 +1,26 @@
+/**
+ * What the CLI prints for errors (decisions §2): exactly one JSON line `{level, code, message, remediation}`
+ * on stderr, plus a plain-language line only when stderr is a terminal. Never a stack trace; every string
+ * passes through `redact`, so a registered key cannot leak even through an unexpected message.
+ */
+import { WorkerError, toWorkerError } from '../core/errors';
+import { redact } from '../core/log';
+
+export function printError(e: unknown, stderr: NodeJS.WriteStream = process.stderr): number {
+  const err = e instanceof WorkerError ? e : toWorkerError(e);
+  const line = { ...err.toJSON(), message: redact(err.message) };
+  stderr.write(JSON.stringify(line) + '\n');
+  if (stderr.isTTY) stderr.write(`Error: ${line.message}\n  → ${line.remediation}\n`);
+  return err.exitStatus;
+}
+
+/** Converts an unexpected exception into INTERNAL_ERROR with a one-line message (no stack). */
+export function unexpected(e: unknown): WorkerError {
+  if (e instanceof WorkerError) return e;
+  const msg = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+  return new WorkerError('INTERNAL_ERROR', `unexpected failure: ${redact(msg)}`);
+}
+
+export function writeJson(value: unknown, stdout: NodeJS.WritableStream = process.stdout): void {
+  stdout.write(redact(JSON.stringify(value)) + '\n');
+}
