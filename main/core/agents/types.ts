@@ -3,6 +3,8 @@
  * the harness never sees a wire format. Events are emitted in the order the agent produced them.
  */
 import type { AgentType, PermissionMode } from '../state/schemas';
+import type { Logger } from '../log';
+import type { ThreadLog } from './thread-log';
 
 export interface AgentStartOptions {
   /** Absolute path of the executable (already resolved by `resolveExecutable`). */
@@ -23,6 +25,12 @@ export interface AgentStartOptions {
   logFile: string;
   /** Environment for the child; defaults to the worker's own environment (decisions §7). */
   env?: NodeJS.ProcessEnv;
+  /** Share the harness's own ThreadLog for `logFile` (one fd, strict record order); else one is opened. */
+  threadLog?: ThreadLog;
+  /** Skipped (non-JSON / malformed) agent lines are reported here; defaults to silent. */
+  logger?: Logger;
+  /** How long `start()` waits for the handshake before failing with AGENT_CRASHED (default 60 s). */
+  startTimeoutMs?: number;
 }
 
 /** A question of an ask_user_question prompt (decisions §9.1). */
