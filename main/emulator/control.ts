@@ -14,7 +14,7 @@ import type { ContentBlock, Envelope, ObjectValue, SessionEvent, SessionRef, Ses
 export interface CountersSnapshot {
   /** Every request to the API surface (REST + realtime handshakes), faulted or not; control calls excluded. */
   requests: number;
-  /** Keyed by route template: `GET /v1/users/me`, `POST /v1/revisions/{rev}/data`, `POST /v1/revisions/{rev}/data/query`, `GET /v1 (websocket)`, or `<METHOD> <path>` for unknown routes. */
+  /** Keyed by route template: `GET /v1/users/me`, `POST /v1/revisions/{rev}/data`, `POST /v1/revisions/{rev}/data/query`, `GET /v1 (websocket)`, or `<METHOD> <path>` / `WS <path>` for unknown routes. */
   byRoute: Record<string, number>;
   /** Keyed by command name (`users/me` and `realtime` included; `(none)` when the body had no command). */
   byCommand: Record<string, number>;

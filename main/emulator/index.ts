@@ -12,7 +12,7 @@ import { Counters, callControl, createControl, type EmulatorControl } from './co
 import { EmulatorError } from './errors';
 import { FaultInjector, type FaultDecision } from './faults';
 import { RealtimeHub, handshakeKey, rejectUpgrade } from './realtime';
-import { Store, type EmulatorUser } from './store';
+import { Store, type EmulatorUser, type SessionEvent } from './store';
 
 export type { EmulatorControl, RemoteControl, CountersSnapshot, AuthMode } from './control';
 export { connectControl } from './control';
@@ -44,6 +44,8 @@ export interface Emulator {
   /** `http://127.0.0.1:PORT/__control` */
   readonly controlUrl: string;
   readonly control: EmulatorControl;
+  /** In-process only: called synchronously with every session event (for the sandbox's scripted actors). */
+  onEvent(listener: (event: SessionEvent) => void): () => void;
   /** Closes the listener and every socket (HTTP keep-alive, WebSocket, requests mid-latency). */
   close(): Promise<void>;
 }
@@ -129,7 +131,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     return typeof key === 'string' && key.length > 0 ? key : undefined;
   };
 
-  /** Runs `work` under the fault decision for `command`; false when the connection was dropped. */
+  /** Runs `work` under the fault decision for `command`: latency first, then an injected answer or drop, else the real reply. */
   const underFaults = async (req: IncomingMessage, res: ServerResponse, command: string, work: () => Reply): Promise<void> => {
     const decision: FaultDecision = faults.decide(command);
     if (!(await delay(decision.latencyMs))) return;
@@ -153,6 +155,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       reply = errorReply(e instanceof EmulatorError ? e : new EmulatorError(500, 'internal_error', 'Unexpected failure.'));
       if (!(e instanceof EmulatorError)) logger.error('emulator.internal', 'command failed unexpectedly', { error: String(e) });
     }
+    logger.debug('emulator.request', `${command} → ${reply.status}`, { command, status: reply.status, dropped: action?.kind === 'drop_after' });
     // drop_after: the command took effect, the client never hears so.
     if (action?.kind === 'drop_after') req.socket.destroy();
     else send(res, reply);
@@ -214,8 +217,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   const handleUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
     const path = new URL(req.url ?? '/', `http://${HOST}`).pathname;
+    if (path !== '/v1' && path !== '/v1/') {
+      counters.route(`WS ${path}`);
+      return rejectUpgrade(socket, 404, 'not_found', 'The realtime endpoint is /v1.');
+    }
     counters.route('GET /v1 (websocket)');
-    if (path !== '/v1' && path !== '/v1/') return rejectUpgrade(socket, 404, 'not_found', 'The realtime endpoint is /v1.');
     counters.command('realtime', false);
     const decision = faults.decide('realtime');
     if (!(await delay(decision.latencyMs))) return void socket.destroy();
@@ -263,6 +269,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     realtimeUrl: `ws://${HOST}:${port}/v1`,
     controlUrl: `http://${HOST}:${port}/__control`,
     control,
+    onEvent: (listener) => store.onEvent(listener),
     close: async () => {
       if (closed) return;
       closed = true;

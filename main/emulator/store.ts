@@ -219,7 +219,13 @@ export class Store {
       ...extra,
     };
     session.events.push(event);
-    for (const listener of this.listeners) listener(clone(event));
+    for (const listener of this.listeners) {
+      try {
+        listener(clone(event));
+      } catch {
+        // A listener's failure must not fail the command that already took effect.
+      }
+    }
   }
 
   // ---- session objects ----

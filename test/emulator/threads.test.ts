@@ -154,11 +154,18 @@ test('updating a thread envelope keeps its items', async (t) => {
 test('session events: fired by upload, post and delete with the documented fields; list_session_events pages by ms', async (t) => {
   const w = await world(t, { pageSize: 2 });
   const start = Date.now();
+  const heard: string[] = [];
+  const stop = w.emu.onEvent((e) => heard.push(e.type));
+  w.emu.onEvent(() => {
+    throw new Error('a broken listener must not fail the command');
+  });
   await makeThread(w, w.worker.api_key, 'job');
   const item = (await cmd(w, w.human.api_key, 'post_session_thread_item', { alias: 'job', content: text('a') })).body.item;
   await cmd(w, w.human.api_key, 'delete_session_object', { alias: 'job' });
   const events = w.emu.control.events(w.ref);
   assert.deepEqual(events.map((e) => e.type), ['session_object_modified', 'session_thread_item_posted', 'session_object_deleted']);
+  assert.deepEqual(heard, events.map((e) => e.type));
+  stop();
   for (const e of events) {
     assert.equal(e.revision_id, w.ref.revision_id);
     assert.equal(e.session_id, w.ref.session_id);
