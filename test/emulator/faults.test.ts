@@ -81,7 +81,18 @@ test('realtime faults: status and drop_before on the handshake', async (t) => {
   await assert.rejects(connect(t, w.emu.realtimeUrl, { header: w.worker.api_key }), { status: 502 });
   w.emu.control.addFault({ command: 'realtime', kind: 'drop_before', times: 1 });
   await assert.rejects(connect(t, w.emu.realtimeUrl, { header: w.worker.api_key }));
+  w.emu.control.addFault({ command: 'realtime', kind: 'drop_after', times: 1 });
+  const opened = await connect(t, w.emu.realtimeUrl, { header: w.worker.api_key });
+  assert.equal(await new Promise((resolve) => opened.ws.once('close', resolve)), 1006, 'opened, then cut');
   assert.ok(await connect(t, w.emu.realtimeUrl, { header: w.worker.api_key }));
+});
+
+test("a '*' rule hits every route, users/me and data commands alike", async (t) => {
+  const w = await world(t);
+  w.emu.control.addFault({ command: '*', kind: 'status', status: 502, times: 2 });
+  assert.equal((await me(w.emu, w.worker.api_key)).status, 502);
+  assert.equal((await cmd(w, w.worker.api_key, 'list_session_objects')).status, 502);
+  assert.equal((await cmd(w, w.worker.api_key, 'list_session_objects')).status, 200);
 });
 
 test('invalid fault rules are refused with invalid_request', async (t) => {
