@@ -223,6 +223,7 @@ async function runStep(step, t) {
   if (step.sleep !== undefined) return sleep(step.sleep, t.abort.signal);
   if (step.stderr !== undefined) return err(step.stderr);
   if (step.crash) return crash(step.crash);
+  if (step.crashLater) return void setTimeout(() => crash(step.crashLater), step.crashLater.ms ?? 100);
   if (step.grandchild) return void spawnGrandchild(Boolean(step.grandchild.ignoreSigterm));
   if (step.status !== undefined) return out({ type: 'system', subtype: 'status', status: step.status, session_id: sessionId, uuid: uuid() });
   if (step.apiRetry) {

@@ -188,6 +188,7 @@ async function runStep(step, turn) {
   if (step.sleep !== undefined) return sleep(step.sleep, turn.abort.signal);
   if (step.stderr !== undefined) return err(step.stderr);
   if (step.crash) return crash(step.crash);
+  if (step.crashLater) return void setTimeout(() => crash(step.crashLater), step.crashLater.ms ?? 100);
   if (step.grandchild) return void spawnGrandchild(Boolean(step.grandchild.ignoreSigterm));
   if (step.unknownServerRequest) {
     const res = await new Promise((resolve) => {
