@@ -1,0 +1,103 @@
+/**
+ * Every write the worker makes to a session object (decisions §5, §6.4). Writes are read-modify-write: the
+ * current envelope is downloaded and only the worker's own field changes, so keys a user or a newer server
+ * added survive. A write whose precondition no longer holds (the user changed the state meanwhile) is skipped.
+ */
+import type { BlobHubApi, Envelope, SessionRef } from '../api/types';
+import { WORKER_ALIAS } from './handoff';
+
+type Json = Record<string, unknown>;
+
+const obj = (v: unknown): Json => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});
+
+export interface InstanceBlock {
+  instance_id: string;
+  version: string;
+  started_at: string;
+  last_seen_at: string;
+  /** Always `attached` in v1 (informational). */
+  status: 'attached';
+}
+
+/** The value of a freshly created `worker` object (session-agent-harness.md §4.1). */
+export function newWorkerObjectValue(userId: string, instance: InstanceBlock): Json {
+  return {
+    type: 'thread',
+    thread: {
+      attributes: { name: 'worker', description: 'BlobHub worker activity log' },
+      metadata: { user: { user_id: userId }, instance },
+    },
+  };
+}
+
+/** The same value with `metadata.instance` replaced and every other key kept (re-attach). */
+export function withInstance(value: Json, instance: Json): Json {
+  const thread = obj(value.thread);
+  const metadata = obj(thread.metadata);
+  return { ...value, thread: { ...thread, metadata: { ...metadata, instance } } };
+}
+
+export function workerObjectOwner(envelope: Envelope): string | null {
+  const user = obj(obj(obj(obj(envelope.value).thread).metadata).user);
+  return typeof user.user_id === 'string' ? user.user_id : null;
+}
+
+export function instanceOf(envelope: Envelope): Json {
+  return obj(obj(obj(envelope.value.thread).metadata).instance);
+}
+
+export type RmwOutcome = 'written' | 'missing' | 'precondition_failed';
+
+/**
+ * Sets `value.thread.metadata.instance.state` to `next` when `expect(currentState)` holds. A deleted envelope
+ * (`missing`) or a state the user changed meanwhile (`precondition_failed`) leaves the server untouched.
+ */
+export async function writeInstanceState(
+  api: BlobHubApi,
+  ref: SessionRef,
+  alias: string,
+  next: 'active' | 'failed' | 'pending',
+  expect: (current: unknown) => boolean,
+): Promise<RmwOutcome> {
+  return patchThreadMetadata(api, ref, alias, (metadata) => {
+    const instance = obj(metadata.instance);
+    if (!expect(instance.state)) return null;
+    return { ...metadata, instance: { ...instance, state: next } };
+  });
+}
+
+/**
+ * Generic RMW of `value.thread.metadata`: `mutate` returns the new metadata, or null to skip the write.
+ * Only `thread` values are touched: anything else is `precondition_failed`.
+ */
+export async function patchThreadMetadata(
+  api: BlobHubApi,
+  ref: SessionRef,
+  alias: string,
+  mutate: (metadata: Json) => Json | null,
+): Promise<RmwOutcome> {
+  const envelope = await api.downloadSessionObject(ref, alias);
+  if (!envelope) return 'missing';
+  if (envelope.value.type !== 'thread') return 'precondition_failed';
+  const value = envelope.value as Json;
+  const thread = obj(value.thread);
+  const next = mutate(obj(thread.metadata));
+  if (!next) return 'precondition_failed';
+  await api.uploadSessionObject(ref, alias, { ...value, thread: { ...thread, metadata: next } });
+  return 'written';
+}
+
+/** Heartbeat (decisions §5): RMW of `metadata.instance.last_seen_at`, only while the object is still ours. */
+export async function touchWorkerObject(
+  api: BlobHubApi,
+  ref: SessionRef,
+  userId: string,
+  lastSeenAt: string,
+): Promise<RmwOutcome> {
+  const envelope = await api.downloadSessionObject(ref, WORKER_ALIAS);
+  if (!envelope) return 'missing';
+  if (envelope.value.type !== 'thread' || workerObjectOwner(envelope) !== userId) return 'precondition_failed';
+  const instance = { ...instanceOf(envelope), last_seen_at: lastSeenAt };
+  await api.uploadSessionObject(ref, WORKER_ALIAS, withInstance(envelope.value as Json, instance));
+  return 'written';
+}

@@ -1,0 +1,121 @@
+/**
+ * The handoff contract read from a thread envelope (session-agent-harness.md §5, decisions §6.1–§6.2):
+ * which session objects are jobs, and the activation checklist steps 1–4 (work folder, agent type, settings,
+ * permissions, executable), in the binding order, each failure a named thread-level `WorkerError`.
+ */
+import { promises as fs, constants as fsConstants } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import { WorkerError } from '../errors';
+import { HandoffMetadata, type Envelope } from '../api/types';
+import type { WorkerConfig } from '../state/config';
+import { AGENT_TYPES, PERMISSION_MODES, type AgentType, type PermissionMode } from '../state/schemas';
+
+export const WORKER_ALIAS = 'worker';
+
+/** A thread envelope that is a job: `value.type == thread`, alias ≠ worker, a `metadata.instance.state`. */
+export interface Job {
+  alias: string;
+  /** The raw state string; anything but the four known states is ignored by the state machine. */
+  state: string;
+  metadata: HandoffMetadata;
+}
+
+/** Tolerant: a malformed envelope is simply not a job (the caller logs it), never a crash. */
+export function parseJob(envelope: Envelope | null | undefined): Job | null {
+  if (!envelope || envelope.alias === WORKER_ALIAS || envelope.value.type !== 'thread') return null;
+  const thread = (envelope.value as Record<string, unknown>).thread;
+  if (!thread || typeof thread !== 'object') return null;
+  const parsed = HandoffMetadata.safeParse((thread as Record<string, unknown>).metadata ?? {});
+  if (!parsed.success) return null;
+  const state = parsed.data.instance?.state;
+  if (typeof state !== 'string' || state === '') return null;
+  return { alias: envelope.alias, state, metadata: parsed.data };
+}
+
+/** What an activation runs with (decisions §6.2 step 3), plus the resolved executable path (step 4). */
+export interface ResolvedSettings {
+  agentType: AgentType;
+  workFolder: string;
+  executable: string;
+  executablePath: string;
+  model: string | null;
+  effort: string | null;
+  permissions: PermissionMode;
+}
+
+const BUILTIN_EXECUTABLE: Record<AgentType, string> = { claude_code: 'claude', codex: 'codex' };
+
+const str = (v: unknown): string | null => (typeof v === 'string' && v.trim() !== '' ? v : null);
+
+/** Step 1: absolute → exists → directory → readable+executable (a folder you cannot enter is unusable). */
+export async function checkWorkFolder(raw: unknown): Promise<string> {
+  const folder = typeof raw === 'string' ? raw : '';
+  if (!folder || !isAbsolute(folder)) {
+    throw new WorkerError(
+      'WORK_FOLDER_NOT_ABSOLUTE',
+      folder ? `workspace.work_folder ${JSON.stringify(folder)} is not an absolute path.` : 'workspace.work_folder is missing.',
+    );
+  }
+  let stat;
+  try {
+    stat = await fs.stat(folder);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EACCES') throw new WorkerError('WORK_FOLDER_NOT_READABLE', `${folder} cannot be accessed (EACCES).`);
+    throw new WorkerError('WORK_FOLDER_NOT_FOUND', `${folder} does not exist on this host.`);
+  }
+  if (!stat.isDirectory()) throw new WorkerError('WORK_FOLDER_NOT_A_DIR', `${folder} is not a directory.`);
+  try {
+    await fs.access(folder, fsConstants.R_OK | fsConstants.X_OK);
+  } catch {
+    throw new WorkerError('WORK_FOLDER_NOT_READABLE', `${folder} is not readable and enterable by the worker user.`);
+  }
+  return folder;
+}
+
+/**
+ * Steps 1–4 of decisions §6.2, in order. `resolveExecutable` is injected (the agents module owns PATH lookup)
+ * and throws `AGENT_EXECUTABLE_NOT_FOUND`.
+ */
+export async function runChecklist(
+  metadata: HandoffMetadata,
+  config: Pick<WorkerConfig, 'agents'>,
+  resolveExecutable: (nameOrPath: string) => string,
+): Promise<ResolvedSettings> {
+  const workFolder = await checkWorkFolder(metadata.workspace?.work_folder);
+
+  const type = metadata.agent?.type;
+  if (typeof type !== 'string' || !(AGENT_TYPES as readonly string[]).includes(type)) {
+    const shown = type === undefined || type === null ? 'missing' : JSON.stringify(type);
+    throw new WorkerError('AGENT_TYPE_UNSUPPORTED', `agent.type is ${shown}; supported: ${AGENT_TYPES.join(', ')}.`);
+  }
+  const agentType = type as AgentType;
+
+  // Per field: envelope agent.* → config agents.<type>.* → built-in.
+  const envAgent = metadata.agent ?? {};
+  const defaults = config.agents[agentType] ?? {};
+  const pick = (field: 'executable' | 'model' | 'effort' | 'permissions'): string | null =>
+    str(envAgent[field]) ?? str(defaults[field]) ?? null;
+
+  const permissions = envAgent.permissions !== undefined && envAgent.permissions !== null
+    ? envAgent.permissions
+    : (defaults.permissions ?? 'approval');
+  if (typeof permissions !== 'string' || !(PERMISSION_MODES as readonly string[]).includes(permissions)) {
+    throw new WorkerError(
+      'PERMISSIONS_UNSUPPORTED',
+      `agent.permissions is ${JSON.stringify(permissions)}; supported: ${PERMISSION_MODES.join(', ')}.`,
+    );
+  }
+
+  const executable = pick('executable') ?? BUILTIN_EXECUTABLE[agentType];
+  const executablePath = resolveExecutable(executable);
+  return {
+    agentType,
+    workFolder,
+    executable,
+    executablePath,
+    model: pick('model'),
+    effort: pick('effort'),
+    permissions: permissions as PermissionMode,
+  };
+}

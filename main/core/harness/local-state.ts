@@ -1,0 +1,118 @@
+/**
+ * The harness's two local files (decisions §12): `thread.yaml` per thread and `section.yaml` per section.
+ * Each store keeps the current value in memory and writes it atomically; writes are chained so they land in
+ * call order, and `update` resolves only once the file is on disk — callers await it before any request
+ * another client can observe.
+ */
+import { readYamlFile, writeYamlAtomic } from '../state/yaml-file';
+import { SectionFile, ThreadFile, type SessionTuple } from '../state/schemas';
+
+export class SerialQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  /** Runs `fn` after everything queued before it; an error rejects this call only. */
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn, fn);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Resolves once everything queued so far has finished. */
+  idle(): Promise<void> {
+    return this.tail.then(() => undefined);
+  }
+}
+
+abstract class YamlStore<T> {
+  protected writes = new SerialQueue();
+  constructor(readonly path: string, protected current: T) {}
+
+  get value(): T { return this.current; }
+
+  protected async persist(value: T): Promise<void> {
+    await this.writes.run(() => writeYamlAtomic(this.path, value));
+  }
+}
+
+export function blankThreadFile(alias: string, now: string): ThreadFile {
+  return {
+    alias,
+    workspace: { work_folder: null, agent_type: null },
+    agent: {
+      state: 'pending',
+      agent_session_id: null,
+      resolved: { executable: null, model: null, effort: null, permissions: null },
+      error: { code: null, message: null, at: null },
+    },
+    cursors: { inbound: null, outbound: { last_emission_id: null, last_item_id: null } },
+    open_prompt: null,
+    updated_at: now,
+  };
+}
+
+export class ThreadStore extends YamlStore<ThreadFile> {
+  /** True when the file existed on disk when opened (recovery needs to tell "missing" apart). */
+  readonly existed: boolean;
+
+  private constructor(path: string, value: ThreadFile, existed: boolean, private readonly now: () => string) {
+    super(path, value);
+    this.existed = existed;
+  }
+
+  /** A corrupt thread.yaml is reported by the caller and treated as missing (nothing to resume). */
+  static async open(path: string, alias: string, now: () => string): Promise<{ store: ThreadStore; error?: Error }> {
+    try {
+      const file = await readYamlFile(path, ThreadFile);
+      if (file) return { store: new ThreadStore(path, file, true, now) };
+    } catch (e) {
+      return { store: new ThreadStore(path, blankThreadFile(alias, now()), false, now), error: e as Error };
+    }
+    return { store: new ThreadStore(path, blankThreadFile(alias, now()), false, now) };
+  }
+
+  async update(mutate: (file: ThreadFile) => void): Promise<ThreadFile> {
+    const next = structuredClone(this.current);
+    mutate(next);
+    next.updated_at = this.now();
+    this.current = next;
+    await this.persist(next);
+    return next;
+  }
+}
+
+export interface SectionIdentity {
+  name: string | null;
+  session: SessionTuple;
+}
+
+export class SectionStore extends YamlStore<SectionFile> {
+  static async open(path: string, id: SectionIdentity): Promise<SectionStore> {
+    let file: SectionFile | undefined;
+    try {
+      file = await readYamlFile(path, SectionFile);
+    } catch {
+      file = undefined; // rewritten on the first attach
+    }
+    return new SectionStore(path, {
+      name: id.name,
+      job_type: 'session_agent_harness',
+      session: id.session,
+      attachment: file?.attachment ?? { status: 'detached', attached_at: null, error: { code: null, message: null } },
+      events: file?.events ?? { last_processed_at: null },
+    });
+  }
+
+  async setAttachment(status: SectionFile['attachment']['status'], at: string | null, error?: { code: string; message: string }): Promise<void> {
+    this.current = {
+      ...this.current,
+      attachment: { status, attached_at: at, error: { code: error?.code ?? null, message: error?.message ?? null } },
+    };
+    await this.persist(this.current);
+  }
+
+  async setLastProcessed(at: string): Promise<void> {
+    if (this.current.events.last_processed_at && this.current.events.last_processed_at >= at) return;
+    this.current = { ...this.current, events: { last_processed_at: at } };
+    await this.persist(this.current);
+  }
+}

@@ -1,0 +1,502 @@
+/**
+ * One `session_agent_harness` section: the attach algorithm (decisions §5), the heartbeat, the change feed
+ * (decisions §4: realtime events for targeted work + a reconcile that is always available), and one
+ * ThreadRunner per job thread. A section that is refused or detached stops on its own; the others go on.
+ */
+import { WorkerError, toWorkerError } from '../errors';
+import { fileSink, type Logger } from '../log';
+import { isApiError } from '../api/errors';
+import type { BlobHubApi, Envelope, PostItemInput, SessionEvent, SessionRef } from '../api/types';
+import type { RealtimeStatus } from '../api/realtime';
+import type { AgentFactory, PromptAnswer } from '../agents/types';
+import type { ThreadLog } from '../agents/thread-log';
+import type { SectionConfig, WorkerConfig } from '../state/config';
+import { jobIdFor, type JobPaths, type StatePaths } from '../state/paths';
+import type { SnapshotPrompt, SnapshotSection } from '../snapshot';
+import { Backoff } from '../api/retry';
+import { WORKER_ALIAS, parseJob } from './handoff';
+import { newWorkerObjectValue, touchWorkerObject, withInstance, workerObjectOwner, type InstanceBlock } from './envelope';
+import { SectionStore, SerialQueue } from './local-state';
+import type { SlotPool } from './slots';
+import { ThreadRunner, type HarnessServices, type ThreadContext, type ThreadOutbox, type ThreadTiming, type OutboxFatal } from './thread-runner';
+import { sectionAttachedItem } from './outbound/items';
+
+export interface SectionTiming extends ThreadTiming {
+  /** decisions §5: 30 s. */
+  heartbeatMs: number;
+  /** decisions §4: the safety-net reconcile while realtime is connected, 60 s. */
+  realtimeReconcileMs: number;
+}
+
+export const DEFAULT_SECTION_TIMING: Omit<SectionTiming, keyof ThreadTiming> = {
+  heartbeatMs: 30_000,
+  realtimeReconcileMs: 60_000,
+};
+
+/** A live change feed (the RealtimeClient of `api/realtime.ts`, or a test double). */
+export interface ChangeFeed {
+  readonly status: RealtimeStatus;
+  start(): void;
+  close(): Promise<void>;
+}
+
+export interface ChangeFeedHandlers {
+  ref: SessionRef;
+  onEvent: (event: SessionEvent) => void;
+  onStatus: (status: RealtimeStatus) => void;
+  onConnected: () => Promise<void>;
+}
+
+export interface OutboxRequest {
+  journalPath: string;
+  ref: SessionRef;
+  alias: string;
+  logger: Logger;
+  onFatal: OutboxFatal;
+  /** Receives the untruncated payload of truncated items. */
+  threadLog?: ThreadLog;
+}
+
+export interface SectionDeps extends HarnessServices {
+  section: SectionConfig;
+  paths: StatePaths;
+  instance: { instanceId: string; version: string; startedAt: string };
+  openOutbox: (request: OutboxRequest) => Promise<ThreadOutbox>;
+  /** `null` = realtime off: reconcile only. */
+  openFeed: ((handlers: ChangeFeedHandlers) => ChangeFeed) | null;
+  /** A transient problem for the warning ribbon. */
+  transient: (error: WorkerError, thread?: string) => void;
+  timing: SectionTiming;
+}
+
+export type AttachmentStatus = SnapshotSection['attachment'];
+
+/** A wait that `wake()` ends early (a realtime reconnect, a close). */
+class Ticker {
+  private timer: NodeJS.Timeout | null = null;
+  private resolve: (() => void) | null = null;
+
+  sleep(ms: number): Promise<void> {
+    this.wake();
+    return new Promise((r) => {
+      this.resolve = r;
+      this.timer = setTimeout(() => this.wake(), ms);
+    });
+  }
+
+  wake(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const r = this.resolve;
+    this.resolve = null;
+    r?.();
+  }
+}
+
+export class SectionRunner {
+  readonly id: string;
+  readonly ref: SessionRef;
+  private status: AttachmentStatus = 'attaching';
+  private error: WorkerError | null = null;
+  private errorAt: string | null = null;
+  private store: SectionStore | null = null;
+  private readonly jobPaths: JobPaths;
+  private readonly log: Logger;
+  private runners = new Map<string, ThreadRunner>();
+  /** The last seen `value` of every alias (JSON), to run the state machine on changes only. */
+  private lastSeen = new Map<string, string>();
+  private feed: ChangeFeed | null = null;
+  private realtime: RealtimeStatus = 'off';
+  private workerOutbox: ThreadOutbox | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private readonly ticker = new Ticker();
+  private readonly work = new SerialQueue();
+  /** Bumped on every (re)attach so loops of an earlier attachment end. */
+  private generation = 0;
+  private loopDone: Promise<void> = Promise.resolve();
+
+  constructor(private readonly deps: SectionDeps) {
+    this.id = jobIdFor(deps.section.session.session_id);
+    this.ref = { revision_id: deps.section.session.revision_id, session_id: deps.section.session.session_id };
+    this.jobPaths = deps.paths.job(deps.section.session.session_id);
+    this.log = deps.logger.child({ section: this.id }, [fileSink(this.jobPaths.sectionLog)]);
+  }
+
+  get attachment(): AttachmentStatus { return this.status; }
+  get name(): string | null { return this.deps.section.name; }
+
+  /** Attach, then run until stopped, refused or detached. Resolves once the attach outcome is known. */
+  async start(): Promise<void> {
+    this.store ??= await SectionStore.open(this.jobPaths.sectionYaml, {
+      name: this.deps.section.name, session: this.deps.section.session,
+    });
+    const generation = ++this.generation;
+    this.setStatus('attaching', null);
+    const attached = await this.attach(generation);
+    if (!attached || generation !== this.generation) return;
+    this.workerOutbox = await this.openOutbox(WORKER_ALIAS, (e) => this.deps.transient(e));
+    this.workerOutbox.enqueue(sectionAttachedItem(this.deps.instance.instanceId, this.deps.instance.version));
+    this.heartbeat = setInterval(() => void this.beat(generation), this.deps.timing.heartbeatMs);
+    this.heartbeat.unref?.();
+    if (this.deps.openFeed) {
+      this.feed = this.deps.openFeed({
+        ref: this.ref,
+        onEvent: (event) => void this.work.run(() => this.onEvent(event, generation)),
+        onStatus: (status) => {
+          this.realtime = status;
+          this.deps.changed();
+        },
+        onConnected: () => this.work.run(() => this.reconcile(generation)),
+      });
+      this.feed.start();
+    }
+    this.loopDone = this.loop(generation);
+  }
+
+  // ------------------------------------------------------------------------------------------ attach
+
+  /** decisions §5, in order. Returns true when attached. */
+  private async attach(generation: number): Promise<boolean> {
+    const backoff = new Backoff({ maxMs: this.deps.config().polling.backoff_max_ms });
+    for (;;) {
+      if (generation !== this.generation) return false;
+      try {
+        return await this.attachOnce();
+      } catch (e) {
+        const err = toWorkerError(e);
+        if (err instanceof WorkerError && err.code in SECTION_CODES) {
+          await this.refuse(err);
+          return false;
+        }
+        // Transient trouble (retries exhausted): keep trying, the section is not refused for it.
+        this.deps.transient(err);
+        this.log.warn('attach_retry', `attach failed, retrying: ${err.message}`, { code: err.code });
+        await this.ticker.sleep(backoff.next());
+      }
+    }
+  }
+
+  private async attachOnce(): Promise<boolean> {
+    const { api, userId } = this.deps;
+    let aliases: string[];
+    try {
+      aliases = await api.listSessionObjects(this.ref);
+    } catch (e) {
+      if (isApiError(e) && (e.status === 404 || e.status === 403)) {
+        throw new WorkerError('SESSION_NOT_FOUND', `Session ${this.ref.session_id} was not found or is not accessible (HTTP ${e.status}).`);
+      }
+      throw e;
+    }
+    const now = this.deps.now().toISOString();
+    const instance: InstanceBlock = {
+      instance_id: this.deps.instance.instanceId,
+      version: this.deps.instance.version,
+      started_at: this.deps.instance.startedAt,
+      last_seen_at: now,
+      status: 'attached',
+    };
+    const existing = aliases.includes(WORKER_ALIAS) ? await api.downloadSessionObject(this.ref, WORKER_ALIAS) : null;
+    if (!existing) {
+      await api.uploadSessionObject(this.ref, WORKER_ALIAS, newWorkerObjectValue(userId, instance));
+    } else if (existing.value.type !== 'thread') {
+      throw new WorkerError(
+        'SECTION_WORKER_OBJECT_MALFORMED',
+        `The "worker" object of session ${this.ref.session_id} has value.type ${JSON.stringify(existing.value.type)}, not "thread".`,
+      );
+    } else {
+      const owner = workerObjectOwner(existing);
+      if (owner !== userId) {
+        throw new WorkerError(
+          'SESSION_OWNED_BY_DIFFERENT_USER',
+          `Session ${this.ref.session_id} is held by user ${owner ?? '(none recorded)'}; this worker runs as ${userId}.`,
+        );
+      }
+      await api.uploadSessionObject(this.ref, WORKER_ALIAS, withInstance(existing.value as Record<string, unknown>, { ...instance }));
+    }
+    await this.store!.setAttachment('attached', now);
+    this.setStatus('attached', null);
+    this.log.info('section_attached', `attached to session ${this.ref.session_id}`);
+    return true;
+  }
+
+  private async refuse(error: WorkerError): Promise<void> {
+    await this.store!.setAttachment('refused', null, { code: error.code, message: error.message });
+    this.setStatus('refused', error);
+    this.log.error('section_refused', error.message, { code: error.code });
+  }
+
+  private setStatus(status: AttachmentStatus, error: WorkerError | null): void {
+    this.status = status;
+    this.error = error;
+    this.errorAt = error ? this.deps.now().toISOString() : null;
+    this.deps.changed();
+  }
+
+  private async beat(generation: number): Promise<void> {
+    if (generation !== this.generation || this.status !== 'attached') return;
+    try {
+      const outcome = await touchWorkerObject(this.deps.api, this.ref, this.deps.userId, this.deps.now().toISOString());
+      if (outcome !== 'written') await this.work.run(() => this.detachedExternally(generation));
+    } catch (e) {
+      this.deps.transient(toWorkerError(e));
+    }
+  }
+
+  // ------------------------------------------------------------------------------------- change feed
+
+  /** The reconcile cadence of decisions §4; errors back off up to polling.backoff_max_ms. */
+  private async loop(generation: number): Promise<void> {
+    const backoff = new Backoff({ maxMs: this.deps.config().polling.backoff_max_ms });
+    let delay = 0;
+    while (generation === this.generation && this.status === 'attached') {
+      if (delay > 0) await this.ticker.sleep(delay);
+      if (generation !== this.generation || this.status !== 'attached') break;
+      try {
+        await this.work.run(() => this.reconcile(generation));
+        backoff.reset();
+        delay = this.cadence();
+      } catch (e) {
+        const err = toWorkerError(e);
+        this.deps.transient(err);
+        this.log.warn('reconcile_failed', err.message, { code: err.code });
+        delay = backoff.next();
+      }
+    }
+  }
+
+  private cadence(): number {
+    const polling = this.deps.config().polling;
+    if (this.realtime === 'connected') return this.deps.timing.realtimeReconcileMs;
+    const anyActive = [...this.runners.values()].some((r) => r.isActive);
+    return anyActive ? polling.interval_active_ms : polling.interval_idle_ms;
+  }
+
+  /**
+   * Full reconcile: list + download every alias, run the state machine on what changed, then tail the items
+   * of every active thread. The first view of each thread after a start is its recovery (decisions §6.5).
+   */
+  private async reconcile(generation: number): Promise<void> {
+    if (generation !== this.generation || this.status !== 'attached') return;
+    const aliases = await this.deps.api.listSessionObjects(this.ref);
+    if (!aliases.includes(WORKER_ALIAS)) {
+      await this.detachedExternally(generation);
+      return;
+    }
+    const present = new Set(aliases);
+    for (const alias of aliases) {
+      if (alias === WORKER_ALIAS) continue;
+      const envelope = await this.deps.api.downloadSessionObject(this.ref, alias);
+      if (generation !== this.generation) return;
+      await this.applyEnvelope(alias, envelope);
+    }
+    for (const alias of [...this.lastSeen.keys()]) {
+      if (!present.has(alias)) await this.applyEnvelope(alias, null);
+    }
+    for (const runner of this.runners.values()) {
+      if (runner.isActive) void runner.pollItems().catch((e) => this.threadTransient(runner.alias, e));
+    }
+    await this.store!.setLastProcessed(this.deps.now().toISOString());
+  }
+
+  private async onEvent(event: SessionEvent, generation: number): Promise<void> {
+    if (generation !== this.generation || this.status !== 'attached') return;
+    const alias = event.session_object?.alias ?? event.alias;
+    if (!alias) {
+      this.log.warn('event_malformed', `session event ${event.type} without an alias; ignored`);
+      return;
+    }
+    try {
+      switch (event.type) {
+        case 'session_object_modified':
+          // Our own heartbeat and activity fire these for `worker`: nothing to do.
+          if (alias !== WORKER_ALIAS) await this.applyEnvelope(alias, await this.deps.api.downloadSessionObject(this.ref, alias));
+          break;
+        case 'session_object_deleted':
+          if (alias === WORKER_ALIAS) await this.detachedExternally(generation);
+          else await this.applyEnvelope(alias, null);
+          break;
+        case 'session_thread_item_posted': {
+          const runner = this.runners.get(alias);
+          if (runner?.isActive) void runner.pollItems().catch((e) => this.threadTransient(alias, e));
+          break;
+        }
+        default:
+          break;
+      }
+    } catch (e) {
+      this.deps.transient(toWorkerError(e));
+    }
+    const at = typeof event.created_at === 'number' ? new Date(event.created_at) : this.deps.now();
+    await this.store!.setLastProcessed(at.toISOString());
+  }
+
+  /** Runs the state machine for one alias when its envelope changed (`null` = gone). */
+  private async applyEnvelope(alias: string, envelope: Envelope | null): Promise<void> {
+    if (alias === WORKER_ALIAS) return;
+    const seen = envelope ? JSON.stringify(envelope.value) : null;
+    const before = this.lastSeen.get(alias) ?? null;
+    if (seen === before && this.runners.has(alias)) return;
+    if (seen === null) this.lastSeen.delete(alias);
+    else this.lastSeen.set(alias, seen);
+    const job = parseJob(envelope);
+    let runner = this.runners.get(alias);
+    if (!job && !runner) return; // not a job (yet): plain chat threads and other objects are ignored
+    const first = !runner;
+    if (!runner) {
+      runner = await ThreadRunner.open(alias, this.threadContext());
+      this.runners.set(alias, runner);
+    }
+    // Not awaited: an activation may wait for a slot; the runner orders its own steps.
+    void runner.onEnvelope(job, first).catch((e) => this.threadTransient(alias, e));
+    this.deps.changed();
+  }
+
+  private threadTransient(alias: string, e: unknown): void {
+    const err = toWorkerError(e);
+    this.log.warn('thread_work_failed', err.message, { code: err.code, thread: alias });
+    this.deps.transient(err, alias);
+  }
+
+  private threadContext(): ThreadContext {
+    const d = this.deps;
+    return {
+      api: d.api, userId: d.userId, config: d.config, pool: d.pool, env: d.env, agentFactory: d.agentFactory,
+      resolveExecutable: d.resolveExecutable, changed: d.changed, now: d.now, timing: d.timing,
+      logger: this.log,
+      sectionId: this.id,
+      ref: this.ref,
+      paths: this.jobPaths,
+      openOutbox: (alias, onFatal, threadLog) => this.openOutbox(alias, onFatal, threadLog),
+      activity: (item) => this.activity(item),
+    };
+  }
+
+  private openOutbox(alias: string, onFatal: OutboxFatal, threadLog?: ThreadLog): Promise<ThreadOutbox> {
+    return this.deps.openOutbox({
+      journalPath: this.jobPaths.threadOutbox(alias),
+      ref: this.ref,
+      alias,
+      logger: this.log.child({ thread: alias }),
+      onFatal,
+      threadLog,
+    });
+  }
+
+  /** An item on the `worker` activity thread. */
+  private activity(item: PostItemInput): void {
+    if (this.status !== 'attached' || !this.workerOutbox) return;
+    try {
+      this.workerOutbox.enqueue(item).posted.catch(() => undefined);
+    } catch (e) {
+      this.log.warn('activity_enqueue_failed', toWorkerError(e).message, { code: toWorkerError(e).code });
+    }
+  }
+
+  // -------------------------------------------------------------------------------- detach & shutdown
+
+  /** decisions §5: the worker object is gone. Agents stop, envelopes stay, no self re-attach. */
+  private async detachedExternally(generation: number): Promise<void> {
+    if (generation !== this.generation || this.status !== 'attached') return;
+    const error = new WorkerError('SESSION_DETACHED_EXTERNALLY', `The "worker" object of session ${this.ref.session_id} was deleted while attached.`);
+    await this.store!.setAttachment('detached', this.store!.value.attachment.attached_at, { code: error.code, message: error.message });
+    this.setStatus('detached', error);
+    this.log.error('section_detached', error.message, { code: error.code });
+    await this.halt({ drainWorkerOutbox: false });
+  }
+
+  /** The desktop's Detach: stop the agents, delete the worker object (frees the session). */
+  async detach(): Promise<void> {
+    if (this.status !== 'attached') {
+      await this.halt({ drainWorkerOutbox: false });
+      return;
+    }
+    this.generation++;
+    this.setStatus('detached', null);
+    await this.halt({ drainWorkerOutbox: true });
+    await this.store!.setAttachment('detached', this.store!.value.attachment.attached_at);
+    await this.deps.api.deleteSessionObject(this.ref, WORKER_ALIAS);
+    this.log.info('section_detached', 'detached by the user; the worker object was deleted');
+  }
+
+  /** The desktop's Re-attach (or a restart): the attach algorithm again, with fresh runners. */
+  async reattach(): Promise<void> {
+    if (this.status === 'attached' || this.status === 'attaching') return;
+    await this.halt({ drainWorkerOutbox: false });
+    await this.start();
+  }
+
+  /** Graceful shutdown: threads stop at a boundary, outboxes drain (bounded) or stay journaled. */
+  async stop(): Promise<void> {
+    await this.halt({ drainWorkerOutbox: true });
+  }
+
+  private async halt(options: { drainWorkerOutbox: boolean }): Promise<void> {
+    this.generation++;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+    this.ticker.wake();
+    const feed = this.feed;
+    this.feed = null;
+    this.realtime = 'off';
+    await feed?.close();
+    const runners = [...this.runners.values()];
+    this.runners = new Map();
+    this.lastSeen = new Map();
+    await Promise.all(runners.map((r) => r.shutdown().catch((e) => this.threadTransient(r.alias, e))));
+    const outbox = this.workerOutbox;
+    this.workerOutbox = null;
+    if (outbox) {
+      if (options.drainWorkerOutbox) {
+        await Promise.race([outbox.drain(), new Promise((r) => setTimeout(r, this.deps.timing.shutdownDrainMs))]);
+      }
+      await outbox.close();
+    }
+    await this.loopDone.catch(() => undefined);
+    this.deps.changed();
+  }
+
+  // ------------------------------------------------------------------------------------- commands
+
+  runner(alias: string): ThreadRunner | undefined {
+    return this.runners.get(alias);
+  }
+
+  /** Finds the runner with this open prompt and answers it in-process (§9.3). */
+  async answerPrompt(promptId: string, answer: PromptAnswer): Promise<boolean> {
+    for (const runner of this.runners.values()) {
+      if (runner.openPromptId === promptId) return runner.answerPrompt(promptId, answer, 'desktop');
+    }
+    return false;
+  }
+
+  // ------------------------------------------------------------------------------------- snapshot
+
+  view(): SnapshotSection {
+    return {
+      id: this.id,
+      name: this.deps.section.name,
+      session: { ...this.deps.section.session },
+      attachment: this.status,
+      error: this.error
+        ? { code: this.error.code, message: this.error.message, remediation: this.error.remediation, at: this.errorAt ?? '' }
+        : null,
+      realtime: this.realtime,
+      threads: [...this.runners.values()].map((r) => r.view()).sort((a, b) => a.alias.localeCompare(b.alias)),
+    };
+  }
+
+  prompts(): SnapshotPrompt[] {
+    return [...this.runners.values()].flatMap((r) => r.promptView() ?? []);
+  }
+
+  /** Busy threads of this section (for the cadence and tests). */
+  get activeThreads(): string[] {
+    return [...this.runners.values()].filter((r) => r.isActive).map((r) => r.alias);
+  }
+}
+
+const SECTION_CODES = {
+  SESSION_NOT_FOUND: true,
+  SECTION_WORKER_OBJECT_MALFORMED: true,
+  SESSION_OWNED_BY_DIFFERENT_USER: true,
+} as const;

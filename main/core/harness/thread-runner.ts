@@ -1,0 +1,710 @@
+/**
+ * One job thread: the handoff state machine of decisions §6 for one alias, the agent it runs, the bridge
+ * between the two (outbound through the thread's Outbox, inbound through an InboundQueue) and its prompts (§9).
+ *
+ * Concurrency model: state-machine steps (envelope changes, activation, stop, failure) run one at a time on
+ * `steps`; agent events run one at a time, in the order the agent emitted them, on `events`, so the items they
+ * become are enqueued in emission order; item fetches run one at a time on `fetches`.
+ */
+import { ERROR_CODES, WorkerError, toWorkerError, type ErrorCode } from '../errors';
+import type { Logger } from '../log';
+import { newUuid } from '../ids';
+import type { BlobHubApi, PostItemInput, SessionRef, ThreadItem } from '../api/types';
+import type { AgentEvent, AgentFactory, AgentPrompt, AgentSession, PromptAnswer } from '../agents/types';
+import { parseThreadAnswer } from '../agents/answers';
+import { ThreadLog } from '../agents/thread-log';
+import type { WorkerConfig } from '../state/config';
+import type { JobPaths } from '../state/paths';
+import type { ThreadState } from '../state/schemas';
+import type { SnapshotPrompt, SnapshotThread } from '../snapshot';
+import { runChecklist, parseJob, type Job, type ResolvedSettings } from './handoff';
+import { writeInstanceState } from './envelope';
+import { InboundQueue } from './inbound-queue';
+import { coalesceTurn, isSelf, itemText } from './inbound';
+import { SerialQueue, ThreadStore } from './local-state';
+import type { SlotPool } from './slots';
+import {
+  itemFromAgentEvent, pendingPromptItem, promptResolvedItem, statusItem, threadActivatedItem, threadFailedItem,
+  threadStoppedItem,
+} from './outbound/items';
+
+/** What a thread needs from its outbox (`main/core/harness/outbound`). */
+export interface ThreadOutbox {
+  enqueue(item: PostItemInput): { emissionId: string; posted: Promise<ThreadItem> };
+  drain(timeoutMs?: number): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export type OutboxFatal = (error: WorkerError) => void;
+
+/** What every part of the harness shares: the server, the identity, the config, the slots, the agents. */
+export interface HarnessServices {
+  api: BlobHubApi;
+  userId: string;
+  config: () => WorkerConfig;
+  pool: SlotPool;
+  logger: Logger;
+  env: NodeJS.ProcessEnv;
+  agentFactory: AgentFactory;
+  resolveExecutable: (nameOrPath: string, env: NodeJS.ProcessEnv) => string;
+  /** Something in the snapshot changed. */
+  changed: () => void;
+  now: () => Date;
+}
+
+export interface ThreadContext extends HarnessServices {
+  /** The section's job id (snapshot key). */
+  sectionId: string;
+  ref: SessionRef;
+  paths: JobPaths;
+  openOutbox: (alias: string, onFatal: OutboxFatal, threadLog: ThreadLog) => Promise<ThreadOutbox>;
+  /** Posts an activity item on the section's `worker` thread. */
+  activity: (item: PostItemInput) => void;
+  timing: ThreadTiming;
+}
+
+export interface ThreadTiming {
+  /** AgentSession.stop grace before SIGTERM (decisions §6.3: 10 s) and before SIGKILL (5 s). */
+  stopGraceMs: number;
+  stopKillMs: number;
+  /** Graceful shutdown waits this long for a running turn to reach its end before interrupting it. */
+  shutdownTurnWaitMs: number;
+  /** Graceful shutdown waits this long for the outbox to drain (the rest stays journaled). */
+  shutdownDrainMs: number;
+}
+
+export const DEFAULT_THREAD_TIMING: ThreadTiming = {
+  stopGraceMs: 10_000, stopKillMs: 5_000, shutdownTurnWaitMs: 5_000, shutdownDrainMs: 5_000,
+};
+
+/** Where the runner is in the state machine; `idle` = not running (the server state says why). */
+type Phase = 'idle' | 'validating' | 'queued' | 'starting' | 'active' | 'stopping';
+
+interface OpenPrompt {
+  prompt: AgentPrompt;
+  /** created_at of the posted pending_prompt item; replies must come after it (§9.2). */
+  postedAt: string | null;
+}
+
+/** Safety bound on one inbound tail (pages × server page size items). */
+const MAX_PAGES_PER_FETCH = 1000;
+
+export class ThreadRunner {
+  private phase: Phase = 'idle';
+  private serverState: string | null = null;
+  private settings: ResolvedSettings | null = null;
+  private agent: AgentSession | null = null;
+  private unsubscribeAgent: (() => void) | null = null;
+  private outbox: ThreadOutbox | null = null;
+  private inbound: InboundQueue | null = null;
+  private openPrompt: OpenPrompt | null = null;
+  private turnRunning = false;
+  private stopping = false;
+  /** Set by shutdown: no further state-machine step starts anything. */
+  private closed = false;
+  private lastEvent: { kind: string; at: string } | null = null;
+  private readonly steps = new SerialQueue();
+  private readonly events = new SerialQueue();
+  private readonly fetches = new SerialQueue();
+  private readonly threadLog: ThreadLog;
+  private readonly log: Logger;
+
+  private constructor(
+    readonly alias: string,
+    private readonly ctx: ThreadContext,
+    private readonly store: ThreadStore,
+  ) {
+    this.threadLog = new ThreadLog(ctx.paths.threadLog(alias));
+    this.log = ctx.logger.child({ thread: alias });
+  }
+
+  static async open(alias: string, ctx: ThreadContext): Promise<ThreadRunner> {
+    const { store, error } = await ThreadStore.open(ctx.paths.threadYaml(alias), alias, () => ctx.now().toISOString());
+    const runner = new ThreadRunner(alias, ctx, store);
+    if (error) runner.log.warn('thread_yaml_invalid', `thread.yaml ignored: ${error.message}`, { code: 'STATE_FILE_INVALID' });
+    return runner;
+  }
+
+  private get key(): string { return `${this.ctx.sectionId}/${this.alias}`; }
+
+  /** True while an agent runs or is about to (the section polls faster then). */
+  get isActive(): boolean { return this.phase === 'active' || this.phase === 'starting'; }
+
+  get openPromptId(): string | null { return this.openPrompt?.prompt.id ?? null; }
+
+  // ------------------------------------------------------------------------------------ state machine
+
+  /**
+   * A new view of the envelope (`null` = deleted). `recovery` marks the first view after a start: the
+   * combinations of decisions §6.5 apply instead of the live transitions.
+   */
+  onEnvelope(job: Job | null, recovery = false): Promise<void> {
+    return this.steps.run(async () => {
+      if (this.closed) return;
+      await (recovery ? this.recover(job) : this.transition(job));
+    });
+  }
+
+  private async transition(job: Job | null): Promise<void> {
+    this.serverState = job?.state ?? null;
+    const running = this.phase !== 'idle';
+    if (!job) {
+      if (running) await this.stopRunning('thread_deleted', 'completed');
+      return;
+    }
+    switch (job.state) {
+      case 'pending':
+        if (!running) await this.activate(job, false);
+        return; // already on it (a user re-setting pending while active is ignored)
+      case 'completed':
+        if (running) await this.stopRunning('thread_completed', 'completed');
+        else if (this.store.value.agent.state === 'active') await this.settleLocal('completed', 'thread_completed');
+        return;
+      case 'failed':
+        // The worker never sees its own `failed` here while running (it goes idle first): this is a user's.
+        if (running) await this.stopRunning('thread_failed', 'failed');
+        return;
+      default:
+        return; // `active` is ours (or another client's business); unknown states are ignored.
+    }
+  }
+
+  /** decisions §6.5, per thread, on the first reconcile after a start. */
+  private async recover(job: Job | null): Promise<void> {
+    this.serverState = job?.state ?? null;
+    if (!job) return;
+    const local = this.store.existed ? this.store.value.agent : null;
+    if (job.state === 'pending') return this.activate(job, false);
+    if (job.state === 'completed' || job.state === 'failed') {
+      if (local?.state === 'active') await this.settleLocal(job.state, 'worker_restart');
+      return;
+    }
+    if (job.state !== 'active') return;
+    if (local?.state === 'active' && local.agent_session_id) return this.activate(job, true);
+    if (local?.state === 'failed' && local.error.code) {
+      // Our `failed` write never landed (crash in between): say it again, keep the recorded error.
+      await this.writeState('failed');
+      return;
+    }
+    await this.fail(new WorkerError('AGENT_CRASHED', 'The worker has no local record of this thread to resume (thread.yaml missing).'));
+  }
+
+  /**
+   * Checklist steps 1–4, then a slot; the rest runs when the slot is granted. `resume` = recovery of a
+   * thread both views say was running: resume its session or fail with AGENT_CRASHED, never start fresh.
+   */
+  private async activate(job: Job, resume: boolean): Promise<void> {
+    this.phase = 'validating';
+    this.ctx.changed();
+    await this.cancelStalePrompt(); // no agent runs here, so any recorded prompt is stale
+    let settings: ResolvedSettings;
+    try {
+      settings = await runChecklist(job.metadata, this.ctx.config(), (n) => this.ctx.resolveExecutable(n, this.ctx.env));
+    } catch (e) {
+      await this.fail(toWorkerError(e));
+      return;
+    }
+    this.settings = settings;
+    this.phase = 'queued';
+    this.ctx.changed();
+    this.log.info('thread_queued', 'waiting for an agent slot', { queued: this.ctx.pool.queued.length });
+    this.ctx.pool.request({
+      key: this.key,
+      seenAt: this.ctx.now().getTime(),
+      grant: () => void this.steps.run(() => this.onSlot(resume)),
+    });
+  }
+
+  private async onSlot(resume: boolean): Promise<void> {
+    if (this.phase !== 'queued' || this.closed) {
+      this.ctx.pool.release(this.key);
+      return;
+    }
+    // The envelope may have changed while we waited: act on its current content only.
+    let job: Job | null = null;
+    try {
+      job = parseJob(await this.ctx.api.downloadSessionObject(this.ctx.ref, this.alias));
+    } catch (e) {
+      this.log.warn('envelope_download_failed', toWorkerError(e).message, { code: toWorkerError(e).code });
+    }
+    const expected = resume ? 'active' : 'pending';
+    if (!job || job.state !== expected) {
+      this.ctx.pool.release(this.key);
+      this.phase = 'idle';
+      this.ctx.changed();
+      if (job) await this.transition(job);
+      else if (this.store.value.agent.state === 'active') await this.settleLocal('completed', 'thread_deleted');
+      return;
+    }
+    try {
+      this.settings = await runChecklist(job.metadata, this.ctx.config(), (n) => this.ctx.resolveExecutable(n, this.ctx.env));
+    } catch (e) {
+      await this.fail(toWorkerError(e));
+      return;
+    }
+    await this.startAgent(this.settings, resume);
+  }
+
+  /** Step 6 (and recovery's resume): thread.yaml, spawn, session id, envelope, activity item, first turn. */
+  private async startAgent(settings: ResolvedSettings, resume: boolean): Promise<void> {
+    this.phase = 'starting';
+    this.stopping = false;
+    this.ctx.changed();
+    const prior = this.store.value;
+    const resumeId = prior.agent.agent_session_id && prior.workspace.agent_type === settings.agentType
+      ? prior.agent.agent_session_id : null;
+    const freshId = (): string | null => (settings.agentType === 'claude_code' ? newUuid() : null);
+    let newSessionId = resumeId ? null : freshId();
+
+    await this.store.update((f) => {
+      f.workspace = { work_folder: settings.workFolder, agent_type: settings.agentType };
+      f.agent.state = 'active';
+      f.agent.resolved = {
+        executable: settings.executablePath, model: settings.model, effort: settings.effort, permissions: settings.permissions,
+      };
+      f.agent.error = { code: null, message: null, at: null };
+      if (newSessionId) f.agent.agent_session_id = newSessionId;
+      if (!resume && prior.workspace.agent_type !== settings.agentType) f.agent.agent_session_id = newSessionId;
+    });
+    await this.ensureOutbox();
+
+    let agent: AgentSession;
+    try {
+      agent = await this.spawn(settings, resumeId, newSessionId);
+    } catch (e) {
+      const err = toWorkerError(e, 'AGENT_CRASHED');
+      if (resume || !resumeId) {
+        await this.fail(resume ? new WorkerError('AGENT_CRASHED', `Resuming agent session ${resumeId ?? '(none)'} failed: ${err.message}`) : err);
+        return;
+      }
+      // A stale resume pointer on a fresh handoff: start over and say so in the thread.
+      this.log.warn('resume_failed', `resume of ${resumeId} failed; starting fresh: ${err.message}`, { code: err.code });
+      newSessionId = freshId();
+      try {
+        agent = await this.spawn(settings, null, newSessionId);
+      } catch (e2) {
+        await this.fail(toWorkerError(e2, 'AGENT_CRASHED'));
+        return;
+      }
+      this.enqueue(statusItem('resume_failed_started_fresh', `Could not resume session ${resumeId}; started a fresh session.`));
+    }
+
+    const sessionId = agent.sessionId ?? newSessionId;
+    await this.store.update((f) => { f.agent.agent_session_id = sessionId; });
+    if (this.closed) {
+      await this.stopAgent(false); // shut down while starting: the next start resumes it
+      return;
+    }
+
+    if (!resume) {
+      const outcome = await this.writeState('active', (s) => s === 'pending');
+      if (outcome !== 'written') {
+        // The user changed the state (or deleted the thread) while we started: their choice wins.
+        this.log.info('activation_superseded', `envelope changed during activation (${outcome})`);
+        this.phase = 'active';
+        const latest = outcome === 'missing' ? null : parseJob(await this.ctx.api.downloadSessionObject(this.ctx.ref, this.alias).catch(() => null));
+        await this.stopRunning(latest ? 'thread_superseded' : 'thread_deleted', latest?.state === 'failed' ? 'failed' : 'completed');
+        return;
+      }
+      this.serverState = 'active';
+      this.ctx.activity(threadActivatedItem(this.alias, settings.agentType, sessionId));
+    }
+    this.phase = 'active';
+    this.inbound = new InboundQueue(this.store.value.cursors.inbound, (item) => isSelf(item, this.ctx.userId));
+    this.ctx.changed();
+    this.log.info('thread_active', `agent running (${settings.agentType}, session ${sessionId ?? 'unknown'})`, { resume });
+    await this.pollItems();
+  }
+
+  private async spawn(settings: ResolvedSettings, resumeId: string | null, newSessionId: string | null): Promise<AgentSession> {
+    const agent = this.ctx.agentFactory(settings.agentType, {
+      executable: settings.executablePath,
+      cwd: settings.workFolder,
+      permissions: settings.permissions,
+      model: settings.model,
+      effort: settings.effort,
+      resumeSessionId: resumeId,
+      newSessionId,
+      logFile: this.ctx.paths.threadLog(this.alias),
+      threadLog: this.threadLog,
+      env: this.ctx.env,
+      logger: this.log,
+    });
+    const unsubscribe = agent.onEvent((event) => void this.events.run(() => this.onAgentEvent(agent, event)));
+    try {
+      await agent.start();
+    } catch (e) {
+      unsubscribe();
+      await agent.stop({ graceMs: 0, killMs: 1000 }).catch(() => undefined);
+      throw e;
+    }
+    this.agent = agent;
+    this.unsubscribeAgent = unsubscribe;
+    this.turnRunning = false;
+    return agent;
+  }
+
+  // ----------------------------------------------------------------------------------- agent → thread
+
+  private async onAgentEvent(agent: AgentSession, event: AgentEvent): Promise<void> {
+    if (agent !== this.agent && event.type !== 'exit') return; // a previous agent's leftovers
+    this.lastEvent = { kind: event.type, at: this.ctx.now().toISOString() };
+    switch (event.type) {
+      case 'session':
+        if (event.sessionId !== this.store.value.agent.agent_session_id) {
+          await this.store.update((f) => { f.agent.agent_session_id = event.sessionId; });
+        }
+        break;
+      case 'prompt':
+        // Recorded before it is posted (§9.1), so a restart can cancel it.
+        this.openPrompt = { prompt: event.prompt, postedAt: null };
+        await this.store.update((f) => {
+          f.open_prompt = { id: event.prompt.id, kind: event.prompt.kind, posted_item_id: null, created_at: null, payload: { ...event.prompt } };
+        });
+        this.enqueue(pendingPromptItem(event.prompt))?.posted.then(
+          (item) => void this.fetches.run(() => this.onPromptPosted(event.prompt.id, item)),
+          () => undefined,
+        );
+        break;
+      case 'prompt_cancelled':
+        if (this.openPrompt?.prompt.id === event.promptId) await this.clearPrompt();
+        this.enqueueEvent(event);
+        break;
+      case 'turn_end':
+        this.enqueueEvent(event);
+        await this.onTurnEnd();
+        break;
+      case 'exit':
+        if (agent !== this.agent || event.expected || this.stopping) break;
+        void this.steps.run(() => this.onCrash(agent, event));
+        break;
+      default:
+        this.enqueueEvent(event);
+    }
+    this.ctx.changed();
+  }
+
+  private enqueueEvent(event: AgentEvent): void {
+    const item = itemFromAgentEvent(event);
+    if (item) this.enqueue(item);
+  }
+
+  private enqueue(item: PostItemInput): { emissionId: string; posted: Promise<ThreadItem> } | null {
+    if (!this.outbox) return null;
+    try {
+      const handle = this.outbox.enqueue(item);
+      handle.posted.catch(() => undefined); // failures surface through onFatal
+      return handle;
+    } catch (e) {
+      // Closed (shutting down) or the journal cannot be written: logged, the thread.log keeps the event.
+      this.log.warn('enqueue_failed', toWorkerError(e).message, { code: toWorkerError(e).code });
+      return null;
+    }
+  }
+
+  private async onTurnEnd(): Promise<void> {
+    this.turnRunning = false;
+    if (this.openPrompt) await this.cancelPrompt('agent_exit'); // the turn ended without using the answer
+    // A turn cut short by our own shutdown is delivered again after the restart (§6.5).
+    if (this.stopping) return;
+    const cursor = this.inbound?.finishTurn();
+    if (cursor) await this.store.update((f) => { f.cursors.inbound = cursor; });
+    await this.fetches.run(() => this.deliver());
+  }
+
+  private async onCrash(agent: AgentSession, event: Extract<AgentEvent, { type: 'exit' }>): Promise<void> {
+    if (agent !== this.agent || this.phase === 'idle' || this.stopping) return;
+    const how = event.signal ? `signal ${event.signal}` : `exit code ${event.code ?? 'unknown'}`;
+    const tail = event.lastStderrLine ? `; last stderr: ${event.lastStderrLine}` : '';
+    this.agent = null;
+    this.unsubscribeAgent?.();
+    await this.fail(new WorkerError('AGENT_CRASHED', `The agent process exited unexpectedly (${how})${tail}.`));
+  }
+
+  // ----------------------------------------------------------------------------------- thread → agent
+
+  /** Tails the thread from the inbound cursor (paging until an empty page), then answers/delivers. */
+  pollItems(): Promise<void> {
+    return this.fetches.run(async () => {
+      const inbound = this.inbound;
+      if (this.phase !== 'active' || !inbound) return;
+      for (let page = 0; page < MAX_PAGES_PER_FETCH; page++) {
+        const items = await this.ctx.api.listThreadItems(this.ctx.ref, this.alias, {
+          ascending: true, ...(inbound.since ? { created_since: inbound.since } : {}),
+        });
+        if (items.length === 0) break;
+        const before = inbound.since;
+        inbound.accept(items);
+        if (inbound.since === before) break; // nothing newer: a server ignoring created_since cannot loop us
+      }
+      this.answerFromQueue();
+      await this.deliver();
+    });
+  }
+
+  private answerFromQueue(): void {
+    const open = this.openPrompt;
+    if (!open?.postedAt || !this.inbound) return;
+    const reply = this.inbound.firstQueuedAfter(open.postedAt);
+    if (!reply) return;
+    this.inbound.consume(reply);
+    void this.steps.run(() => this.resolvePrompt(open.prompt.id, parseThreadAnswer(open.prompt, itemText(reply)), 'thread'));
+  }
+
+  private async onPromptPosted(promptId: string, item: ThreadItem): Promise<void> {
+    if (this.openPrompt?.prompt.id !== promptId) return;
+    this.openPrompt.postedAt = item.created_at;
+    await this.store.update((f) => {
+      if (f.open_prompt?.id === promptId) {
+        f.open_prompt.posted_item_id = item.id;
+        f.open_prompt.created_at = item.created_at;
+      }
+    });
+    this.answerFromQueue();
+  }
+
+  /** Starts the next turn from everything queued, when the agent is free. */
+  private async deliver(): Promise<void> {
+    const agent = this.agent;
+    if (this.phase !== 'active' || !agent || this.turnRunning || this.openPrompt || !this.inbound) return;
+    const items = this.inbound.takeQueued();
+    if (items.length === 0) return;
+    const text = coalesceTurn(items);
+    this.turnRunning = true;
+    this.ctx.changed();
+    this.threadLog.append({ src: 'worker', event: 'turn_start', items: items.map((i) => i.id) });
+    try {
+      await agent.sendTurn(text);
+    } catch (e) {
+      this.turnRunning = false;
+      this.inbound.requeueInflight();
+      this.log.warn('send_turn_failed', toWorkerError(e).message, { code: toWorkerError(e).code });
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------ prompts
+
+  /** The desktop's answer (§9.3) or a parsed thread reply (§9.2). */
+  answerPrompt(promptId: string, answer: PromptAnswer, via: 'thread' | 'desktop'): Promise<boolean> {
+    return this.steps.run(() => this.resolvePrompt(promptId, answer, via));
+  }
+
+  private async resolvePrompt(promptId: string, answer: PromptAnswer, via: 'thread' | 'desktop'): Promise<boolean> {
+    const agent = this.agent;
+    if (this.openPrompt?.prompt.id !== promptId || !agent) return false;
+    await this.clearPrompt();
+    // Handing over and enqueueing in the same tick: the agent cannot emit anything in between, so
+    // pending_prompt_resolved is posted before whatever the answer makes the agent do (§8.1).
+    const handed = agent.answerPrompt(promptId, answer);
+    this.enqueue(promptResolvedItem({ promptId, resolution: 'answered', answer, answeredVia: via }));
+    try {
+      await handed;
+    } catch (e) {
+      this.log.warn('answer_failed', toWorkerError(e).message, { code: toWorkerError(e).code });
+    }
+    this.ctx.changed();
+    return true;
+  }
+
+  private async clearPrompt(): Promise<void> {
+    this.openPrompt = null;
+    if (this.store.value.open_prompt) await this.store.update((f) => { f.open_prompt = null; });
+  }
+
+  private async cancelPrompt(reason: 'worker_restart' | 'thread_completed' | 'thread_deleted' | 'agent_exit'): Promise<void> {
+    const id = this.openPrompt?.prompt.id ?? this.store.value.open_prompt?.id;
+    if (!id) return;
+    await this.clearPrompt();
+    this.enqueue(promptResolvedItem({ promptId: id, resolution: 'cancelled', reason }));
+  }
+
+  /** Recovery: a prompt a previous run left open is cancelled before the agent can say anything (§6.5). */
+  private async cancelStalePrompt(): Promise<void> {
+    if (!this.store.value.open_prompt) return;
+    await this.ensureOutbox();
+    await this.cancelPrompt('worker_restart');
+  }
+
+  // ------------------------------------------------------------------------------------- stop & fail
+
+  /** User `completed` / envelope deleted / user `failed`: the clean stop of decisions §6.3. */
+  private async stopRunning(reason: string, localState: ThreadState): Promise<void> {
+    const wasRunning = this.agent !== null || this.phase === 'starting' || this.phase === 'active';
+    this.ctx.pool.cancel(this.key);
+    this.phase = 'stopping';
+    this.ctx.changed();
+    const promptReason = reason === 'thread_deleted' ? 'thread_deleted' : 'thread_completed';
+    if (this.openPrompt || this.store.value.open_prompt) await this.cancelPrompt(promptReason);
+    await this.stopAgent(true);
+    await this.store.update((f) => { f.agent.state = localState; });
+    this.ctx.pool.release(this.key);
+    if (wasRunning) this.ctx.activity(threadStoppedItem(this.alias, reason));
+    this.phase = 'idle';
+    this.ctx.changed();
+    this.log.info('thread_stopped', `thread stopped (${reason})`);
+  }
+
+  /** Local-only settle when no agent runs here (e.g. recovery found the user completed it meanwhile). */
+  private async settleLocal(state: 'completed' | 'failed', promptReason: 'worker_restart' | 'thread_completed' | 'thread_deleted'): Promise<void> {
+    if (this.store.value.open_prompt) {
+      await this.ensureOutbox();
+      await this.cancelPrompt(promptReason);
+    }
+    await this.store.update((f) => { f.agent.state = state; });
+    this.ctx.changed();
+  }
+
+  /** Thread-level failure (§6.2): thread.yaml first, then the envelope, then the activity item. */
+  private async fail(error: WorkerError): Promise<void> {
+    this.ctx.pool.cancel(this.key);
+    this.phase = 'stopping';
+    const at = this.ctx.now().toISOString();
+    this.log.error('thread_failed', error.message, { code: error.code });
+    this.threadLog.append({ src: 'worker', event: 'thread_failed', code: error.code, message: error.message });
+    if (this.openPrompt || this.store.value.open_prompt) await this.cancelPrompt('agent_exit');
+    await this.stopAgent(false);
+    await this.store.update((f) => {
+      f.agent.state = 'failed';
+      f.agent.error = { code: error.code, message: error.message, at };
+    });
+    this.ctx.pool.release(this.key);
+    this.phase = 'idle';
+    this.ctx.changed();
+    await this.writeState('failed');
+    this.ctx.activity(threadFailedItem(this.alias, { code: error.code, message: error.message }));
+  }
+
+  /** RMW of instance.state (§6.4); the worker writes only `active` and `failed`. */
+  private async writeState(
+    next: 'active' | 'failed',
+    expect: (current: unknown) => boolean = (s) => s === 'pending' || s === 'active',
+  ): Promise<'written' | 'missing' | 'precondition_failed' | 'error'> {
+    try {
+      const outcome = await writeInstanceState(this.ctx.api, this.ctx.ref, this.alias, next, expect);
+      if (outcome === 'written') this.serverState = next;
+      else this.log.info('state_write_skipped', `instance.state ${next} not written (${outcome})`);
+      return outcome;
+    } catch (e) {
+      const err = toWorkerError(e);
+      this.log.warn('state_write_failed', `instance.state ${next} not written: ${err.message}`, { code: err.code });
+      return 'error';
+    }
+  }
+
+  private async stopAgent(interrupt: boolean): Promise<void> {
+    const agent = this.agent;
+    this.stopping = true;
+    if (!agent) return;
+    if (interrupt && this.turnRunning) await agent.interrupt().catch(() => undefined);
+    await agent.stop({ graceMs: this.ctx.timing.stopGraceMs, killMs: this.ctx.timing.stopKillMs }).catch((e) => {
+      this.log.warn('agent_stop_failed', toWorkerError(e).message);
+    });
+    await this.events.idle();
+    this.unsubscribeAgent?.();
+    this.unsubscribeAgent = null;
+    this.agent = null;
+    this.turnRunning = false;
+    this.inbound?.requeueInflight();
+  }
+
+  private async ensureOutbox(): Promise<ThreadOutbox> {
+    if (!this.outbox) {
+      this.outbox = await this.ctx.openOutbox(this.alias, (error) => {
+        void this.steps.run(async () => {
+          if (this.phase !== 'idle' && !this.closed) await this.fail(error);
+        });
+      }, this.threadLog);
+    }
+    return this.outbox;
+  }
+
+  // ------------------------------------------------------------------------------------------ shutdown
+
+  /**
+   * Graceful shutdown (and section detach): let a running turn reach its end (bounded), then stop the agent.
+   * The envelope and the local `active` state stay, so the next start resumes the thread; an open prompt stays
+   * recorded and is cancelled then (an unanswered approval is a denial).
+   */
+  async shutdown(): Promise<void> {
+    this.ctx.pool.cancel(this.key);
+    const deadline = Date.now() + this.ctx.timing.shutdownTurnWaitMs;
+    while (this.turnRunning && !this.openPrompt && this.agent && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    this.closed = true;
+    // A step stuck on the network must not keep an agent alive: wait for it only so long.
+    await Promise.race([this.steps.idle(), new Promise((r) => setTimeout(r, this.ctx.timing.shutdownDrainMs))]);
+    await this.stopAgent(true);
+    if (this.store.existed || this.store.value.agent.state === 'active') await this.store.update(() => undefined);
+    this.ctx.pool.release(this.key);
+    this.phase = 'idle';
+    if (this.outbox) {
+      await Promise.race([this.outbox.drain(), new Promise((r) => setTimeout(r, this.ctx.timing.shutdownDrainMs))]);
+      await this.outbox.close();
+      this.outbox = null;
+    }
+    this.threadLog.close();
+    this.ctx.changed();
+  }
+
+  // ------------------------------------------------------------------------------------------ snapshot
+
+  view(): SnapshotThread {
+    const f = this.store.value;
+    let state: SnapshotThread['state'];
+    if (this.phase === 'active') state = this.turnRunning || this.openPrompt ? 'active_turn' : 'active_idle';
+    else if (this.phase === 'starting' || this.phase === 'stopping') state = 'active_turn';
+    else if (this.phase === 'validating' || this.phase === 'queued') state = 'pending';
+    else if (this.serverState === 'pending') state = 'pending';
+    else if (f.agent.state === 'active') state = 'active_idle';
+    else state = f.agent.state === 'pending' ? 'pending' : f.agent.state;
+    const resolved = this.settings
+      ? { model: this.settings.model, effort: this.settings.effort, permissions: this.settings.permissions }
+      : f.agent.resolved;
+    return {
+      alias: this.alias,
+      state,
+      agent_type: this.settings?.agentType ?? f.workspace.agent_type,
+      agent_session_id: f.agent.agent_session_id,
+      work_folder: this.settings?.workFolder ?? f.workspace.work_folder,
+      model: resolved.model,
+      effort: resolved.effort,
+      permissions: resolved.permissions,
+      last_event: this.lastEvent,
+      last_error: f.agent.error.code
+        ? {
+          code: f.agent.error.code,
+          message: f.agent.error.message ?? '',
+          remediation: codeRemediation(f.agent.error.code),
+          at: f.agent.error.at ?? f.updated_at,
+        }
+        : null,
+      open_prompt_id: this.openPrompt?.prompt.id ?? null,
+      thread_log: this.ctx.paths.threadLog(this.alias),
+    };
+  }
+
+  promptView(): SnapshotPrompt | null {
+    const open = this.openPrompt;
+    if (!open) return null;
+    return {
+      id: open.prompt.id,
+      section: this.ctx.sectionId,
+      session_id: this.ctx.ref.session_id,
+      thread: this.alias,
+      kind: open.prompt.kind,
+      created_at: open.postedAt,
+      payload: { ...open.prompt },
+    };
+  }
+
+  /** The thread.yaml content the runner holds (what is on disk). */
+  get localFile(): ThreadStore['value'] {
+    return this.store.value;
+  }
+}
+
+
+function codeRemediation(code: string): string | undefined {
+  return code in ERROR_CODES ? ERROR_CODES[code as ErrorCode].remediation : undefined;
+}

@@ -1,0 +1,36 @@
+/** The vertical slice: attach → handoff → the agent's text is posted → a human reply reaches the agent. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { agentTexts, makeRig, threadOf, waitFor, waitSnapshot } from './support';
+
+for (const realtime of [true, false]) {
+  test(`handoff runs the agent and a human reply reaches it (realtime ${realtime ? 'on' : 'off: reconcile only'})`, async (t) => {
+    const rig = await makeRig(t, { realtime });
+    const host = rig.host();
+    rig.chat('job');
+    rig.say('job', 'hello before handoff');
+    rig.handoff('job');
+    await host.start();
+    assert.equal(host.snapshot().phase, 'running');
+
+    await waitFor(() => rig.kinds('worker').includes('section_attached'), 'section_attached');
+    await waitFor(() => agentTexts(rig, 'job').some((x) => x.includes('hello before handoff')), 'first turn answered');
+    assert.equal(rig.envelopeState('job'), 'active');
+    assert.ok(rig.kinds('worker').includes('thread_activated'));
+    const section = await rig.sectionYaml();
+    assert.equal(section?.attachment.status, 'attached');
+
+    rig.say('job', 'second message');
+    await waitFor(() => agentTexts(rig, 'job').some((x) => x.includes('second message')), 'reply reached the agent');
+    assert.deepEqual(await rig.turnsReceived(), ['hello before handoff', 'second message']);
+    await waitSnapshot(host, (s) => threadOf(s, 'job')?.state === 'active_idle', 'active_idle');
+    const local = await rig.threadYaml('job');
+    assert.equal(local?.agent.state, 'active');
+    assert.ok(local?.agent.agent_session_id);
+    assert.ok(local?.cursors.inbound, 'inbound cursor recorded after the turn ended');
+    if (realtime) assert.equal(host.snapshot().sections[0]?.realtime, 'connected');
+    else assert.equal(host.snapshot().sections[0]?.realtime, 'off');
+    await host.stop();
+    assert.equal(host.snapshot().phase, 'stopped');
+  });
+}
