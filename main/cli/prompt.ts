@@ -47,6 +47,15 @@ export class Prompter {
   async line(prompt: string): Promise<string | null> {
     this.begin();
     this.output.write(prompt);
+    try {
+      return await this.takeLine();
+    } finally {
+      // Piped input is not echoed by a terminal: end the prompt line ourselves.
+      if (!this.input.isTTY) this.output.write('\n');
+    }
+  }
+
+  private async takeLine(): Promise<string | null> {
     for (;;) {
       const nl = this.buf.indexOf('\n');
       if (nl >= 0) {

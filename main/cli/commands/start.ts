@@ -2,13 +2,12 @@
  * `blobhub-worker start`: preflight, then run until SIGINT/SIGTERM, then stop cleanly (lock removed, exit 0).
  * A preflight code ends the process with its exit status (decisions §2) via the caller's error printer.
  *
- * The seam: `startHeadless` returns a running worker or throws the preflight `WorkerError`. When the harness
- * (`main/core/worker.ts`, a WorkerHost) lands, only `startHeadless` changes: build the host, `await
- * host.start()`, throw the snapshot's `preflight_error` as a WorkerError, and `stop()` becomes `host.stop()`.
+ * The seam: `startHeadless` runs the WorkerHost (`main/core/worker.ts`) and returns it running, or throws the
+ * snapshot's `preflight_error` as a WorkerError.
  */
-import { WorkerError } from '../../core/errors';
+import { ERROR_CODES, WorkerError, type ErrorCode } from '../../core/errors';
 import { createLogger, streamSink, type Logger } from '../../core/log';
-import { runPreflight } from '../../core/preflight';
+import { createWorkerHost } from '../../core/worker';
 import type { StatePaths } from '../../core/state/paths';
 import { VERSION } from '../../version';
 import type { ParsedArgs } from '../args';
@@ -25,25 +24,30 @@ export interface HeadlessWorker {
 }
 
 export async function startHeadless(paths: StatePaths, logger: Logger): Promise<HeadlessWorker> {
-  const pre = await runPreflight({ paths, logger });
-  // Until the harness lands the worker holds the lock and idles; the harness runs the sections here.
+  const host = createWorkerHost({ home: paths.root, logger });
+  await host.start();
+  const snap = host.snapshot();
+  if (snap.phase !== 'running') {
+    // The host records a preflight failure instead of throwing (the desktop shows it); the CLI exits with it.
+    const e = snap.preflight_error;
+    const code = (e && e.code in ERROR_CODES ? e.code : 'INTERNAL_ERROR') as ErrorCode;
+    throw new WorkerError(code, e?.message ?? `the worker did not start (${snap.phase})`);
+  }
   return {
-    instanceId: pre.lock.instanceId,
-    userId: pre.identity.user_id,
-    sections: pre.config.sections.length,
-    async stop() {
-      pre.client.close();
-      await pre.lock.release();
-    },
-    stopSync() {
-      pre.lock.releaseSync();
-    },
+    instanceId: snap.instance_id ?? '',
+    userId: snap.identity?.user_id ?? '',
+    sections: snap.sections.length,
+    stop: () => host.stop(),
+    stopSync: () => host.releaseLockSync(),
   };
 }
 
 function waitForStopSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
+    // Signal listeners do not keep Node alive; this timer does, until a signal arrives.
+    const keepAlive = setInterval(() => undefined, 1 << 30);
     const on = (sig: NodeJS.Signals): void => {
+      clearInterval(keepAlive);
       process.off('SIGINT', on);
       process.off('SIGTERM', on);
       resolve(sig);
