@@ -1,0 +1,161 @@
+/**
+ * #prompt/<id>: answers one open prompt with structured controls (decisions §9.3): approval → Allow/Deny
+ * (+ optional message); ask_user_question → one control per question (radios for single select,
+ * checkboxes for multi-select, plus "Other" free text), answers keyed by the full question text, several
+ * labels joined with ", "; text → a textarea. The core posts pending_prompt_resolved (answered_via desktop).
+ */
+import type { Snapshot, SnapshotPrompt } from '../../main/core/snapshot';
+import type { PromptAnswer } from '../../main/ipc/contract';
+import { api, call, errorText } from '../api';
+import { h, nextId } from '../dom';
+
+interface Question { question: string; header?: string; multi_select: boolean; options: Array<{ label: string; description?: string }> }
+
+function questionsOf(prompt: SnapshotPrompt): Question[] {
+  const raw = Array.isArray(prompt.payload.questions) ? prompt.payload.questions : [];
+  return raw.flatMap((q): Question[] => {
+    if (typeof q !== 'object' || q === null) return [];
+    const r = q as Record<string, unknown>;
+    if (typeof r.question !== 'string') return [];
+    const options = Array.isArray(r.options) ? r.options.flatMap((o) => {
+      const or = o as Record<string, unknown> | null;
+      return or && typeof or.label === 'string'
+        ? [{ label: or.label, ...(typeof or.description === 'string' ? { description: or.description } : {}) }]
+        : [];
+    }) : [];
+    return [{ question: r.question, ...(typeof r.header === 'string' ? { header: r.header } : {}), multi_select: r.multi_select === true, options }];
+  });
+}
+
+export interface PromptView {
+  update(snapshot: Snapshot): void;
+}
+
+export function mountPrompt(root: HTMLElement, promptId: string, snapshot: Snapshot): PromptView {
+  const prompt = snapshot.prompts.find((p) => p.id === promptId);
+  const status = h('div', { class: 'form-error', role: 'alert', 'data-testid': 'prompt-error' });
+  let sent = false;
+
+  if (!prompt) {
+    root.replaceChildren(h('main', { class: 'prompt-view' },
+      h('h1', null, 'Prompt no longer open'),
+      h('p', { 'data-testid': 'prompt-gone' }, 'It was answered elsewhere or cancelled.'),
+      h('button', { type: 'button', on: { click: () => void api().windowClose() } }, 'Close')));
+    return { update: () => undefined };
+  }
+
+  async function send(answer: PromptAnswer, form: HTMLElement): Promise<void> {
+    status.replaceChildren();
+    for (const el of form.querySelectorAll<HTMLButtonElement | HTMLInputElement | HTMLTextAreaElement>('button, input, textarea')) el.disabled = true;
+    try {
+      await call(api().promptAnswer({ promptId, answer }));
+      sent = true;
+      root.replaceChildren(h('main', { class: 'prompt-view' },
+        h('h1', null, 'Answer sent'), h('p', { 'data-testid': 'prompt-sent' }, 'The agent continues; the thread records your answer.')));
+      void api().windowClose();
+    } catch (e) {
+      const err = errorText(e);
+      status.replaceChildren(h('code', null, err.code), ' ', err.message);
+      for (const el of form.querySelectorAll<HTMLButtonElement | HTMLInputElement | HTMLTextAreaElement>('button, input, textarea')) el.disabled = false;
+    }
+  }
+
+  const heading = h('header', null,
+    h('h1', null, prompt.kind === 'approval' ? 'Approval needed' : 'The agent asks'),
+    h('p', { class: 'muted' }, `Thread ${prompt.thread} · section ${prompt.section}`));
+  let form: HTMLFormElement;
+
+  if (prompt.kind === 'approval') {
+    const tool = (prompt.payload.tool ?? {}) as { name?: unknown; input?: unknown };
+    const reason = typeof prompt.payload.reason === 'string' ? prompt.payload.reason : null;
+    const messageId = nextId('approval-message');
+    const message = h('textarea', { id: messageId, rows: 2, placeholder: 'Optional: tell the agent why (sent with a denial)' });
+    const decide = (decision: 'allow' | 'deny') => () => {
+      const text = message.value.trim();
+      void send({ kind: 'approval', decision, ...(text ? { message: text } : {}) }, form);
+    };
+    form = h('form', { class: 'prompt approval', 'aria-labelledby': 'prompt-title' },
+      h('h2', { id: 'prompt-title' }, 'Tool: ', typeof tool.name === 'string' ? tool.name : 'unknown'),
+      reason ? h('p', null, reason) : null,
+      h('pre', { class: 'tool-input', tabindex: '0', 'aria-label': 'Tool input' }, JSON.stringify(tool.input ?? null, null, 2)),
+      h('div', { class: 'field' }, h('label', { for: messageId }, 'Message (optional)'), message),
+      status,
+      h('div', { class: 'buttons' },
+        h('button', { type: 'button', class: 'primary', on: { click: decide('allow') } }, 'Allow'),
+        h('button', { type: 'button', class: 'danger', on: { click: decide('deny') } }, 'Deny')));
+  } else if (prompt.kind === 'ask_user_question') {
+    const questions = questionsOf(prompt);
+    const readers: Array<() => string> = [];
+    const fieldsets = questions.map((q, qi) => {
+      const name = `q${qi}`;
+      const otherId = nextId('other');
+      const other = h('input', { id: otherId, type: 'text', class: 'other-text', 'aria-label': `Other answer to: ${q.question}` });
+      const choices = q.options.map((o) => {
+        const id = nextId('opt');
+        const descId = o.description ? `${id}-desc` : null;
+        return h('div', { class: 'choice' },
+          h('input', { id, type: q.multi_select ? 'checkbox' : 'radio', name, value: o.label, ...(descId ? { 'aria-describedby': descId } : {}) }),
+          h('label', { for: id }, o.label),
+          o.description ? h('small', { id: descId }, o.description) : null);
+      });
+      const otherBoxId = nextId('opt-other');
+      const otherBox = h('input', { id: otherBoxId, type: q.multi_select ? 'checkbox' : 'radio', name, value: '__other__' });
+      other.addEventListener('input', () => { if (other.value) otherBox.checked = true; });
+      readers.push(() => {
+        const picked = [...document.querySelectorAll<HTMLInputElement>(`input[name="${name}"]:checked`)].map((i) =>
+          i.value === '__other__' ? other.value.trim() : i.value).filter((v) => v !== '');
+        return picked.join(', ');
+      });
+      return h('fieldset', { class: 'question', 'data-question': String(qi) },
+        h('legend', null, q.header ? h('span', { class: 'badge' }, q.header) : null, ' ', q.question,
+          q.multi_select ? h('span', { class: 'muted' }, ' (choose any)') : null),
+        ...choices,
+        h('div', { class: 'choice other' }, otherBox, h('label', { for: otherBoxId }, 'Other:'), other));
+    });
+    form = h('form', { class: 'prompt questions', 'aria-labelledby': 'prompt-title' },
+      h('h2', { id: 'prompt-title', class: 'visually-hidden' }, 'Questions'),
+      ...fieldsets, status,
+      h('div', { class: 'buttons' }, h('button', { type: 'submit', class: 'primary' }, 'Send answers')));
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const answers: Record<string, string> = {};
+      const missing: string[] = [];
+      questions.forEach((q, i) => {
+        const value = readers[i]!();
+        if (value) answers[q.question] = value;
+        else missing.push(q.question);
+      });
+      if (missing.length > 0) {
+        status.replaceChildren(`Answer every question (missing: ${missing.join('; ')}).`);
+        return;
+      }
+      void send({ kind: 'ask_user_question', answers }, form);
+    });
+  } else {
+    const id = nextId('text-answer');
+    const text = h('textarea', { id, rows: 6, required: true });
+    form = h('form', { class: 'prompt text', 'aria-labelledby': 'prompt-title' },
+      h('h2', { id: 'prompt-title' }, typeof prompt.payload.question === 'string' ? prompt.payload.question : 'Your answer'),
+      h('div', { class: 'field' }, h('label', { for: id }, 'Answer'), text), status,
+      h('div', { class: 'buttons' }, h('button', { type: 'submit', class: 'primary' }, 'Send')));
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      if (!text.value.trim()) {
+        status.replaceChildren('Write an answer first.');
+        return;
+      }
+      void send({ kind: 'text', text: text.value }, form);
+    });
+  }
+
+  root.replaceChildren(h('main', { class: 'prompt-view' }, heading, form));
+  return {
+    update(next) {
+      // Not re-rendered (that would lose the user's input); only told when the prompt went away.
+      if (!sent && !next.prompts.some((p) => p.id === promptId) && !root.querySelector('[data-testid="prompt-gone"]')) {
+        root.querySelector('main')?.append(h('p', { class: 'form-error', role: 'alert', 'data-testid': 'prompt-gone' },
+          'This prompt is no longer open (answered elsewhere or cancelled).'));
+      }
+    },
+  };
+}

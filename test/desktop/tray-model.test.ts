@@ -1,0 +1,100 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildTrayModel, type TrayItem, type TrayPlatform } from '../../main/desktop/tray-model';
+import { failedThread, prompt, section, snap, thread } from './fixtures';
+
+const PLATFORMS: TrayPlatform[] = ['darwin', 'linux', 'win32'];
+
+function flat(items: TrayItem[]): TrayItem[] {
+  return items.flatMap((i) => (i.kind === 'submenu' ? [i, ...flat(i.items)] : [i]));
+}
+const byId = (items: TrayItem[], id: string) => flat(items).find((i) => 'id' in i && i.id === id);
+const labels = (items: TrayItem[]) => flat(items).filter((i) => 'label' in i).map((i) => (i as { label: string }).label);
+
+const STATES = {
+  idle: snap({ sections: [section('ses_1', [thread('main', { state: 'active_idle' })])] }),
+  running: snap({ agents: { busy: 1, max: 4 }, sections: [section('ses_1', [thread('main', { state: 'active_turn' })])] }),
+  needs_input: snap({ agents: { busy: 1, max: 4 }, sections: [section('ses_1', [thread('main', { state: 'active_turn', open_prompt_id: 'pr_1' })])], prompts: [prompt('pr_1')] }),
+  error: snap({ sections: [section('ses_1', [failedThread('broken')])] }),
+  signed_out: snap({
+    phase: 'signed_out', identity: null, instance_id: null,
+    preflight_error: { code: 'CREDENTIALS_NOT_FOUND', message: 'credentials.yaml is missing', remediation: 'Sign in', at: '2026-11-21T08:00:00Z' },
+  }),
+} as const;
+
+for (const [state, snapshot] of Object.entries(STATES)) {
+  for (const platform of PLATFORMS) {
+    test(`tray: ${state} on ${platform}`, () => {
+      const model = buildTrayModel(snapshot, { platform, startAtLogin: false });
+      assert.equal(model.icon, state);
+      assert.equal(model.iconFile, platform === 'darwin' ? `${state}Template.png` : `${state}.png`);
+      assert.equal(model.template, platform === 'darwin');
+      assert.equal(model.clickOpensDashboard, platform === 'win32');
+      assert.equal(model.resetMenuOnChange, platform === 'linux');
+      assert.equal(model.title === null, platform !== 'darwin');
+      assert.ok(model.tooltip.length <= (platform === 'win32' ? 127 : 256));
+      // Always: a status row first, the dashboard, config, logs, start-at-login, sign-in/out, quit.
+      assert.equal(model.items[0]!.kind, 'label');
+      for (const id of ['open-dashboard', 'open-config', 'reload-config', 'open-logs', 'start-at-login', 'quit']) {
+        assert.ok(byId(model.items, id), `${id} present`);
+      }
+      assert.deepEqual((byId(model.items, 'quit') as { command: unknown }).command, { channel: 'app:quit', input: undefined });
+      // Serializable: plain data only.
+      assert.deepEqual(JSON.parse(JSON.stringify(model)), JSON.parse(JSON.stringify(model)));
+      assert.ok(!flat(model.items).some((i) => typeof (i as { click?: unknown }).click === 'function'));
+    });
+  }
+}
+
+test('tray: identity, agents busy/max and each section status are listed', () => {
+  const s = snap({
+    agents: { busy: 2, max: 5 },
+    sections: [
+      section('ses_1', [thread('a', { state: 'active_turn' }), thread('b')]),
+      section('ses_2', [], { attachment: 'refused', error: { code: 'SESSION_OWNED_BY_DIFFERENT_USER', message: 'owned', at: 'x' } }),
+    ],
+  });
+  const all = labels(buildTrayModel(s, { platform: 'linux', startAtLogin: true }).items);
+  assert.ok(all.includes('Signed in as Worker Bot <bot@example.com>'));
+  assert.ok(all.includes('Agents 2/5 busy'));
+  assert.ok(all.includes('ses_1: attached · 2 threads'));
+  assert.ok(all.includes('ses_2: refused (SESSION_OWNED_BY_DIFFERENT_USER) · 0 threads'));
+  assert.ok(all.includes('a: active (turn)'));
+  const box = byId(buildTrayModel(s, { platform: 'linux', startAtLogin: true }).items, 'start-at-login');
+  assert.deepEqual(box, { kind: 'checkbox', id: 'start-at-login', label: 'Start at login', checked: true, command: { channel: 'app:setStartAtLogin', input: { enabled: false } } });
+});
+
+test('tray: failed threads reset to pending, prompts open the prompt window', () => {
+  const s = snap({ sections: [section('ses_1', [failedThread('broken', 'T1', 'WORK_FOLDER_NOT_FOUND')])], prompts: [prompt('pr_9', { thread: 'main' })] });
+  const model = buildTrayModel(s, { platform: 'win32', startAtLogin: false });
+  const reset = byId(model.items, 'reset:session_agent_harness-ses_1:broken');
+  assert.deepEqual(reset && 'command' in reset ? reset.command : null, { channel: 'thread:reset', input: { sectionId: 'session_agent_harness-ses_1', alias: 'broken' } });
+  assert.match((reset as { label: string }).label, /WORK_FOLDER_NOT_FOUND/);
+  const answer = byId(model.items, 'prompt:pr_9');
+  assert.deepEqual(answer && 'command' in answer ? answer.command : null, { channel: 'window:open', input: { view: 'prompt', promptId: 'pr_9' } });
+  assert.match((answer as { label: string }).label, /Approve Bash\?/);
+  assert.equal(byId(model.items, 'failed')?.kind, 'submenu');
+});
+
+test('tray: signed out offers Sign in (opens the login window), signed in offers Sign out', () => {
+  const out = buildTrayModel(STATES.signed_out, { platform: 'linux', startAtLogin: false });
+  assert.deepEqual((byId(out.items, 'sign-in') as { command: unknown }).command, { channel: 'window:open', input: { view: 'login' } });
+  assert.equal(byId(out.items, 'sign-out'), undefined);
+  assert.ok(labels(out.items).some((l) => l.startsWith('CREDENTIALS_NOT_FOUND')));
+  const inn = buildTrayModel(STATES.idle, { platform: 'linux', startAtLogin: false });
+  assert.deepEqual((byId(inn.items, 'sign-out') as { command: unknown }).command, { channel: 'auth:signOut', input: undefined });
+});
+
+test('tray: a preflight failure other than sign-in is an error icon; macOS title counts prompts', () => {
+  const failed = snap({ phase: 'preflight_failed', preflight_error: { code: 'INVALID_CONFIG', message: 'bad yaml', at: 'x' } });
+  assert.equal(buildTrayModel(failed, { platform: 'darwin', startAtLogin: false }).icon, 'error');
+  assert.equal(buildTrayModel(STATES.needs_input, { platform: 'darwin', startAtLogin: false }).title, '1');
+  assert.equal(buildTrayModel(STATES.idle, { platform: 'darwin', startAtLogin: false }).title, '');
+});
+
+test('tray: Windows tooltip is capped at 127 characters', () => {
+  const s = snap({ identity: { user_id: 'u', name: 'N'.repeat(200), email: null, api_url: 'x' } });
+  const model = buildTrayModel(s, { platform: 'win32', startAtLogin: false });
+  assert.equal(model.tooltip.length, 127);
+  assert.ok(model.tooltip.endsWith('…'));
+});
