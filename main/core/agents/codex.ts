@@ -123,6 +123,8 @@ export class CodexSession extends BaseAgentSession<CodexWire> {
   private turnStartedAt = 0;
   private interruptWanted = false;
   private readonly queue: string[] = [];
+  /** The last `error` notification of this turn, so turn/completed does not repeat it. */
+  private lastError: string | undefined;
   private lastUsage: { inputTokens: number; cachedInputTokens: number; outputTokens: number } | null = null;
   /** fileChange items by id: an approval request names only the item, the diff is on the item. */
   private readonly fileChanges = new Map<string, Array<{ path: string; kind: string; diff?: string }>>();
@@ -192,6 +194,7 @@ export class CodexSession extends BaseAgentSession<CodexWire> {
     this.turnActive = true;
     this.turnId = null;
     this.lastUsage = null;
+    this.lastError = undefined;
     this.turnStartedAt = Date.now();
     const effort = this.options.effort;
     try {
@@ -292,7 +295,8 @@ export class CodexSession extends BaseAgentSession<CodexWire> {
         const p = TurnParams.safeParse(params);
         if (!p.success) return this.skip('malformed turn/completed');
         if (!this.turnActive || (this.turnId && p.data.turn.id !== this.turnId)) return;
-        if (p.data.turn.error?.message) this.emit({ type: 'status', status: 'error', detail: p.data.turn.error.message });
+        const error = p.data.turn.error?.message;
+        if (error && error !== this.lastError) this.emit({ type: 'status', status: 'error', detail: error });
         return this.finishTurn(p.data.turn);
       }
       case 'serverRequest/resolved': {
@@ -303,6 +307,7 @@ export class CodexSession extends BaseAgentSession<CodexWire> {
       case 'error': {
         const p = params as { error?: { message?: unknown }; willRetry?: unknown } | undefined;
         const message = typeof p?.error?.message === 'string' ? p.error.message : undefined;
+        this.lastError = message;
         return this.emit({ type: 'status', status: p?.willRetry === true ? 'api_retry' : 'error', detail: message });
       }
       default:
