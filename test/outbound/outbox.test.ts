@@ -6,6 +6,8 @@ import { textItem, toolResultItem } from '../../main/core/harness/outbound/items
 import { ThreadLog } from '../../main/core/agents/thread-log';
 import { isWorkerError } from '../../main/core/errors';
 import { ALIAS, withRig, within } from './support';
+import { ROOT, waitExit, waitFor } from '../support/process';
+import { spawn } from 'node:child_process';
 
 const journalLines = async (path: string): Promise<Array<Record<string, unknown>>> =>
   (await readFile(path, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -200,5 +202,41 @@ test('a journal with only a torn line opens cleanly and is rewritten', () =>
     const { posted } = outbox.enqueue(textItem('fine'));
     await within(posted, 10_000, 'posted');
     assert.equal(rig.items().length, 1);
+    await outbox.close();
+  }));
+
+test('kill -9 of a process mid-stream: the next run posts every accepted emission once, in order', () =>
+  withRig({ seed: 5 }, async (rig) => {
+    const c = rig.emu.control;
+    c.addFault({ command: 'post_session_thread_item', kind: 'latency', latencyMs: 15 });
+    c.addFault({ command: 'post_session_thread_item', kind: 'drop_after', probability: 0.2 });
+    const child = spawn(process.execPath, [
+      '--import', 'tsx', join(ROOT, 'test/outbound/fixtures/outbox-child.ts'),
+      rig.emu.apiUrl, rig.apiKey, rig.ref.revision_id, rig.ref.session_id, ALIAS, rig.journalPath, '400',
+    ], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (err += d));
+    await waitFor(() => rig.items().length >= 10 && out.split('\n').length > 60, 'child posting', { timeoutMs: 30_000 });
+    child.kill('SIGKILL');
+    const exit = await waitExit(child, 5_000);
+    assert.equal(exit.signal, 'SIGKILL', `child ended on its own: ${err.slice(-500)}`);
+    assert.ok(!out.includes('DRAINED'), 'killed with a backlog');
+    const accepted = out.split('\n').filter((l) => l.startsWith('E ')).map((l) => l.split(' ')[2]!);
+    // Let requests the child left in flight land before looking.
+    await new Promise((r) => setTimeout(r, 100));
+    const beforeReplay = rig.items().length;
+    assert.ok(beforeReplay < accepted.length, `a backlog was left (${beforeReplay} stored, ${accepted.length} accepted)`);
+
+    c.clearFaults();
+    const outbox = await rig.open();
+    await within(outbox.drain(), 30_000, 'replay drained');
+    const ids = rig.emissionIds();
+    assert.equal(new Set(ids).size, ids.length, 'nothing twice');
+    assert.deepEqual(ids.slice(0, accepted.length), accepted, 'every accepted emission, in order');
+    // At most the emissions whose report died with the process come after them, still in order.
+    const texts = rig.items().map((i) => (i.content[0] as { text: string }).text);
+    assert.deepEqual(texts, texts.map((_, i) => `n${i}`));
     await outbox.close();
   }));

@@ -226,7 +226,8 @@ export class Outbox {
         clearTimeout(timer);
       }
       this.abort.abort();
-      await pump?.catch(() => undefined);
+      // The client honours the abort; the bound only guards against one that does not.
+      if (pump) await Promise.race([pump.catch(() => undefined), new Promise((r) => setTimeout(r, 1_000).unref())]);
       const closed = new WorkerError('OUTBOX_CLOSED', `the outbox of ${this.options.alias} was closed before the item was posted`);
       for (const entry of this.queue) entry.reject(closed);
       this.journal.close();
