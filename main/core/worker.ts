@@ -52,7 +52,13 @@ export interface WorkerHostOptions {
 
 type Recent = Snapshot['recent_errors'][number];
 
-class Host implements WorkerHost {
+/** The WorkerHost plus what only an in-process shell needs (the CLI's last-resort exit hook). */
+export interface LocalWorkerHost extends WorkerHost {
+  /** Removes instance.yaml synchronously (for `process.on('exit')` after a forced exit). */
+  releaseLockSync(): void;
+}
+
+class Host implements LocalWorkerHost {
   readonly stateRoot: string;
   private readonly paths: StatePaths;
   private readonly env: NodeJS.ProcessEnv;
@@ -120,8 +126,8 @@ class Host implements WorkerHost {
       const err = toWorkerError(e);
       this.preflightError = { code: err.code, message: err.message, remediation: err.remediation, at: this.now().toISOString() };
       const signedOut = err.code === 'CREDENTIALS_NOT_FOUND' || err.code === 'IDENTITY_NOT_FOUND';
+      // Not logged here: the shell reports it (the CLI prints exactly one JSON line, decisions §2).
       this.setPhase(signedOut ? 'signed_out' : 'preflight_failed');
-      this.logger.error('preflight_failed', err.message, { code: err.code });
       return;
     }
     this.pre = pre;
@@ -202,6 +208,10 @@ class Host implements WorkerHost {
       await pre.lock.release();
     }
     this.logger.info('worker_stopped', 'worker stopped');
+  }
+
+  releaseLockSync(): void {
+    this.pre?.lock.releaseSync();
   }
 
   // ------------------------------------------------------------------------------------- accounts
@@ -369,6 +379,6 @@ export function applyHandoffPatch(metadata: Record<string, unknown>, patch: Hand
   return out;
 }
 
-export function createWorkerHost(options: WorkerHostOptions = {}): WorkerHost {
+export function createWorkerHost(options: WorkerHostOptions = {}): LocalWorkerHost {
   return new Host(options);
 }
