@@ -13,7 +13,7 @@
  *   stops and the journal is kept.
  */
 import type { BlobHubApi, PostItemInput, SessionRef, ThreadItem } from '../../api/types';
-import { Backoff, sleep } from '../../api/retry';
+import { Backoff, MAX_COMMAND_FAILURES, sleep } from '../../api/retry';
 import { ApiError } from '../../api/errors';
 import { WorkerError, toWorkerError } from '../../errors';
 import type { Logger } from '../../log';
@@ -24,7 +24,6 @@ import { emissionIdOf } from './items';
 import { Journal, readJournal, type ConfirmedItem } from './journal';
 
 export const DEFAULT_POST_DEADLINE_MS = 10 * 60 * 1000;
-export const MAX_COMMAND_FAILURES = 3;
 /** Pages searched back when no confirmed item bounds the search ("a page or two"). */
 export const DEFAULT_LOOKBACK_PAGES = 2;
 /** Upper bound when searching back to the last confirmed item (50-item pages: 1000 items). */
