@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAgentSession } from '../../main/core/agents/index';
+import { processLive } from '../../main/core/agents/process';
 import type { AgentEvent, AgentSession, AgentStartOptions } from '../../main/core/agents/types';
 import type { AgentType, PermissionMode } from '../../main/core/state/schemas';
 import { FAKES, tempDir, waitFor } from '../support/process';
@@ -83,11 +84,5 @@ export async function makeHarness(type: AgentType, o: HarnessOptions = {}): Prom
 /** Event types in order, for compact sequence assertions. */
 export const kinds = (events: AgentEvent[]): string[] => events.map((e) => e.type);
 
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Alive and not a zombie (a non-reaping PID 1 in containers leaves killed orphans as zombies). */
+export const processAlive = (pid: number): boolean => processLive(pid);

@@ -3,7 +3,7 @@
  * line framing of stdout/stderr (every byte also goes to thread.log), and a stop that leaves no process behind.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { WorkerError } from '../errors';
 import type { ThreadLog } from './thread-log';
@@ -96,14 +96,51 @@ export interface AgentProcessOptions {
   onExit: (info: ExitInfo) => void;
 }
 
-/** True while any process of the group exists (zombies count until reaped). */
+/** State letter and process group of a pid from /proc (Linux); null when unknown or gone. */
+function procStat(pid: number | string): { state: string; pgrp: number } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) S ppid pgrp ...": comm may hold spaces and parentheses, so parse after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0]!, pgrp: Number(fields[2]) };
+  } catch {
+    return null;
+  }
+}
+
+const HAS_PROC = existsSync('/proc/self/stat');
+
+/**
+ * True while any non-zombie process of the group exists. kill(-pgid, 0) alone also counts zombies, and an
+ * orphaned grandchild stays a zombie for as long as a non-reaping PID 1 (containers) leaves it there.
+ */
 export function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+  if (!HAS_PROC) return true;
+  try {
+    return readdirSync('/proc').some((name) => {
+      if (!/^\d+$/.test(name)) return false;
+      const st = procStat(name);
+      return st !== null && st.pgrp === pgid && st.state !== 'Z' && st.state !== 'X';
+    });
+  } catch {
+    return true;
+  }
+}
+
+/** True while the pid exists and is not a zombie. */
+export function processLive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  const st = HAS_PROC ? procStat(pid) : null;
+  return st === null ? !HAS_PROC : st.state !== 'Z' && st.state !== 'X';
 }
 
 function killGroup(pgid: number, signal: NodeJS.Signals): void {

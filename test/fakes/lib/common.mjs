@@ -124,7 +124,9 @@ export function applyProcessOptions(scenario) {
 
 /** A long-running grandchild in our process group (like a tool the agent started). */
 export function spawnGrandchild(ignoreSigterm = false) {
-  const code = `${ignoreSigterm ? 'process.on("SIGTERM",()=>{});' : ''} setInterval(()=>{}, 1000)`;
+  // It reports itself ready once its signal handling is in place, so tests never race its startup.
+  const ready = 'process.env.FAKE_AGENT_RECORD && require("fs").appendFileSync(process.env.FAKE_AGENT_RECORD, JSON.stringify({ pid: process.pid, kind: "grandchild_ready" }) + "\\n");';
+  const code = `${ignoreSigterm ? 'process.on("SIGTERM",()=>{});' : ''} ${ready} setInterval(()=>{}, 1000)`;
   const child = spawn(process.execPath, ['-e', code], {
     stdio: 'ignore',
   });
