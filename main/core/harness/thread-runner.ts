@@ -367,8 +367,11 @@ export class ThreadRunner {
         );
         break;
       case 'prompt_cancelled':
-        if (this.openPrompt?.prompt.id === event.promptId) await this.clearPrompt();
-        this.enqueueEvent(event);
+        // Only a prompt still open here: one we answered or cancelled ourselves already has its resolution.
+        if (this.openPrompt?.prompt.id === event.promptId) {
+          await this.clearPrompt();
+          this.enqueueEvent(event);
+        }
         break;
       case 'turn_end':
         this.enqueueEvent(event);
