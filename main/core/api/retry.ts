@@ -88,7 +88,7 @@ export interface RetryOptions extends BackoffOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
-/** Resolves after `ms`; rejects with the signal's reason (or an AbortError) when aborted first. */
+/** Resolves after `ms`; rejects with an aborted ApiError when the signal fires first. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
@@ -107,9 +107,8 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-function abortReason(signal: AbortSignal): Error {
-  const r: unknown = signal.reason;
-  if (r instanceof Error) return r;
+/** A cancelled call always surfaces as one recognisable error: `ApiError` with `aborted: true`. */
+function abortReason(_signal: AbortSignal): Error {
   return new ApiError('API_NETWORK_ERROR', 'the call was cancelled', { command: 'retry', aborted: true });
 }
 
