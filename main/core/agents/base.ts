@@ -129,9 +129,9 @@ export abstract class BaseAgentSession<W> implements AgentSession {
   }
 
   /** Test hook for fixture replay: no process, writes go to `onWrite`, stdout lines come via `handleLine`. */
-  attachReplay(onWrite: (msg: unknown) => void): void {
+  attachReplay(onWrite: (msg: unknown) => void, started = true): void {
     this.writeHook = onWrite;
-    this.started = true;
+    this.started = started;
   }
 
   /** One stdout line of the agent. Non-JSON and non-object lines are logged and skipped. */
