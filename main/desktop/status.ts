@@ -67,3 +67,10 @@ export function promptSummary(prompt: Snapshot['prompts'][number]): string {
 export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, Math.max(0, max - 1))}…`;
 }
+
+/** The core's remediations speak CLI; in the app a sign-in problem is fixed with the Sign in button. */
+export function desktopRemediation(code: string, remediation: string | undefined): string | undefined {
+  if (code === 'USER_IDENTITY_MISMATCH') return 'Sign in again and confirm the new user, or restore the prior identity.yaml.';
+  if (LOGIN_CODES.has(code)) return 'Sign in with the API key of the worker\'s BlobHub user (same as `blobhub-worker login`).';
+  return remediation;
+}

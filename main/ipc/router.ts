@@ -95,7 +95,15 @@ export function createRouter({ host, ports, logger }: RouterDeps): Router {
 
   const handlers: Handlers = {
     'snapshot:get': () => host.snapshot(),
-    'auth:login': (input) => host.login(input),
+    'auth:login': async (input) => {
+      const result = await host.login(input);
+      // login only writes credentials/identity; the app then (re)starts the worker under them. Not awaited:
+      // preflight may retry a slow network, and the snapshot push tells every window how it went.
+      if (result.ok) {
+        void host.reloadConfig().catch((e: unknown) => logger?.error('ipc.restart_failed', toWorkerError(e).message));
+      }
+      return result;
+    },
     'auth:signOut': async () => (await host.signOut(), null),
     'thread:reset': async ({ sectionId, alias }) => (await host.resetThread(sectionId, alias), null),
     // Paths come from the snapshot, never from the renderer: a window cannot make us open an arbitrary path.

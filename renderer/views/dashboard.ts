@@ -4,7 +4,7 @@
  * editor panel, which lives outside the live region so typing is never interrupted.
  */
 import type { Snapshot, SnapshotSection, SnapshotThread } from '../../main/core/snapshot';
-import { LOGIN_CODES, identityLabel, promptSummary, sectionLabel } from '../../main/desktop/status';
+import { LOGIN_CODES, desktopRemediation, identityLabel, promptSummary, sectionLabel } from '../../main/desktop/status';
 import { api, call, errorText } from '../api';
 import { h, render } from '../dom';
 import { PHASE_LABEL, THREAD_STATE_LABEL, resolvedLine, short, time } from '../format';
@@ -63,13 +63,16 @@ export function mountDashboard(root: HTMLElement): DashboardView {
   function banner(s: Snapshot): HTMLElement | null {
     const e = s.preflight_error;
     if (!e) return null;
+    const remediation = desktopRemediation(e.code, e.remediation);
     return h('section', { class: 'banner', role: 'alert', 'data-testid': 'preflight-banner' },
       h('h2', null, s.phase === 'signed_out' ? 'Not signed in' : 'The worker could not start'),
       h('p', null, h('code', null, e.code), ' ', e.message),
-      e.remediation ? h('p', { class: 'remediation' }, 'What to do: ', e.remediation) : null,
+      remediation ? h('p', { class: 'remediation' }, 'What to do: ', remediation) : null,
       LOGIN_CODES.has(e.code) || s.phase === 'signed_out'
         ? button('Sign in', 'banner-signin', () => void act('Open sign-in', () => call(api().windowOpen({ view: 'login' }))), { class: 'primary' })
-        : button('Retry (reload config)', 'banner-retry', () => void act('Reload config', () => call(api().configReload()))));
+        : h('div', { class: 'buttons' },
+          button('Open config.yaml', 'banner-config', () => void act('Open config.yaml', () => call(api().configOpen()))),
+          button('Retry (reload config)', 'banner-retry', () => void act('Reload config', () => call(api().configReload())), { class: 'primary' })));
   }
 
   function ribbon(s: Snapshot): HTMLElement | null {

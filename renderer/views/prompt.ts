@@ -8,6 +8,7 @@ import type { Snapshot, SnapshotPrompt } from '../../main/core/snapshot';
 import type { PromptAnswer } from '../../main/ipc/contract';
 import { api, call, errorText } from '../api';
 import { h, nextId } from '../dom';
+import { sectionLabel } from '../../main/desktop/status';
 
 interface Question { question: string; header?: string; multi_select: boolean; options: Array<{ label: string; description?: string }> }
 
@@ -60,9 +61,11 @@ export function mountPrompt(root: HTMLElement, promptId: string, snapshot: Snaps
     }
   }
 
+  const section = snapshot.sections.find((x) => x.id === prompt.section);
+  const sectionName = section ? sectionLabel(section) : prompt.section;
   const heading = h('header', null,
     h('h1', null, prompt.kind === 'approval' ? 'Approval needed' : 'The agent asks'),
-    h('p', { class: 'muted' }, `Thread ${prompt.thread} · section ${prompt.section}`));
+    h('p', { class: 'muted' }, `Thread ${prompt.thread} · section ${sectionName}`));
   let form: HTMLFormElement;
 
   if (prompt.kind === 'approval') {
@@ -148,6 +151,8 @@ export function mountPrompt(root: HTMLElement, promptId: string, snapshot: Snaps
     });
   }
 
+  // A stale "answer every question" message goes away as soon as the user changes something.
+  form.addEventListener('change', () => status.replaceChildren());
   root.replaceChildren(h('main', { class: 'prompt-view' }, heading, form));
   return {
     update(next) {

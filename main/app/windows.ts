@@ -1,0 +1,117 @@
+/**
+ * The app's windows: one renderer bundle, routed by hash (#dashboard, #login, #prompt/<id>), one window per
+ * route key, re-used when asked again. Every window: context isolation, sandbox, no node integration,
+ * web security on, shown only when ready, navigation and window.open denied. The set of webContents ids
+ * we created feeds the IPC sender check.
+ */
+import { BrowserWindow, shell } from 'electron';
+import { pathToFileURL } from 'node:url';
+import type { WindowRequest } from '../ipc/contract';
+import { routeHash, windowKey } from '../desktop/security';
+import type { Logger } from '../core/log';
+
+const SIZES: Record<WindowRequest['view'], { width: number; height: number; resizable: boolean }> = {
+  dashboard: { width: 1100, height: 760, resizable: true },
+  login: { width: 460, height: 560, resizable: false },
+  prompt: { width: 560, height: 620, resizable: true },
+};
+
+export interface WindowManager {
+  readonly indexUrl: string;
+  readonly webContentsIds: ReadonlySet<number>;
+  open(request: WindowRequest): BrowserWindow;
+  close(windowId: number): void;
+  closeView(view: WindowRequest['view']): void;
+  all(): BrowserWindow[];
+}
+
+export function createWindowManager(opts: { indexHtml: string; preload: string; logger: Logger }): WindowManager {
+  const indexUrl = pathToFileURL(opts.indexHtml).href;
+  const byKey = new Map<string, BrowserWindow>();
+  const ids = new Set<number>();
+
+  function create(request: WindowRequest): BrowserWindow {
+    const size = SIZES[request.view];
+    const win = new BrowserWindow({
+      ...size,
+      minWidth: 380,
+      minHeight: 360,
+      show: false,
+      title: 'BlobHub Worker',
+      autoHideMenuBar: true,
+      webPreferences: {
+        preload: opts.preload,
+        contextIsolation: true,
+        sandbox: true,
+        nodeIntegration: false,
+        nodeIntegrationInWorker: false,
+        webSecurity: true,
+        allowRunningInsecureContent: false,
+        experimentalFeatures: false,
+        webviewTag: false,
+        spellcheck: false,
+        devTools: !!process.env.BLOBHUB_WORKER_DEVTOOLS,
+      },
+    });
+    const contents = win.webContents;
+    const wcId = contents.id;
+    ids.add(wcId);
+    contents.setWindowOpenHandler(({ url }) => {
+      opts.logger.warn('window.open_denied', `window.open denied: ${url.slice(0, 200)}`);
+      return { action: 'deny' };
+    });
+    contents.on('will-navigate', (event, url) => {
+      event.preventDefault();
+      opts.logger.warn('window.navigation_denied', `navigation denied: ${url.slice(0, 200)}`);
+    });
+    contents.on('will-attach-webview', (event) => event.preventDefault());
+    contents.on('console-message', (event) => {
+      if (event.level === 'error' || event.level === 'warning') opts.logger.warn('renderer.console', event.message);
+    });
+    win.once('ready-to-show', () => {
+      win.show();
+      win.focus();
+    });
+    win.on('closed', () => {
+      ids.delete(wcId);
+      for (const [key, w] of byKey) if (w === win) byKey.delete(key);
+    });
+    void win.loadURL(`${indexUrl}${routeHash(request)}`);
+    return win;
+  }
+
+  return {
+    indexUrl,
+    webContentsIds: ids,
+    open(request) {
+      const key = windowKey(request);
+      const existing = byKey.get(key);
+      if (existing && !existing.isDestroyed()) {
+        if (existing.isMinimized()) existing.restore();
+        existing.show();
+        existing.focus();
+        return existing;
+      }
+      const win = create(request);
+      byKey.set(key, win);
+      return win;
+    },
+    close(windowId) {
+      BrowserWindow.fromId(windowId)?.close();
+    },
+    closeView(view) {
+      for (const [key, win] of byKey) if (key === view || key.startsWith(`${view}:`)) win.close();
+    },
+    all: () => [...byKey.values()].filter((w) => !w.isDestroyed()),
+  };
+}
+
+/** Only http(s) links leave the app, and only to the user's browser. */
+export function openExternalSafely(url: string): void {
+  try {
+    const { protocol } = new URL(url);
+    if (protocol === 'https:' || protocol === 'http:') void shell.openExternal(url);
+  } catch {
+    // Not a URL: ignore.
+  }
+}
