@@ -98,8 +98,6 @@ async function boot(stateRoot: string, logger: Logger): Promise<void> {
     render(snapshot);
     notify(previous, snapshot);
     broadcastSnapshot(windows, snapshot);
-    // A successful sign-in ends the need for the login window.
-    if (!needsLogin(snapshot)) windows.closeView('login');
     previous = snapshot;
   });
   render(host.snapshot());

@@ -4,7 +4,7 @@
  * web security on, shown only when ready, navigation and window.open denied. The set of webContents ids
  * we created feeds the IPC sender check.
  */
-import { BrowserWindow, shell } from 'electron';
+import { BrowserWindow, app, shell } from 'electron';
 import { pathToFileURL } from 'node:url';
 import type { WindowRequest } from '../ipc/contract';
 import { routeHash, windowKey } from '../desktop/security';
@@ -69,6 +69,8 @@ export function createWindowManager(opts: { indexHtml: string; preload: string; 
       if (event.level === 'error' || event.level === 'warning') opts.logger.warn('renderer.console', event.message);
     });
     win.once('ready-to-show', () => {
+      // With no dock icon (LSUIElement) macOS does not bring a new window forward by itself.
+      if (process.platform === 'darwin') app.focus({ steal: true });
       win.show();
       win.focus();
     });

@@ -133,7 +133,7 @@ export function buildTrayModel(snapshot: Snapshot, { platform, startAtLogin }: T
     kind: 'checkbox', id: 'start-at-login', label: 'Start at login', checked: startAtLogin,
     command: { channel: 'app:setStartAtLogin', input: { enabled: !startAtLogin } },
   });
-  items.push(needsLogin(snapshot) || !snapshot.identity
+  items.push(needsLogin(snapshot)
     ? { kind: 'action', id: 'sign-in', label: 'Sign in…', command: open('login'), enabled: true }
     : { kind: 'action', id: 'sign-out', label: 'Sign out', command: { channel: 'auth:signOut', input: undefined }, enabled: true });
   items.push({

@@ -4,7 +4,7 @@
  * editor panel, which lives outside the live region so typing is never interrupted.
  */
 import type { Snapshot, SnapshotSection, SnapshotThread } from '../../main/core/snapshot';
-import { LOGIN_CODES, desktopRemediation, identityLabel, promptSummary, sectionLabel } from '../../main/desktop/status';
+import { LOGIN_CODES, desktopRemediation, identityLabel, needsLogin, promptSummary, sectionLabel } from '../../main/desktop/status';
 import { api, call, errorText } from '../api';
 import { h, render } from '../dom';
 import { PHASE_LABEL, THREAD_STATE_LABEL, resolvedLine, short, time } from '../format';
@@ -22,6 +22,17 @@ export function mountDashboard(root: HTMLElement): DashboardView {
   const status = h('p', { class: 'action-status', role: 'status', 'aria-live': 'polite' });
   const editor = h('aside', { class: 'editor-slot', 'aria-label': 'Handoff editor' });
   root.replaceChildren(h('div', { class: 'dashboard' }, live, status, editor));
+
+  // Kept outside the live re-render (like the editor) so its state is the OS's, read once and on change.
+  const startBox = h('input', { type: 'checkbox', id: 'start-at-login', 'data-key': 'start-at-login' });
+  const startAtLogin = h('label', { class: 'check', for: 'start-at-login' }, startBox, ' Start at login');
+  void call(api().appGetSettings()).then((settings) => { startBox.checked = settings.startAtLogin; }, () => undefined);
+  startBox.addEventListener('change', () => {
+    const enabled = startBox.checked;
+    void act(enabled ? 'Start at login on' : 'Start at login off', async () => {
+      startBox.checked = (await call(api().appSetStartAtLogin({ enabled }))).startAtLogin;
+    });
+  });
 
   /** Runs an action; failures show in the status line with code and remediation. */
   async function act(label: string, request: () => Promise<unknown>): Promise<void> {
@@ -55,9 +66,11 @@ export function mountDashboard(root: HTMLElement): DashboardView {
         button('Reload config', 'reload', () => void act('Reload config', () => call(api().configReload()))),
         button('Open config.yaml', 'config', () => void act('Open config.yaml', () => call(api().configOpen()))),
         button('Open logs', 'logs', () => void act('Open logs', () => call(api().logsOpen()))),
-        s.identity
-          ? button('Sign out', 'signout', () => void act('Sign out', () => call(api().authSignOut())))
-          : button('Sign in', 'signin', () => void act('Open sign-in', () => call(api().windowOpen({ view: 'login' }))))));
+        needsLogin(s)
+          ? button('Sign in', 'signin', () => void act('Open sign-in', () => call(api().windowOpen({ view: 'login' }))))
+          : button('Sign out', 'signout', () => void act('Sign out', () => call(api().authSignOut()))),
+        startAtLogin,
+        button('Quit', 'quit', () => void act('Quit (stopping agents gracefully)', () => call(api().appQuit())))));
   }
 
   function banner(s: Snapshot): HTMLElement | null {

@@ -176,6 +176,10 @@ test('dashboard: live state, Reset on a failed thread (pending → active on the
   assert.equal(meta.workspace?.work_folder, rig.workFolder);
   assert.equal(meta.instance?.state, 'active');
 
+  // Start at login: the checkbox reflects and drives the OS port.
+  await page.getByLabel('Start at login').check();
+  await waitFor(() => s.ports.startAtLogin, 'start at login enabled');
+
   // Open folder / log go through the port with paths from the core.
   await row('job').getByRole('button', { name: 'Open thread.log' }).click();
   await waitFor(() => s.ports.opened.some((p) => p.endsWith('thread.log')), 'thread.log opened');

@@ -83,6 +83,9 @@ test('tray: signed out offers Sign in (opens the login window), signed in offers
   assert.ok(labels(out.items).some((l) => l.startsWith('CREDENTIALS_NOT_FOUND')));
   const inn = buildTrayModel(STATES.idle, { platform: 'linux', startAtLogin: false });
   assert.deepEqual((byId(inn.items, 'sign-out') as { command: unknown }).command, { channel: 'auth:signOut', input: undefined });
+  // A broken config.yaml is not a sign-in problem: the credentials stay, Sign out stays.
+  const badConfig = snap({ phase: 'preflight_failed', identity: null, preflight_error: { code: 'INVALID_CONFIG', message: 'm', at: 'x' } });
+  assert.ok(byId(buildTrayModel(badConfig, { platform: 'linux', startAtLogin: false }).items, 'sign-out'));
 });
 
 test('tray: a preflight failure other than sign-in is an error icon; macOS title counts prompts', () => {
