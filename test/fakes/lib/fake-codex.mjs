@@ -41,12 +41,15 @@ function threadObject(t, preview = '') {
 
 const SANDBOX_TYPES = { 'read-only': 'readOnly', 'workspace-write': 'workspaceWrite', 'danger-full-access': 'dangerFullAccess' };
 
-function threadResult(t) {
+/** thread/start and thread/resume answer with the same fields, resume with a few more (fixture appserver-04). */
+function threadResult(t, resumed = false) {
   return {
     thread: threadObject(t), model: t.model, modelProvider: 'fake', serviceTier: null, disabledPluginIds: [], cwd: t.cwd,
     runtimeWorkspaceRoots: [t.cwd], instructionSources: [], approvalPolicy: t.approvalPolicy, approvalsReviewer: 'user',
     sandbox: { type: SANDBOX_TYPES[t.sandbox] ?? 'readOnly' }, activePermissionProfile: null, reasoningEffort: null,
+    ...(resumed ? { collaborationMode: { mode: 'default', settings: { model: t.model, reasoning_effort: null, developer_instructions: null } } } : {}),
     multiAgentMode: 'explicitRequestOnly',
+    ...(resumed ? { initialTurnsPage: null, turnsBackwardsCursor: null, itemsBackwardsCursor: null } : {}),
   };
 }
 
@@ -201,6 +204,18 @@ async function runStep(step, turn) {
   if (step.apiError) turn.apiError = step.apiError;
 }
 
+/** One model call's usage: `last` is the call, `total` accumulates over the thread. */
+function tokenUsage(turn, usage) {
+  const last = { totalTokens: 0, inputTokens: 100, cachedInputTokens: 20, cacheWriteInputTokens: 0, outputTokens: 10, reasoningOutputTokens: 4, ...usage };
+  last.totalTokens = last.inputTokens + last.outputTokens;
+  const total = { ...last };
+  for (const k of Object.keys(total)) total[k] += thread.total?.[k] ?? 0;
+  thread.total = total;
+  thread.lastTurnId = turn.id;
+  thread.lastUsage = last;
+  notify('thread/tokenUsage/updated', { threadId: thread.id, turnId: turn.id, tokenUsage: { total, last, modelContextWindow: 258400 } });
+}
+
 async function runTurn(requestId, params) {
   const text = (params.input ?? []).filter((i) => i.type === 'text').map((i) => i.text).join('\n');
   const turn = { id: uuidv7(), started: Date.now(), abort: new AbortController(), apiError: null };
@@ -216,6 +231,8 @@ async function runTurn(requestId, params) {
   for (const step of script.steps ?? []) {
     if (turn.abort.signal.aborted || turn.apiError) break;
     await runStep(step, turn);
+    // A tool ends a model call: the real server reports that call's usage before the next one starts.
+    if ((step.command || step.patch || step.tool) && !turn.abort.signal.aborted) tokenUsage(turn, script.usage);
   }
   let finalStatus = 'completed';
   let error = null;
@@ -225,14 +242,7 @@ async function runTurn(requestId, params) {
     error = { message: turn.apiError.message ?? 'stream disconnected before completion' };
     notify('error', { error: { message: error.message }, willRetry: false, threadId: thread.id, turnId: turn.id });
   } else {
-    const last = { totalTokens: 0, inputTokens: 100, cachedInputTokens: 20, cacheWriteInputTokens: 0, outputTokens: 10, reasoningOutputTokens: 4, ...script.usage };
-    last.totalTokens = last.inputTokens + last.outputTokens;
-    const total = { ...last };
-    for (const k of Object.keys(total)) total[k] += thread.total?.[k] ?? 0;
-    thread.total = total;
-    thread.lastTurnId = turn.id;
-    notify('thread/tokenUsage/updated', { threadId: thread.id, turnId: turn.id, tokenUsage: { total, last, modelContextWindow: 258400 } });
-    thread.lastUsage = last;
+    tokenUsage(turn, script.usage);
   }
   current = null;
   thread.turns++;
@@ -258,7 +268,7 @@ function onRequest(id, method, params = {}) {
       const saved = loadSession('codex', String(params.threadId));
       if (!saved) return replyError(id, -32600, `no rollout found for thread id ${params.threadId}`);
       thread = { ...saved, cwd: params.cwd ?? saved.cwd, model: params.model ?? saved.model, approvalPolicy: params.approvalPolicy ?? saved.approvalPolicy, sandbox: params.sandbox ?? saved.sandbox };
-      reply(id, threadResult(thread));
+      reply(id, threadResult(thread, true));
       status('idle');
       // Like the real server: the previous turn's usage is replayed before the next turn starts.
       if (saved.lastUsage) notify('thread/tokenUsage/updated', { threadId: thread.id, turnId: saved.lastTurnId, tokenUsage: { total: saved.total, last: saved.lastUsage, modelContextWindow: 258400 } });
