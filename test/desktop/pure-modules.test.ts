@@ -92,3 +92,19 @@ test('logging: core records map to electron-log levels, and the hook redacts key
   assert.ok(!JSON.stringify(hooked).includes(key));
   assert.equal(hooked[3], 42);
 });
+
+test('tray icons: every state has a coloured and a macOS template icon, at 1x and 2x', async () => {
+  const { ICON_STATES } = await import('../../main/desktop/status');
+  for (const state of ICON_STATES) {
+    for (const variant of ['', 'Template']) {
+      for (const [suffix, size] of [['', 16], ['@2x', 32]] as const) {
+        const png = readFileSync(join(ROOT, 'renderer/assets/tray', `${state}${variant}${suffix}.png`));
+        assert.equal(png.subarray(1, 4).toString('ascii'), 'PNG');
+        assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [size, size], `${state}${variant}${suffix}`);
+        assert.ok(png.length < 2048, 'small');
+      }
+    }
+  }
+  const icon = readFileSync(join(ROOT, 'build/icon.png'));
+  assert.deepEqual([icon.readUInt32BE(16), icon.readUInt32BE(20)], [512, 512], 'electron-builder wants ≥ 512×512');
+});

@@ -98,6 +98,18 @@ test('login: banner when signed out, bad key → inline AUTH_INVALID, good key �
   await waitSnapshot(host, (x) => x.phase !== 'signed_out' && x.phase !== 'starting' && x.phase !== 'stopped', 'worker restarted under the new key');
   assert.ok(!(await page.content()).includes(alice.api_key), 'the key is gone from the page');
 
+  // A fresh home has no sections yet: the dashboard shows INVALID_CONFIG with a way to fix it.
+  await waitSnapshot(host, (x) => x.preflight_error?.code === 'INVALID_CONFIG', 'INVALID_CONFIG after sign-in');
+  await page.setViewportSize({ width: 900, height: 520 });
+  await s.goto('#dashboard');
+  const configBanner = page.getByTestId('preflight-banner');
+  await configBanner.getByText('INVALID_CONFIG').waitFor();
+  assert.match(await configBanner.innerText(), /Fix config\.yaml/);
+  await s.screenshot('dashboard-preflight-failed');
+  await configBanner.getByRole('button', { name: 'Open config.yaml' }).click();
+  await waitFor(() => s.ports.opened.includes(join(home, 'config.yaml')), 'config.yaml opened');
+  await page.setViewportSize({ width: 460, height: 560 });
+
   // Another user's key: confirm first, showing recorded vs new.
   await s.goto('#login');
   await page.reload();
@@ -146,6 +158,10 @@ test('dashboard: live state, Reset on a failed thread (pending → active on the
   await waitSnapshot(host, (x) => x.sections[0]?.threads.find((th) => th.alias === 'job')?.state === 'active_idle', 'job idle', 15_000);
   await page.locator('tr[data-thread="job"][data-state="active_idle"]').waitFor();
   assert.equal(await row('job').getByRole('button', { name: 'Reset to pending' }).count(), 0, 'no reset for an active thread');
+  // Transient server trouble shows in the ribbon (retried by the core, no state change).
+  rig.emu.control.addFault({ command: '*', kind: 'status', status: 503, times: 3 });
+  rig.say('job', 'one more message');
+  await page.getByTestId('ribbon').getByText('API_TRANSIENT_ERROR').first().waitFor({ timeout: 15_000 });
   await s.screenshot('dashboard');
 
   // Reset to pending: the envelope goes pending, then the worker activates it again.
@@ -183,6 +199,15 @@ test('dashboard: live state, Reset on a failed thread (pending → active on the
   // Open folder / log go through the port with paths from the core.
   await row('job').getByRole('button', { name: 'Open thread.log' }).click();
   await waitFor(() => s.ports.opened.some((p) => p.endsWith('thread.log')), 'thread.log opened');
+
+  // Detach frees the session (the worker object is deleted); Re-attach runs the attach algorithm again.
+  const sectionBox = page.locator('section.section');
+  await sectionBox.getByRole('button', { name: 'Detach' }).click();
+  await sectionBox.getByTestId('attachment').getByText('detached').waitFor({ timeout: 15_000 });
+  await waitFor(() => rig.emu.control.getObject(rig.ref, 'worker') === null, 'worker object deleted');
+  await sectionBox.getByRole('button', { name: 'Re-attach' }).click();
+  await sectionBox.getByTestId('attachment').getByText('attached').waitFor({ timeout: 15_000 });
+  await waitFor(() => rig.emu.control.getObject(rig.ref, 'worker') !== null, 'worker object back');
   assertClean(s);
 
   const dark = await openRenderer(browser, host, { colorScheme: 'dark' });
