@@ -4,7 +4,7 @@
  * web security on, shown only when ready, navigation and window.open denied. The set of webContents ids
  * we created feeds the IPC sender check.
  */
-import { BrowserWindow, app, shell } from 'electron';
+import { BrowserWindow, app } from 'electron';
 import { pathToFileURL } from 'node:url';
 import type { WindowRequest } from '../ipc/contract';
 import { routeHash, windowKey } from '../desktop/security';
@@ -21,7 +21,6 @@ export interface WindowManager {
   readonly webContentsIds: ReadonlySet<number>;
   open(request: WindowRequest): BrowserWindow;
   close(windowId: number): void;
-  closeView(view: WindowRequest['view']): void;
   all(): BrowserWindow[];
 }
 
@@ -101,19 +100,7 @@ export function createWindowManager(opts: { indexHtml: string; preload: string; 
     close(windowId) {
       BrowserWindow.fromId(windowId)?.close();
     },
-    closeView(view) {
-      for (const [key, win] of byKey) if (key === view || key.startsWith(`${view}:`)) win.close();
-    },
     all: () => [...byKey.values()].filter((w) => !w.isDestroyed()),
   };
 }
 
-/** Only http(s) links leave the app, and only to the user's browser. */
-export function openExternalSafely(url: string): void {
-  try {
-    const { protocol } = new URL(url);
-    if (protocol === 'https:' || protocol === 'http:') void shell.openExternal(url);
-  } catch {
-    // Not a URL: ignore.
-  }
-}

@@ -74,7 +74,8 @@ export function mountLogin(root: HTMLElement): void {
     confirm.hidden = true;
     done.replaceChildren(h('h1', null, 'Signed in'), h('p', null, `The worker now acts as ${who(identity)}.`),
       h('button', { type: 'button', class: 'primary', on: { click: () => void api().windowOpen({ view: 'dashboard' }) } }, 'Open dashboard'));
-    void api().windowClose();
+    // Signed in: the dashboard takes over (it shows how the restarted worker is doing).
+    void api().windowOpen({ view: 'dashboard' }).then(() => api().windowClose());
   }
 
   function askToConfirm(recorded: Identity, server: Identity): void {

@@ -94,7 +94,8 @@ test('login: banner when signed out, bad key â†’ inline AUTH_INVALID, good key â
   await key.fill(alice.api_key);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByTestId('login-success').getByText('Alice Agent').waitFor();
-  assert.deepEqual(s.ports.closed, [1], 'the login window closes itself');
+  await waitFor(() => s.ports.closed.length === 1, 'the login window closes itself');
+  assert.deepEqual(s.ports.windows.at(-1), { view: 'dashboard' }, 'and hands over to the dashboard');
   await waitSnapshot(host, (x) => x.phase !== 'signed_out' && x.phase !== 'starting' && x.phase !== 'stopped', 'worker restarted under the new key');
   assert.ok(!(await page.content()).includes(alice.api_key), 'the key is gone from the page');
 
