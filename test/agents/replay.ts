@@ -12,8 +12,10 @@ import { CodexSession } from '../../main/core/agents/codex';
 import { ThreadLog } from '../../main/core/agents/thread-log';
 import type { AgentEvent, AgentPrompt, AgentStartOptions, PromptAnswer } from '../../main/core/agents/types';
 import type { PermissionMode } from '../../main/core/state/schemas';
+import { ROOT } from '../support/process';
 
-export const FIXTURES = '/work/shared/spec/fixtures';
+/** The spec folder sits next to the project's root (`../shared`), in a developer's tree and in CI's clone. */
+export const FIXTURES = process.env.BLOBHUB_SPEC_FIXTURES ?? join(ROOT, '..', 'shared', 'spec', 'fixtures');
 
 export interface FixtureRecord {
   dir: 'stdin' | 'stdout' | 'stderr' | 'stdin-eof' | 'exit';
