@@ -59,7 +59,7 @@ export function mountDashboard(root: HTMLElement): DashboardView {
         h('span', { class: 'muted', 'data-testid': 'version' }, `v${s.version}`),
         h('span', { class: `badge phase-${s.phase}`, 'data-testid': 'phase' }, PHASE_LABEL[s.phase])),
       h('dl', { class: 'facts' },
-        h('dt', null, 'User'), h('dd', { 'data-testid': 'identity' }, who ?? 'not signed in'),
+        h('dt', null, 'User'), h('dd', { 'data-testid': 'identity' }, who ?? (needsLogin(s) ? 'not signed in' : '—')),
         h('dt', null, 'Agents'), h('dd', { 'data-testid': 'agents' }, `${s.agents.busy}/${s.agents.max} busy`),
         h('dt', null, 'Instance'), h('dd', null, short(s.instance_id, 16))),
       h('div', { class: 'toolbar' },
