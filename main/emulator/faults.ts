@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 
-export const FAULT_KINDS = ['status', 'rate_limit', 'drop_before', 'drop_after', 'latency'] as const;
+export const FAULT_KINDS = ['status', 'rate_limit', 'drop_before', 'drop_after', 'latency', 'malformed'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export const FaultRuleSchema = z.strictObject({
@@ -16,6 +16,13 @@ export const FaultRuleSchema = z.strictObject({
   status: z.number().int().min(500).max(599).optional(),
   /** For `rate_limit`: the Retry-After header in seconds (default 1). */
   retryAfterSec: z.number().int().min(0).optional(),
+  /**
+   * For `malformed`: the raw text answered with HTTP 200 instead of the real reply (default `{"truncated`), for
+   * fuzzing the client's response parsing. With `applied: true` the command takes effect first (like
+   * `drop_after`, but the client gets an unreadable 2xx instead of a dropped connection).
+   */
+  body: z.string().max(1_000_000).optional(),
+  applied: z.boolean().optional(),
   /** For `latency`: delay before handling, ms. */
   latencyMs: z.number().int().min(0).max(600_000).optional(),
   /** How many times the rule fires before it is spent; absent = forever. */
@@ -28,7 +35,13 @@ export type FaultRule = z.output<typeof FaultRuleSchema>;
 /** What the transport must do with one request. */
 export interface FaultDecision {
   latencyMs: number;
-  action: { kind: 'status'; status: number } | { kind: 'rate_limit'; retryAfterSec: number } | { kind: 'drop_before' } | { kind: 'drop_after' } | null;
+  action:
+    | { kind: 'status'; status: number }
+    | { kind: 'rate_limit'; retryAfterSec: number }
+    | { kind: 'drop_before' }
+    | { kind: 'drop_after' }
+    | { kind: 'malformed'; body: string; applied: boolean }
+    | null;
 }
 
 /** mulberry32: tiny, seedable, good enough to decide coin flips reproducibly. */
@@ -82,6 +95,7 @@ export class FaultInjector {
       if (rule.kind === 'latency') decision.latencyMs += rule.latencyMs ?? 0;
       else if (rule.kind === 'status') decision.action = { kind: 'status', status: rule.status ?? 500 };
       else if (rule.kind === 'rate_limit') decision.action = { kind: 'rate_limit', retryAfterSec: rule.retryAfterSec ?? 1 };
+      else if (rule.kind === 'malformed') decision.action = { kind: 'malformed', body: rule.body ?? '{"truncated', applied: rule.applied === true };
       else decision.action = { kind: rule.kind };
     }
     this.rules = this.rules.filter((r) => r.remaining > 0);

@@ -69,6 +69,13 @@ function send(res: ServerResponse, reply: Reply): void {
   res.end(body);
 }
 
+/** A raw (possibly not JSON) answer, for the `malformed` fault. */
+function sendRaw(res: ServerResponse, status: number, body: string): void {
+  if (res.destroyed) return;
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
 /** Reads the body; `undefined` for an empty one, EmulatorError for bad JSON or an oversized body. */
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
@@ -148,6 +155,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       send(res, errorReply(new EmulatorError(429, 'rate_limited', 'Too many requests.'), { 'retry-after': String(action.retryAfterSec) }));
       return;
     }
+    if (action?.kind === 'malformed' && !action.applied) {
+      sendRaw(res, 200, action.body);
+      return;
+    }
     let reply: Reply;
     try {
       reply = work();
@@ -158,6 +169,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     logger.debug('emulator.request', `${command} → ${reply.status}`, { command, status: reply.status, dropped: action?.kind === 'drop_after' });
     // drop_after: the command took effect, the client never hears so.
     if (action?.kind === 'drop_after') req.socket.destroy();
+    else if (action?.kind === 'malformed') sendRaw(res, 200, action.body);
     else send(res, reply);
   };
 
@@ -230,6 +242,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (action?.kind === 'status') return rejectUpgrade(socket, action.status, 'internal_error', `Injected fault: HTTP ${action.status}.`);
     if (action?.kind === 'rate_limit') {
       return rejectUpgrade(socket, 429, 'rate_limited', 'Too many requests.', { 'Retry-After': String(action.retryAfterSec) });
+    }
+    if (action?.kind === 'malformed') {
+      // Not an upgrade: a plain 200 with the raw body (the client must treat it as a failed handshake).
+      socket.end(`HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(action.body)}\r\n\r\n${action.body}`);
+      return void socket.destroy();
     }
     if (hub.refuse) return rejectUpgrade(socket, 503, 'service_unavailable', 'The realtime server is not accepting connections.');
     let user: EmulatorUser;

@@ -128,3 +128,25 @@ test('counters: per route, command, user, mutating; only users/me when nothing e
   w.emu.control.resetCounters();
   assert.deepEqual(w.emu.control.counters(), { requests: 0, byRoute: {}, byCommand: {}, byUser: {}, mutating: 0, mutationsApplied: 0 });
 });
+
+test('malformed fault: HTTP 200 with the raw body; applied:false stores nothing, applied:true stores the item', async (t) => {
+  const w = await world(t);
+  await makeThread(w, w.worker.api_key, 'job');
+  w.emu.control.addFault({ command: 'post_session_thread_item', kind: 'malformed', body: '{"item":', times: 1 });
+  const raw = (): Promise<Response> => fetch(`${w.emu.apiUrl}/revisions/${w.ref.revision_id}/data`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': w.worker.api_key },
+    body: JSON.stringify({ engine: 'workflow_blobhub', command: 'post_session_thread_item', session_id: w.ref.session_id, alias: 'job', content: text('x') }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  let res = await raw();
+  assert.equal(res.status, 200);
+  assert.equal(await res.text(), '{"item":');
+  assert.equal(w.emu.control.listItems(w.ref, 'job').length, 0, 'not applied');
+  w.emu.control.addFault({ command: 'post_session_thread_item', kind: 'malformed', applied: true, times: 1 });
+  res = await raw();
+  assert.equal(await res.text(), '{"truncated', 'default body');
+  assert.equal(w.emu.control.listItems(w.ref, 'job').length, 1, 'applied');
+  w.emu.control.addFault({ command: 'realtime', kind: 'malformed', body: 'nope', times: 1 });
+  await assert.rejects(connect(t, w.emu.realtimeUrl, { header: w.worker.api_key }), 'a 200 instead of an upgrade fails the handshake');
+});
