@@ -6,7 +6,8 @@
 import { WorkerError } from '../../core/errors';
 import { silentLogger } from '../../core/log';
 import { BlobHubClient } from '../../core/api/client';
-import { resetThreadToPending } from '../../core/api/thread-state';
+import { patchThreadMetadata } from '../../core/harness/envelope';
+import type { BlobHubApi, CallOptions, SessionRef } from '../../core/api/types';
 import { loadCredentials } from '../../core/preflight';
 import { loadConfigFile } from '../../core/state/config';
 import { jobIdFor, type StatePaths } from '../../core/state/paths';
@@ -15,6 +16,35 @@ import { writeJson } from '../output';
 
 /** Bounded: a CLI command retries transient failures for a while, then reports them. */
 const RESET_DEADLINE_MS = 20_000;
+
+const RESETTABLE = ['failed', 'completed'];
+
+/**
+ * Read-modify-write through the harness's one RMW helper: only `instance.state` changes, and nothing is
+ * written unless the thread is failed/completed. Returns the previous state.
+ */
+async function resetThreadToPending(api: BlobHubApi, ref: SessionRef, alias: string, options: CallOptions): Promise<string> {
+  let seen: unknown;
+  // patchThreadMetadata takes no per-call options: a view of `api` whose two calls carry our deadline.
+  const bounded: BlobHubApi = Object.assign(Object.create(api) as BlobHubApi, {
+    downloadSessionObject: (r: SessionRef, a: string) => api.downloadSessionObject(r, a, options),
+    uploadSessionObject: (r: SessionRef, a: string, v: Record<string, unknown>) => api.uploadSessionObject(r, a, v, options),
+  });
+  const outcome = await patchThreadMetadata(bounded, ref, alias, (metadata) => {
+    const instance = (metadata.instance ?? {}) as Record<string, unknown>;
+    seen = instance.state;
+    if (typeof seen !== 'string' || !RESETTABLE.includes(seen)) return null;
+    return { ...metadata, instance: { ...instance, state: 'pending' } };
+  });
+  if (outcome === 'missing') throw new WorkerError('NOT_FOUND', `no session object "${alias}" in session ${ref.session_id}`);
+  if (outcome !== 'written') {
+    if (typeof seen !== 'string') {
+      throw new WorkerError('NOT_FOUND', `"${alias}" is not a worker thread (no value.thread.metadata.instance.state)`);
+    }
+    throw new WorkerError('INVALID_STATE', `thread "${alias}" is ${seen}; only failed or completed threads can be reset`);
+  }
+  return seen as string;
+}
 
 export async function resetCommand(paths: StatePaths, args: ParsedArgs): Promise<number> {
   const [selector, alias] = args.positionals as [string, string];
