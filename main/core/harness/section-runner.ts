@@ -129,6 +129,9 @@ export class SectionRunner {
   async start(): Promise<void> {
     this.store ??= await SectionStore.open(this.jobPaths.sectionYaml, {
       name: this.deps.section.name, session: this.deps.section.session,
+    }, (message, movedTo) => {
+      const where = movedTo ? `moved aside to ${movedTo}` : 'could not be moved aside';
+      this.log.warn('section_yaml_invalid', `section.yaml ignored (${where}): ${message}`, { code: 'STATE_FILE_INVALID', moved_to: movedTo });
     });
     const generation = ++this.generation;
     this.setStatus('attaching', null);
@@ -401,7 +404,8 @@ export class SectionRunner {
     await this.store!.setAttachment('detached', this.store!.value.attachment.attached_at, { code: error.code, message: error.message });
     this.setStatus('detached', error);
     this.log.error('section_detached', error.message, { code: error.code });
-    await this.halt({ drainWorkerOutbox: false });
+    // Runs on the work queue itself: waiting for the loop (which waits for this queue) would deadlock.
+    await this.halt({ drainWorkerOutbox: false, insideWork: true });
   }
 
   /** The desktop's Detach: stop the agents, delete the worker object (frees the session). */
@@ -430,7 +434,7 @@ export class SectionRunner {
     await this.halt({ drainWorkerOutbox: true });
   }
 
-  private async halt(options: { drainWorkerOutbox: boolean }): Promise<void> {
+  private async halt(options: { drainWorkerOutbox: boolean; insideWork?: boolean }): Promise<void> {
     this.generation++;
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = null;
@@ -451,7 +455,7 @@ export class SectionRunner {
       }
       await outbox.close();
     }
-    await this.loopDone.catch(() => undefined);
+    if (!options.insideWork) await this.loopDone.catch(() => undefined);
     this.deps.changed();
   }
 
