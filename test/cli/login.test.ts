@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { chmod, stat, writeFile, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { runCli } from '../support/process';
@@ -151,4 +152,63 @@ test('login: usage errors exit 2 (no key with --no-input, bad URL, stray argumen
   expectCode(await runCli(['login', '--json'], { home: w.home }), 'USAGE', 2);
   expectCode(await runCli(['login', '--api-key-stdin', '--api-url', w.emu.apiUrl], { home: w.home, input: '\n\n' }), 'USAGE', 2);
   assert.equal(w.emu.control.counters().requests, 0);
+});
+
+/** Drives the CLI in a real pseudo-terminal (python3's pty), so the raw-mode no-echo key prompt is exercised. */
+const PTY_DRIVER = `
+import os, pty, sys, time, select
+argv = sys.argv[1:]
+key = os.environ['BHW_TEST_KEY']
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(argv[0], argv)
+out = b''
+def read_until(marker, timeout=10):
+    global out
+    end = time.time() + timeout
+    while marker not in out and time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.1)
+        if r:
+            try:
+                out += os.read(fd, 4096)
+            except OSError:
+                return
+read_until(b'API key')
+os.write(fd, key.encode()[:5]); time.sleep(0.05)
+os.write(fd, b'X\\x7f'); time.sleep(0.05)   # a typo and a backspace
+os.write(fd, key.encode()[5:] + b'\\r')
+read_until(b'Config:', 15)
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode('utf8', 'replace'))
+sys.exit(os.waitstatus_to_exitcode(status))
+`;
+
+test('login on a terminal: the key prompt is raw-mode and never echoes', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  if (spawnSync('python3', ['-c', 'import pty'], { encoding: 'utf8' }).status !== 0) {
+    t.skip('python3 with pty is not available');
+    return;
+  }
+  const w = await cliWorld(t);
+  const { CLI } = await import('../support/process');
+  // Async: the emulator lives in this process and must keep answering while the child runs.
+  const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn('python3', ['-c', PTY_DRIVER, process.execPath, CLI, 'login', '--api-url', w.emu.apiUrl, '--home', w.home], {
+      env: { ...process.env, BHW_TEST_KEY: w.user.api_key },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /API key \(input hidden\)/);
+  assert.match(r.stdout, /Logged in as Worker Bot/);
+  assert.ok(!r.stdout.includes(w.user.api_key.slice(4)), `key echoed: ${r.stdout}`);
+  assert.equal((await yaml(join(w.home, 'credentials.yaml'))).api.key, w.user.api_key);
 });
