@@ -4,6 +4,7 @@
  * call order, and `update` resolves only once the file is on disk — callers await it before any request
  * another client can observe.
  */
+import { promises as fs } from 'node:fs';
 import { readYamlFile, writeYamlAtomic } from '../state/yaml-file';
 import { SectionFile, ThreadFile, type SessionTuple } from '../state/schemas';
 
@@ -34,6 +35,21 @@ abstract class YamlStore<T> {
   }
 }
 
+/**
+ * A local file that cannot be used is never overwritten in place: it is renamed to
+ * `<name>.invalid-<UTC stamp>` next to itself (its bytes kept for the user), and the caller logs where it went.
+ * Returns the new path, or null when the rename itself failed (the caller says so).
+ */
+export async function moveAside(path: string, now: Date = new Date()): Promise<string | null> {
+  const target = `${path}.invalid-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+  try {
+    await fs.rename(path, target);
+    return target;
+  } catch {
+    return null;
+  }
+}
+
 export function blankThreadFile(alias: string, now: string): ThreadFile {
   return {
     alias,
@@ -59,13 +75,17 @@ export class ThreadStore extends YamlStore<ThreadFile> {
     this.existed = existed;
   }
 
-  /** A corrupt thread.yaml is reported by the caller and treated as missing (nothing to resume). */
-  static async open(path: string, alias: string, now: () => string): Promise<{ store: ThreadStore; error?: Error }> {
+  /**
+   * A corrupt thread.yaml is moved aside (`movedTo`, kept for the user; null if the rename failed), reported by
+   * the caller and treated as missing (nothing to resume).
+   */
+  static async open(path: string, alias: string, now: () => string): Promise<{ store: ThreadStore; error?: Error; movedTo?: string | null }> {
     try {
       const file = await readYamlFile(path, ThreadFile);
       if (file) return { store: new ThreadStore(path, file, true, now) };
     } catch (e) {
-      return { store: new ThreadStore(path, blankThreadFile(alias, now()), false, now), error: e as Error };
+      const movedTo = await moveAside(path);
+      return { store: new ThreadStore(path, blankThreadFile(alias, now()), false, now), error: e as Error, movedTo };
     }
     return { store: new ThreadStore(path, blankThreadFile(alias, now()), false, now) };
   }
@@ -86,12 +106,19 @@ export interface SectionIdentity {
 }
 
 export class SectionStore extends YamlStore<SectionFile> {
-  static async open(path: string, id: SectionIdentity): Promise<SectionStore> {
+  /** A corrupt section.yaml is moved aside and reported through `onInvalid`; a fresh one is written on attach. */
+  static async open(
+    path: string,
+    id: SectionIdentity,
+    onInvalid?: (message: string, movedTo: string | null) => void,
+  ): Promise<SectionStore> {
     let file: SectionFile | undefined;
     try {
       file = await readYamlFile(path, SectionFile);
-    } catch {
-      file = undefined; // rewritten on the first attach
+    } catch (e) {
+      file = undefined;
+      const movedTo = await moveAside(path);
+      onInvalid?.((e as Error).message, movedTo);
     }
     return new SectionStore(path, {
       name: id.name,

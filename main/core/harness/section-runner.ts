@@ -18,7 +18,7 @@ import { WORKER_ALIAS, parseJob } from './handoff';
 import { newWorkerObjectValue, touchWorkerObject, withInstance, workerObjectOwner, type InstanceBlock } from './envelope';
 import { SectionStore, SerialQueue } from './local-state';
 import type { SlotPool } from './slots';
-import { ThreadRunner, type HarnessServices, type ThreadContext, type ThreadOutbox, type ThreadTiming, type OutboxFatal } from './thread-runner';
+import { ThreadRunner, settleWithin, type HarnessServices, type ThreadContext, type ThreadOutbox, type ThreadTiming, type OutboxFatal } from './thread-runner';
 import { sectionAttachedItem } from './outbound/items';
 
 export interface SectionTiming extends ThreadTiming {
@@ -451,7 +451,7 @@ export class SectionRunner {
     this.workerOutbox = null;
     if (outbox) {
       if (options.drainWorkerOutbox) {
-        await Promise.race([outbox.drain(), new Promise((r) => setTimeout(r, this.deps.timing.shutdownDrainMs))]);
+        await settleWithin(outbox.drain(), this.deps.timing.shutdownDrainMs);
       }
       await outbox.close();
     }

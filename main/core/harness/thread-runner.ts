@@ -77,6 +77,19 @@ export const DEFAULT_THREAD_TIMING: ThreadTiming = {
   stopGraceMs: 10_000, stopKillMs: 5_000, shutdownTurnWaitMs: 5_000, shutdownDrainMs: 5_000,
 };
 
+/**
+ * Waits for `work` at most `ms`. The timer is cleared when the work wins, so a finished shutdown never keeps
+ * the process alive for the rest of the bound (the CLI used to linger 5 s after "stopped").
+ */
+export async function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([work.then(() => undefined, () => undefined), new Promise<void>((r) => { timer = setTimeout(r, ms); })]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Where the runner is in the state machine; `idle` = not running (the server state says why). */
 type Phase = 'idle' | 'validating' | 'queued' | 'starting' | 'active' | 'stopping';
 
@@ -119,9 +132,12 @@ export class ThreadRunner {
   }
 
   static async open(alias: string, ctx: ThreadContext): Promise<ThreadRunner> {
-    const { store, error } = await ThreadStore.open(ctx.paths.threadYaml(alias), alias, () => ctx.now().toISOString());
+    const { store, error, movedTo } = await ThreadStore.open(ctx.paths.threadYaml(alias), alias, () => ctx.now().toISOString());
     const runner = new ThreadRunner(alias, ctx, store);
-    if (error) runner.log.warn('thread_yaml_invalid', `thread.yaml ignored: ${error.message}`, { code: 'STATE_FILE_INVALID' });
+    if (error) {
+      const where = movedTo ? `moved aside to ${movedTo}` : 'could not be moved aside';
+      runner.log.warn('thread_yaml_invalid', `thread.yaml ignored (${where}): ${error.message}`, { code: 'STATE_FILE_INVALID', moved_to: movedTo ?? null });
+    }
     return runner;
   }
 
@@ -636,13 +652,13 @@ export class ThreadRunner {
     }
     this.closed = true;
     // A step stuck on the network must not keep an agent alive: wait for it only so long.
-    await Promise.race([this.steps.idle(), new Promise((r) => setTimeout(r, this.ctx.timing.shutdownDrainMs))]);
+    await settleWithin(this.steps.idle(), this.ctx.timing.shutdownDrainMs);
     await this.stopAgent(true);
     if (this.store.existed || this.store.value.agent.state === 'active') await this.store.update(() => undefined);
     this.ctx.pool.release(this.key);
     this.phase = 'idle';
     if (this.outbox) {
-      await Promise.race([this.outbox.drain(), new Promise((r) => setTimeout(r, this.ctx.timing.shutdownDrainMs))]);
+      await settleWithin(this.outbox.drain(), this.ctx.timing.shutdownDrainMs);
       await this.outbox.close();
       this.outbox = null;
     }
