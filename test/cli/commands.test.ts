@@ -169,3 +169,27 @@ test('global: --help, --version, no command, unknown command; BLOBHUB_WORKER_HOM
   });
   assert.equal(JSON.parse(viaEnv).state_root, w.home);
 });
+
+test('status: against a really running worker shows its live snapshot; after stop, the files', async (t) => {
+  const w = await cliWorld(t);
+  await ready(w);
+  const { spawnCli, waitExit, waitFor } = await import('../support/process');
+  const { existsSync } = await import('node:fs');
+  const child = spawnCli(['start'], { home: w.home });
+  t.after(() => child.kill('SIGKILL'));
+  const exited = waitExit(child);
+  await waitFor(() => existsSync(join(w.home, 'snapshot.json')), 'snapshot.json', { timeoutMs: 15_000 });
+  const live = await waitFor(async () => {
+    const v = JSON.parse((await runCli(['status', '--json'], { home: w.home })).stdout);
+    return v.source === 'live' && v.sections[0]?.attachment === 'attached' ? v : null;
+  }, 'live attached view', { timeoutMs: 15_000, intervalMs: 200 });
+  assert.equal(live.worker.running, true);
+  assert.equal(live.worker.pid, child.pid);
+  assert.equal(live.sections[0].session_id, w.ref.session_id);
+  child.kill('SIGTERM');
+  assert.equal((await exited).status, 0);
+  const after = JSON.parse((await runCli(['status', '--json'], { home: w.home })).stdout);
+  assert.equal(after.worker.running, false);
+  assert.equal(after.source, 'files');
+  assert.equal(after.sections[0].attachment, 'attached');
+});

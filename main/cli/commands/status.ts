@@ -12,11 +12,11 @@ import { readYamlFile } from '../../core/state/yaml-file';
 import { loadConfigFile } from '../../core/state/config';
 import { jobIdFor, type StatePaths } from '../../core/state/paths';
 import { Snapshot } from '../../core/snapshot';
+// Where a running worker publishes its live Snapshot (written by the harness).
+import { SNAPSHOT_FILE } from '../../core/worker';
 import type { ParsedArgs } from '../args';
 import { writeJson } from '../output';
 
-/** Where a running worker publishes its live Snapshot (written by the harness). */
-export const SNAPSHOT_FILE = 'snapshot.json';
 
 export interface StatusThread {
   alias: string;
