@@ -201,6 +201,9 @@ class Host implements LocalWorkerHost {
     const pre = this.pre;
     this.pre = null;
     this.setPhase('stopped');
+    // The last word in snapshot.json is `stopped`; no pending timer writes after it.
+    if (this.fileTimer) clearTimeout(this.fileTimer);
+    this.fileTimer = null;
     await this.flushSnapshotFile();
     this.sections = [];
     if (pre) {

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { agentTexts, makeRig, threadOf, waitFor, waitSnapshot, type Rig } from './support';
 
 function alive(pid: number): boolean {
@@ -115,4 +116,29 @@ test('three human items posted during a turn become ONE next turn; the worker us
   const cursor = (await rig.threadYaml('job'))?.cursors.inbound;
   const ids = rig.items('job').map((i) => i.id);
   assert.ok(cursor && ids.indexOf(cursor.item_id) >= ids.indexOf(rig.items('job').find((i) => i.content[0]?.text === 'three')!.id));
+});
+
+test('a stale resume pointer on a new handoff starts a fresh session and says so with resume_failed_started_fresh', async (t) => {
+  const rig = await makeRig(t);
+  rig.handoff('job');
+  const first = rig.host();
+  await first.start();
+  await waitFor(() => rig.envelopeState('job') === 'active', 'active');
+  await first.stop();
+  // The agent's own session store lost the session (e.g. a different machine): the resume will fail.
+  const file = rig.paths.job(rig.ref.session_id).threadYaml('job');
+  const stale = '00000000-0000-4000-8000-000000000000';
+  await writeFile(file, (await readFile(file, 'utf8')).replace(/agent_session_id: .*/, `agent_session_id: ${stale}`));
+  rig.setState('job', 'pending');
+
+  const second = rig.host();
+  await second.start();
+  await waitFor(() => rig.items('job').some((i) => (i.metadata as { status?: string } | undefined)?.status === 'resume_failed_started_fresh'), 'status item');
+  await waitFor(() => rig.envelopeState('job') === 'active', 'active again');
+  const argv = (await rig.records()).filter((r) => r.kind === 'argv').map((r) => r.argv as string[]);
+  assert.equal(argv[1]![argv[1]!.indexOf('--resume') + 1], stale);
+  assert.ok(argv[2]!.includes('--session-id'), 'then a fresh session');
+  const fresh = (await rig.threadYaml('job'))?.agent.agent_session_id;
+  assert.ok(fresh && fresh !== stale);
+  assert.equal(argv[2]![argv[2]!.indexOf('--session-id') + 1], fresh);
 });

@@ -15,7 +15,7 @@ test('writeInstanceState changes only instance.state and skips when the user alr
   t.after(() => api.close());
   rig.handoff('job', { extra: { keep: true }, agent: { type: 'codex', model: 'm1' } });
   assert.equal(await writeInstanceState(api, rig.ref, 'job', 'active', (s) => s === 'pending'), 'written');
-  const value = rig.emu.control.getObject(rig.ref, 'job')!.value as { thread: { attributes: unknown; metadata: Record<string, unknown> } };
+  const value = rig.emu.control.getObject(rig.ref, 'job')!.value as unknown as { thread: { attributes: unknown; metadata: Record<string, unknown> } };
   assert.deepEqual(value.thread.metadata, {
     workspace: { work_folder: rig.workFolder }, agent: { type: 'codex', model: 'm1' }, instance: { state: 'active' }, extra: { keep: true },
   });
@@ -38,7 +38,7 @@ test('resetThread and updateHandoff: RMW, allowed states only, other keys kept',
   const sid = host.snapshot().sections[0]!.id;
 
   await host.updateHandoff(sid, 'job', { work_folder: rig.workFolder, model: 'claude-x', effort: 'low', executable: null });
-  let meta = (rig.emu.control.getObject(rig.ref, 'job')!.value as { thread: { metadata: Record<string, unknown> } }).thread.metadata;
+  let meta = (rig.emu.control.getObject(rig.ref, 'job')!.value as unknown as { thread: { metadata: Record<string, unknown> } }).thread.metadata;
   assert.deepEqual(meta, {
     workspace: { work_folder: rig.workFolder }, agent: { type: 'claude_code', model: 'claude-x', effort: 'low' },
     instance: { state: 'failed' }, extra: 1,
@@ -57,7 +57,7 @@ test('resetThread and updateHandoff: RMW, allowed states only, other keys kept',
 
   await host.updateHandoff(sid, 'job', { state: 'completed' });
   await waitFor(async () => (await rig.threadYaml('job'))?.agent.state === 'completed', 'completed locally');
-  meta = (rig.emu.control.getObject(rig.ref, 'job')!.value as { thread: { metadata: Record<string, unknown> } }).thread.metadata;
+  meta = (rig.emu.control.getObject(rig.ref, 'job')!.value as unknown as { thread: { metadata: Record<string, unknown> } }).thread.metadata;
   assert.equal(meta.extra, 1);
 });
 

@@ -59,7 +59,7 @@ test('refused sections (different user, malformed, not found) stop while another
   assert.equal(rig.envelopeState('job', owned), 'pending');
   assert.equal(rig.items('worker', owned).length, 0);
 
-  const mine = rig.emu.control.getObject(good, 'worker')!.value as { thread: { attributes: unknown; metadata: Record<string, unknown> } };
+  const mine = rig.emu.control.getObject(good, 'worker')!.value as unknown as { thread: { attributes: unknown; metadata: Record<string, unknown> } };
   assert.deepEqual(mine.thread.attributes, { name: 'worker', description: 'kept' });
   assert.deepEqual(mine.thread.metadata.custom, { keep: 1 });
   const instance = mine.thread.metadata.instance as Record<string, unknown>;

@@ -3,7 +3,7 @@
  * the fake agents as child processes (scenario / record / state files per rig), and helpers to hand off threads,
  * post as the human and read what landed on the server and on disk.
  */
-import { mkdir, readFile, writeFile, chmod } from 'node:fs/promises';
+import { mkdir, readFile, writeFile, chmod, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { startEmulator, type Emulator } from '../../main/emulator/index';
@@ -198,7 +198,8 @@ export async function makeRig(t: { after(fn: () => Promise<void> | void): void }
     async cleanup() {
       await Promise.all(hosts.map((h) => h.stop().catch(() => undefined)));
       await emu.close();
-      await tmp.cleanup();
+      // A log line landing during removal must not fail the test.
+      await rm(tmp.path, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     },
   };
   t.after(() => rig.cleanup());
