@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { makeRig, waitFor, waitSnapshot, type Rig } from './support';
 
 const QUESTIONS = [
@@ -124,4 +125,29 @@ test('completing a thread with an open prompt cancels it with reason thread_comp
   assert.equal(r.reason, 'thread_completed');
   assert.equal((await rig.records()).filter((x) => x.kind === 'tool_ran').length, 0, 'unanswered approval = denied');
   assert.equal((await rig.threadYaml('job'))?.open_prompt, null);
+});
+
+test('graceful stop with an open prompt: cancelled with worker_restart, agent stopped, lock removed; the restart re-asks', async (t) => {
+  const rig = await makeRig(t, { scenario: SCENARIO });
+  rig.chat('job');
+  rig.say('job', 'approve-me');
+  rig.handoff('job');
+  const first = rig.host();
+  await first.start();
+  const p = await nextPrompt(rig, 1);
+  await first.stop();
+  const r = meta(resolvedItems(rig)[0]!);
+  assert.deepEqual([r.prompt_id, r.resolution, r.reason], [p.id, 'cancelled', 'worker_restart']);
+  assert.equal(resolvedItems(rig).length, 1);
+  const local = await rig.threadYaml('job');
+  assert.equal(local?.agent.state, 'active', 'stays active locally: the next start resumes it');
+  assert.equal(local?.open_prompt, null);
+  assert.ok(!existsSync(rig.paths.instance), 'lock removed');
+  assert.equal(rig.envelopeState('job'), 'active');
+
+  const second = rig.host();
+  await second.start();
+  await nextPrompt(rig, 2);
+  assert.equal(resolvedItems(rig).length, 1, 'nothing cancelled twice');
+  await second.stop();
 });

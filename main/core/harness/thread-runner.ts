@@ -6,6 +6,7 @@
  * `steps`; agent events run one at a time, in the order the agent emitted them, on `events`, so the items they
  * become are enqueued in emission order; item fetches run one at a time on `fetches`.
  */
+import { existsSync } from 'node:fs';
 import { ERROR_CODES, WorkerError, toWorkerError, type ErrorCode } from '../errors';
 import type { Logger } from '../log';
 import { newUuid } from '../ids';
@@ -189,6 +190,8 @@ export class ThreadRunner {
   private async recover(job: Job | null): Promise<void> {
     this.serverState = job?.state ?? null;
     if (!job) return;
+    // Items a crashed run journaled but never posted go out now, whatever the thread does next (§8.3).
+    if (existsSync(this.ctx.paths.threadOutbox(this.alias))) await this.ensureOutbox();
     const local = this.store.existed ? this.store.value.agent : null;
     if (job.state === 'pending') return this.activate(job, false);
     if (job.state === 'completed' || job.state === 'failed') {
@@ -555,7 +558,8 @@ export class ThreadRunner {
     const promptReason = reason === 'thread_deleted' ? 'thread_deleted' : 'thread_completed';
     if (this.openPrompt || this.store.value.open_prompt) await this.cancelPrompt(promptReason);
     await this.stopAgent(true);
-    await this.store.update((f) => { f.agent.state = localState; });
+    // A thread that never got a slot has nothing local to record (decisions §6.2 step 5: nothing written).
+    if (wasRunning || this.store.existed) await this.store.update((f) => { f.agent.state = localState; });
     this.ctx.pool.release(this.key);
     if (wasRunning) this.ctx.activity(threadStoppedItem(this.alias, reason));
     this.phase = 'idle';
@@ -653,6 +657,8 @@ export class ThreadRunner {
     this.closed = true;
     // A step stuck on the network must not keep an agent alive: wait for it only so long.
     await settleWithin(this.steps.idle(), this.ctx.timing.shutdownDrainMs);
+    // The restart cancels an unanswered prompt (the agent re-asks on resume); stopping the agent denies it.
+    if (this.openPrompt) await this.cancelPrompt('worker_restart');
     await this.stopAgent(true);
     if (this.store.existed || this.store.value.agent.state === 'active') await this.store.update(() => undefined);
     this.ctx.pool.release(this.key);
