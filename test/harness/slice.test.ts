@@ -34,3 +34,19 @@ for (const realtime of [true, false]) {
     assert.equal(host.snapshot().phase, 'stopped');
   });
 }
+
+test('a codex thread runs through the same bridge', async (t) => {
+  const rig = await makeRig(t);
+  rig.chat('job');
+  rig.say('job', 'hello codex');
+  rig.handoff('job', { agent: { type: 'codex' } });
+  const host = rig.host();
+  await host.start();
+  await waitFor(() => rig.kinds('job').includes('turn_end'), 'codex turn ended', { timeoutMs: 15_000 });
+  assert.ok(agentTexts(rig, 'job').length > 0, 'codex text posted');
+  const local = await rig.threadYaml('job');
+  assert.equal(local?.workspace.agent_type, 'codex');
+  assert.ok(local?.agent.agent_session_id, 'codex thread id recorded');
+  const activated = rig.items('worker').find((i) => i.metadata?.type === 'thread_activated');
+  assert.equal(activated?.metadata?.agent_session_id, local?.agent.agent_session_id);
+});
