@@ -46,4 +46,8 @@ if (existsSync(at('renderer/main.ts'))) {
   }
   if (existsSync(at('renderer/assets'))) jobs.push(cp(at('renderer/assets'), at('dist/renderer/assets'), { recursive: true }));
 }
+// The agent simulator (the sandbox's scripted demo agent) runs as plain .mjs files in a child process.
+if (existsSync(at('main/sandbox/agent-sim'))) {
+  jobs.push(cp(at('main/sandbox/agent-sim'), at('dist/agent-sim'), { recursive: true }));
+}
 await Promise.all(jobs);

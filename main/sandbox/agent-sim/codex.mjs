@@ -1,4 +1,4 @@
-// Fake `codex app-server` (Codex 0.169.0 JSON-RPC over stdio without the "jsonrpc" member, agents.md §3.4 and
+// Agent simulator: `codex app-server` (Codex 0.169.0 JSON-RPC over stdio without the "jsonrpc" member, agents.md §3.4 and
 // §6). Message shapes follow the captured fixtures key for key, in the same key order; values are simplified.
 import {
   applyProcessOptions, bigOutput, crash, err, loadScenario, loadSession, out, readLines, record, saveSession, sleep,

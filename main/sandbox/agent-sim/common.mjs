@@ -1,5 +1,7 @@
-// Shared plumbing of the fake agents (plain JavaScript: they run as child processes with plain `node`, from
-// any cwd). Scenario, recording and session-state files are named by environment variables:
+// Shared plumbing of the agent simulator (plain JavaScript: it runs as a child process with plain `node`, or
+// Electron with ELECTRON_RUN_AS_NODE=1, from any cwd). Product code: the sandbox's scripted demo agent runs it
+// (main/sandbox/launcher.ts), and the tests' fake `claude` / `codex` (test/fakes/) are thin shims over it.
+// Scenario, recording and session-state files are named by environment variables:
 //   FAKE_AGENT_SCENARIO   JSON scenario (see docs/agents.md "Fake agents")
 //   FAKE_AGENT_RECORD     JSON-lines file: every argv and stdin line the fake received, plus notable events
 //   FAKE_AGENT_STATE_DIR  folder where sessions/threads persist, so resume by id works across processes
