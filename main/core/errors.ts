@@ -98,7 +98,9 @@ export const ERROR_CODES = {
   IPC_UNKNOWN_CHANNEL: { class: 'usage', remediation: 'The window asked for a channel the app does not offer; update the app.' },
   IPC_FORBIDDEN_SENDER: { class: 'usage', remediation: 'Only the app\'s own windows may call the worker.' },
   OPEN_FAILED: { class: 'local', remediation: 'Check that the path exists and a program is registered to open it.' },
-  SANDBOX_NOT_AVAILABLE: { class: 'usage', remediation: 'The local sandbox is not part of this build yet; sign in with an API key.' },
+  SANDBOX_NOT_AVAILABLE: { class: 'usage', remediation: 'The local sandbox is not available here; sign in with an API key.' },
+  SANDBOX_START_FAILED: { class: 'local', remediation: 'See the sandbox log lines; the sandbox folder can be deleted safely.' },
+  SANDBOX_DEMO_INCOMPLETE: { class: 'local', remediation: 'Run `npm run demo -- --keep-running` and look at the sandbox\'s thread.log files.' },
   OUTBOX_CLOSED: {
     class: 'local', remediation: 'The item stays in the outbox journal and is posted when the thread runs again.',
   },
