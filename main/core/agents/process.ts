@@ -274,8 +274,13 @@ export class AgentProcess {
     if (this.exitInfo === null) this.stopping = true;
     this.closeStdin();
     if (pgid === undefined) return this.exited;
-    const race = (ms: number): Promise<unknown> => Promise.race([this.exited, sleep(ms)]);
-    if (this.exitInfo === null) await race(graceMs);
+    if (this.exitInfo === null) {
+      // The grace timer is cleared once the process exits: left running it kept the worker process alive
+      // for the full grace period after a clean stop.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.exited, new Promise<void>((r) => { timer = setTimeout(r, graceMs); })]);
+      clearTimeout(timer);
+    }
     if (this.exitInfo === null || groupAlive(pgid)) {
       killGroup(pgid, 'SIGTERM');
       if (!(await waitGroupGone(pgid, killMs))) {
