@@ -6,6 +6,7 @@
 import { app, session, shell, type Session } from 'electron';
 import { join } from 'node:path';
 import { createWorkerHost } from '../core/worker';
+import { createSandboxSwitch } from '../sandbox/desktop';
 import { resolveStateRoot } from '../core/state/paths';
 import type { Snapshot } from '../core/snapshot';
 import type { Logger } from '../core/log';
@@ -54,7 +55,15 @@ async function boot(stateRoot: string, logger: Logger): Promise<void> {
     contents.on('will-navigate', (event) => event.preventDefault());
   });
 
-  const host = createWorkerHost({ home: stateRoot, env: process.env, logger });
+  const realHost = createWorkerHost({ home: stateRoot, env: process.env, logger });
+  // "Try a local sandbox": the router, tray and windows follow `sandbox.host`, which is the real host until the
+  // user starts the sandbox. Its state lives in <state root>/sandbox and is removed when it stops.
+  const sandbox = createSandboxSwitch({
+    real: realHost,
+    sandbox: { stateRoot: join(stateRoot, 'sandbox'), agentSimDir: join(__dirname, '..', 'agent-sim'), execPath: process.execPath },
+    logger,
+  });
+  const host = sandbox.host;
   const windows = createWindowManager({
     indexHtml: join(__dirname, '..', 'renderer', 'index.html'),
     preload: join(__dirname, 'preload.cjs'),
@@ -80,7 +89,7 @@ async function boot(stateRoot: string, logger: Logger): Promise<void> {
     openWindow: (request) => void windows.open(request),
     closeWindow: (id) => windows.close(id),
   };
-  const router = createRouter({ host, ports, logger: logger.child({ component: 'ipc' }) });
+  const router = createRouter({ host, ports, sandbox, logger: logger.child({ component: 'ipc' }) });
   const run = (command: Command): void => {
     void runCommand(router, command).then((result) => {
       if (!result.ok) logger.warn('tray.command_failed', `${command.channel}: ${result.error.message}`, { code: result.error.code });
@@ -115,7 +124,7 @@ async function boot(stateRoot: string, logger: Logger): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info('app.quit', 'Stopping the worker before exit');
-    withTimeout(host.stop(), SHUTDOWN_TIMEOUT_MS)
+    withTimeout(Promise.all([sandbox.leave(), realHost.stop()]).then(() => undefined), SHUTDOWN_TIMEOUT_MS)
       .catch((e: unknown) => logger.error('app.stop_failed', e instanceof Error ? e.message : String(e)))
       .finally(() => {
         stopped = true;

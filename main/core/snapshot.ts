@@ -83,6 +83,8 @@ export const Snapshot = z.object({
   /** The ribbon of recent transient errors (newest last, bounded). */
   recent_errors: z.array(SnapshotError.extend({ section: z.string().nullable(), thread: z.string().nullable() })),
   updated_at: z.string(),
+  /** Set by the desktop's sandbox switch (main/sandbox/desktop.ts) on the sandbox's snapshots; absent otherwise. */
+  sandbox: z.boolean().optional(),
 });
 export type Snapshot = z.output<typeof Snapshot>;
 

@@ -24,6 +24,7 @@ export const IPC_CHANNELS = [
   'window:open',
   'window:close',
   'sandbox:start',
+  'sandbox:leave',
 ] as const;
 
 export type Channel = (typeof IPC_CHANNELS)[number];

@@ -95,8 +95,10 @@ export const contract = {
   'window:open': { input: WindowRequest, output: done },
   /** Closes the calling window (login after success, prompt after answering). */
   'window:close': { input: noInput, output: done },
-  /** Slot for the local sandbox (issue 5 item 10); answers SANDBOX_NOT_AVAILABLE until it lands. */
+  /** Starts the local sandbox and switches the app to it (SANDBOX_NOT_AVAILABLE where there is none). */
   'sandbox:start': { input: noInput, output: done },
+  /** Stops the sandbox and switches back to the real worker (no-op outside the sandbox). */
+  'sandbox:leave': { input: noInput, output: done },
 } as const satisfies Record<Channel, { input: z.ZodType; output: z.ZodType }>;
 
 // Both directions: every contract key is a channel (above) and every channel has a contract entry.

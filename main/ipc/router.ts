@@ -15,6 +15,7 @@ import { redact, type Logger } from '../core/log';
 import { StatePaths } from '../core/state/paths';
 import { CONFIG_TEMPLATE } from '../core/state/config';
 import type { Snapshot } from '../core/snapshot';
+import { needsLogin } from '../desktop/status';
 import { isChannel, type Channel } from './channels';
 import {
   contract, type AppSettings, type Input, type IpcResult, type Output, type WindowRequest,
@@ -45,10 +46,17 @@ export interface DesktopPorts {
   closeWindow(windowId: number): void;
 }
 
+/** The desktop's sandbox switch (main/sandbox/desktop.ts); absent → `sandbox:start` answers SANDBOX_NOT_AVAILABLE. */
+export interface SandboxPort {
+  start(): Promise<void>;
+  leave(): Promise<void>;
+}
+
 export interface RouterDeps {
   host: WorkerHost;
   ports: DesktopPorts;
   logger?: Logger;
+  sandbox?: SandboxPort;
 }
 
 export interface Router {
@@ -77,8 +85,9 @@ function findThread(snapshot: Snapshot, sectionId: string, alias: string) {
   return thread;
 }
 
-export function createRouter({ host, ports, logger }: RouterDeps): Router {
-  const paths = new StatePaths(host.stateRoot);
+export function createRouter({ host, ports, logger, sandbox }: RouterDeps): Router {
+  // Looked up per call: the host's state root changes when the app switches to the sandbox and back.
+  const paths = () => new StatePaths(host.stateRoot);
   const settings = async (): Promise<AppSettings> => ({
     platform: ports.platform,
     startAtLogin: await ports.getStartAtLogin(),
@@ -119,16 +128,18 @@ export function createRouter({ host, ports, logger }: RouterDeps): Router {
     'prompt:answer': async ({ promptId, answer }) => (await host.answerPrompt(promptId, answer), null),
     'config:open': async () => {
       // A new user has no config.yaml yet: start them from the documented template instead of an OS error.
-      if (!existsSync(paths.config)) {
+      const config = paths().config;
+      if (!existsSync(config)) {
         await mkdir(host.stateRoot, { recursive: true, mode: 0o700 });
-        await writeFile(paths.config, CONFIG_TEMPLATE, { mode: 0o600, flag: 'wx' }).catch(() => undefined);
+        await writeFile(config, CONFIG_TEMPLATE, { mode: 0o600, flag: 'wx' }).catch(() => undefined);
       }
-      return open(paths.config);
+      return open(config);
     },
     'config:reload': async () => (await host.reloadConfig(), null),
     'logs:open': async () => {
-      await mkdir(paths.logsDir, { recursive: true, mode: 0o700 });
-      return open(paths.logsDir);
+      const logs = paths().logsDir;
+      await mkdir(logs, { recursive: true, mode: 0o700 });
+      return open(logs);
     },
     'app:getSettings': () => settings(),
     'app:setStartAtLogin': async ({ enabled }) => {
@@ -141,8 +152,16 @@ export function createRouter({ host, ports, logger }: RouterDeps): Router {
       if (sender.kind === 'window') ports.closeWindow(sender.windowId);
       return null;
     },
-    'sandbox:start': () => {
-      throw new WorkerError('SANDBOX_NOT_AVAILABLE', 'The local sandbox is not available in this build yet.');
+    'sandbox:start': async () => {
+      if (!sandbox) throw new WorkerError('SANDBOX_NOT_AVAILABLE', 'The local sandbox is not available in this app.');
+      await sandbox.start();
+      return null;
+    },
+    'sandbox:leave': async () => {
+      await sandbox?.leave();
+      // Back where the user came from: the sign-in window when the real worker needs a key.
+      if (sandbox && needsLogin(host.snapshot())) ports.openWindow({ view: 'login' });
+      return null;
     },
   };
 

@@ -57,7 +57,8 @@ export function mountDashboard(root: HTMLElement): DashboardView {
       h('div', { class: 'title' },
         h('h1', null, 'BlobHub Worker'),
         h('span', { class: 'muted', 'data-testid': 'version' }, `v${s.version}`),
-        h('span', { class: `badge phase-${s.phase}`, 'data-testid': 'phase' }, PHASE_LABEL[s.phase])),
+        h('span', { class: `badge phase-${s.phase}`, 'data-testid': 'phase' }, PHASE_LABEL[s.phase]),
+        s.sandbox ? h('span', { class: 'badge sandbox', 'data-testid': 'sandbox-badge' }, 'Sandbox') : null),
       h('dl', { class: 'facts' },
         h('dt', null, 'User'), h('dd', { 'data-testid': 'identity' }, who ?? (needsLogin(s) ? 'not signed in' : '—')),
         h('dt', null, 'Agents'), h('dd', { 'data-testid': 'agents' }, `${s.agents.busy}/${s.agents.max} busy`),
@@ -66,11 +67,21 @@ export function mountDashboard(root: HTMLElement): DashboardView {
         button('Reload config', 'reload', () => void act('Reload config', () => call(api().configReload()))),
         button('Open config.yaml', 'config', () => void act('Open config.yaml', () => call(api().configOpen()))),
         button('Open logs', 'logs', () => void act('Open logs', () => call(api().logsOpen()))),
-        needsLogin(s)
+        s.sandbox
+          ? button('Leave sandbox', 'leave-sandbox', () => void act('Leave sandbox', () => call(api().sandboxLeave())), { class: 'primary' })
+          : needsLogin(s)
           ? button('Sign in', 'signin', () => void act('Open sign-in', () => call(api().windowOpen({ view: 'login' }))))
           : button('Sign out', 'signout', () => void act('Sign out', () => call(api().authSignOut()))),
         startAtLogin,
         button('Quit', 'quit', () => void act('Quit (stopping agents gracefully)', () => call(api().appQuit())))));
+  }
+
+  function sandboxNote(s: Snapshot): HTMLElement | null {
+    if (!s.sandbox) return null;
+    return h('section', { class: 'sandbox-note', role: 'note', 'data-testid': 'sandbox-note' },
+      h('strong', null, 'Local sandbox. '),
+      'A demo BlobHub on 127.0.0.1 with a scripted demo agent: watch the handoff, answer its prompts, reset the failed thread. ',
+      'Nothing here uses your account; leaving removes it.');
   }
 
   function banner(s: Snapshot): HTMLElement | null {
@@ -156,6 +167,7 @@ export function mountDashboard(root: HTMLElement): DashboardView {
     update(snapshot) {
       render(live,
         header(snapshot),
+        sandboxNote(snapshot),
         banner(snapshot),
         ribbon(snapshot),
         prompts(snapshot),

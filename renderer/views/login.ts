@@ -100,10 +100,20 @@ export function mountLogin(root: HTMLElement): void {
   });
   sandbox.addEventListener('click', () => {
     error.replaceChildren();
-    void call(api().sandboxStart()).catch((e: unknown) => {
-      const err = errorText(e);
-      showError(err.code, err.message);
-    });
+    setBusy(true);
+    sandbox.textContent = 'Starting the sandbox…';
+    // The app switches to a local demo worker (nothing is signed in); the dashboard shows it live.
+    void call(api().sandboxStart())
+      .then(() => api().windowOpen({ view: 'dashboard' }))
+      .then(() => api().windowClose())
+      .catch((e: unknown) => {
+        const err = errorText(e);
+        showError(err.code, err.message);
+      })
+      .finally(() => {
+        setBusy(false);
+        sandbox.textContent = 'Try a local sandbox';
+      });
   });
   key.focus();
 }

@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import type { WorkerHost } from '../../main/core/host';
 import { IPC_CHANNELS, buildApiMethods, methodName } from '../../main/ipc/channels';
 import { SnapshotSchema, type WindowRequest } from '../../main/ipc/contract';
-import { createRouter, type DesktopPorts, type Router } from '../../main/ipc/router';
+import { createRouter, type DesktopPorts, type Router, type SandboxPort } from '../../main/ipc/router';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
 export const INDEX_HTML = join(ROOT, 'dist/renderer/index.html');
@@ -82,11 +82,13 @@ export interface RendererSession {
 export interface SessionOptions {
   colorScheme?: 'light' | 'dark';
   viewport?: { width: number; height: number };
+  /** The sandbox switch the app's router gets (absent: `sandbox:start` answers SANDBOX_NOT_AVAILABLE). */
+  sandbox?: SandboxPort;
 }
 
 export async function openRenderer(browser: Browser, host: WorkerHost, options: SessionOptions = {}): Promise<RendererSession> {
   const ports = recordingPorts();
-  const router = createRouter({ host, ports });
+  const router = createRouter({ host, ports, ...(options.sandbox ? { sandbox: options.sandbox } : {}) });
   const context = await browser.newContext({
     colorScheme: options.colorScheme ?? 'light',
     viewport: options.viewport ?? { width: 1040, height: 720 },
