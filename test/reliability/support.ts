@@ -283,3 +283,33 @@ export async function runStart(home: string, env: NodeJS.ProcessEnv = {}, runMs 
   const r = await w.stop();
   return { ...r, stdout: w.stdout(), stderr: w.stderr(), started };
 }
+
+/** Values of every JSON type (and some nasty strings) to put where something else is expected. */
+export const ODD_VALUES: unknown[] = [
+  null, true, false, 0, -1, 1.5, 1e308, '', 'x', '\u0000', '\ud800', 'a'.repeat(70_000), [], [null], [1, 'a'], {}, { type: 42 },
+  { type: 'text' }, { text: ['not', 'a', 'string'] }, Number.MAX_SAFE_INTEGER,
+];
+
+/** Paths to every value in a JSON tree (objects and arrays), for picking one to replace. */
+export function jsonPaths(v: unknown, prefix: Array<string | number> = [], out: Array<Array<string | number>> = []): Array<Array<string | number>> {
+  if (out.length > 400) return out;
+  if (v && typeof v === 'object') {
+    for (const [k, child] of Object.entries(v)) {
+      const p = [...prefix, Array.isArray(v) ? Number(k) : k];
+      out.push(p);
+      jsonPaths(child, p, out);
+    }
+  }
+  return out;
+}
+
+export function setAt(root: unknown, path: Array<string | number>, value: unknown, remove: boolean): void {
+  let node = root as Record<string | number, unknown>;
+  for (const key of path.slice(0, -1)) node = node[key] as Record<string | number, unknown>;
+  const last = path.at(-1)!;
+  if (remove) {
+    if (Array.isArray(node)) node.splice(Number(last), 1);
+    else delete node[last];
+  } else node[last] = value;
+}
+
