@@ -20,7 +20,7 @@ import { toYaml, writeFileAtomic } from '../core/state/yaml-file';
 import type { PromptAnswer } from '../core/agents/types';
 import type { Snapshot, SnapshotPrompt } from '../core/snapshot';
 import { startEmulator, type Emulator, type SessionEvent, type SessionTuple, type ThreadItem } from '../emulator/index';
-import { writeLauncher } from './launcher';
+import { checkLauncherPlatform, writeLauncher } from './launcher';
 import { DEMO_FILES, DOCS_THREAD, LOGIN_THREAD, demoScenario } from './scenario';
 
 /** Marks a folder as a sandbox state root: only such a folder (or an empty one) is ever wiped. */
@@ -120,6 +120,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const logger = options.logger ?? silentLogger;
   const pace = options.pace ?? 1;
   const ms = (n: number) => Math.round(n * pace);
+  checkLauncherPlatform(options.platform);
   const root = await prepareRoot(options.stateRoot);
   let emu: Emulator | null = null;
   let host: LocalWorkerHost | null = null;

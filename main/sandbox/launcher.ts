@@ -54,11 +54,16 @@ export function launcherScript(o: LauncherOptions): string {
   ].join('\n');
 }
 
-/** Writes the launcher (mode 0700) after checking the simulator is where it should be. */
-export async function writeLauncher(o: LauncherOptions, platform: NodeJS.Platform = process.platform): Promise<string> {
+/** The launcher is a POSIX shell script: SANDBOX_NOT_AVAILABLE on Windows (see the header). */
+export function checkLauncherPlatform(platform: NodeJS.Platform = process.platform): void {
   if (platform === 'win32') {
     throw new WorkerError('SANDBOX_NOT_AVAILABLE', 'The sandbox\'s demo agent needs a POSIX shell; it is not available on Windows yet.');
   }
+}
+
+/** Writes the launcher (mode 0700) after checking the simulator is where it should be. */
+export async function writeLauncher(o: LauncherOptions, platform: NodeJS.Platform = process.platform): Promise<string> {
+  checkLauncherPlatform(platform);
   const engine = unpackedPath(join(o.agentSimDir, AGENT_ENGINES.claude_code));
   if (!existsSync(engine)) {
     throw new WorkerError('SANDBOX_START_FAILED', `The demo agent is missing from this build (${engine}).`);

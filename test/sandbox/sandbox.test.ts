@@ -106,6 +106,9 @@ test('the sandbox refuses a folder that is not a sandbox, and leaves it alone', 
   const root = join(tmp.path, 'sb');
   await assert.rejects(startSandbox({ stateRoot: root, agentSimDir: join(tmp.path, 'nowhere') }), (e) => isWorkerError(e, 'SANDBOX_START_FAILED') && /missing/.test(e.message));
   assert.ok(!existsSync(root));
+  // Windows: the launcher is a shell script, so the sandbox says so before creating anything.
+  await assert.rejects(startSandbox({ stateRoot: root, agentSimDir: AGENT_SIM, platform: 'win32' }), (e) => isWorkerError(e, 'SANDBOX_NOT_AVAILABLE'));
+  assert.ok(!existsSync(root));
 });
 
 test('the demo agent launcher: quoting, Electron-as-node, asar unpacking, no Windows', async (t) => {
