@@ -4,34 +4,14 @@
  * `pending_prompt_resolved`.
  */
 import type { AgentPrompt, PromptAnswer, PromptQuestion } from './types';
+import { summarizeToolInput } from './tool-summary';
+
+export { summarizeToolInput };
 
 export const DEFAULT_DENY_MESSAGE = 'Denied by the user';
 
 const ALLOW_WORDS = new Set(['y', 'yes', 'approve', 'approved', 'allow', 'ok', '1']);
 const DENY_WORDS = new Set(['n', 'no', 'deny', 'denied', 'reject', '2']);
-
-/** Decisions §8.1: the input field that best summarizes a tool call, on one line, at most 200 chars. */
-export function summarizeToolInput(name: string, input: unknown): string {
-  const obj = input !== null && typeof input === 'object' ? (input as Record<string, unknown>) : {};
-  const str = (k: string): string | undefined => (typeof obj[k] === 'string' ? (obj[k] as string) : undefined);
-  let summary: string | undefined;
-  if (name === 'Bash' || name === 'commandExecution') summary = str('command');
-  else if (['Read', 'Write', 'Edit', 'MultiEdit', 'NotebookEdit'].includes(name)) summary = str('file_path') ?? str('notebook_path');
-  else if (name === 'Grep' || name === 'Glob') summary = str('pattern');
-  else if (name === 'WebFetch') summary = str('url');
-  else if (name === 'fileChange' && Array.isArray(obj.changes)) {
-    summary = obj.changes
-      .map((c) => (c && typeof c === 'object' && typeof (c as { path?: unknown }).path === 'string' ? (c as { path: string }).path : ''))
-      .filter(Boolean)
-      .join(', ');
-  }
-  if (summary === undefined) {
-    if (typeof input === 'string') summary = input;
-    else summary = Object.values(obj).find((v): v is string => typeof v === 'string') ?? '';
-  }
-  const oneLine = summary.replace(/\s*\n\s*/g, ' ').trim();
-  return oneLine.length > 200 ? oneLine.slice(0, 199) + '…' : oneLine;
-}
 
 function optionLines(q: PromptQuestion): string[] {
   return q.options.map((o, i) => `  ${i + 1}. ${o.label}${o.description ? ` — ${o.description}` : ''}`);
