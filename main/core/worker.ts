@@ -158,6 +158,7 @@ class Host implements LocalWorkerHost {
         logger: req.logger,
         onFatal: req.onFatal,
         threadLog: req.threadLog,
+        onPosted: req.onPosted,
         backoffMaxMs: pre.config.polling.backoff_max_ms,
         onTransientError: (e) => this.transient(e, null, req.alias),
       }),

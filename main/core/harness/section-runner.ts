@@ -18,7 +18,7 @@ import { WORKER_ALIAS, parseJob } from './handoff';
 import { newWorkerObjectValue, touchWorkerObject, withInstance, workerObjectOwner, type InstanceBlock } from './envelope';
 import { SectionStore, SerialQueue } from './local-state';
 import type { SlotPool } from './slots';
-import { ThreadRunner, settleWithin, type HarnessServices, type ThreadContext, type ThreadOutbox, type ThreadTiming, type OutboxFatal } from './thread-runner';
+import { ThreadRunner, settleWithin, type HarnessServices, type ThreadContext, type ThreadOutbox, type ThreadTiming, type OutboxFatal, type OutboxPosted } from './thread-runner';
 import { sectionAttachedItem } from './outbound/items';
 
 export interface SectionTiming extends ThreadTiming {
@@ -55,6 +55,8 @@ export interface OutboxRequest {
   onFatal: OutboxFatal;
   /** Receives the untruncated payload of truncated items. */
   threadLog?: ThreadLog;
+  /** After the server confirmed an emission (thread.yaml `cursors.outbound`, decisions §12). */
+  onPosted?: OutboxPosted;
 }
 
 export interface SectionDeps extends HarnessServices {
@@ -369,12 +371,12 @@ export class SectionRunner {
       sectionId: this.id,
       ref: this.ref,
       paths: this.jobPaths,
-      openOutbox: (alias, onFatal, threadLog) => this.openOutbox(alias, onFatal, threadLog),
+      openOutbox: (alias, onFatal, threadLog, onPosted) => this.openOutbox(alias, onFatal, threadLog, onPosted),
       activity: (item) => this.activity(item),
     };
   }
 
-  private openOutbox(alias: string, onFatal: OutboxFatal, threadLog?: ThreadLog): Promise<ThreadOutbox> {
+  private openOutbox(alias: string, onFatal: OutboxFatal, threadLog?: ThreadLog, onPosted?: OutboxPosted): Promise<ThreadOutbox> {
     return this.deps.openOutbox({
       journalPath: this.jobPaths.threadOutbox(alias),
       ref: this.ref,
@@ -382,6 +384,7 @@ export class SectionRunner {
       logger: this.log.child({ thread: alias }),
       onFatal,
       threadLog,
+      onPosted,
     });
   }
 

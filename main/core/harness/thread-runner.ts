@@ -37,6 +37,8 @@ export interface ThreadOutbox {
 }
 
 export type OutboxFatal = (error: WorkerError) => void;
+/** The server confirmed an emission: `emissionId` is stored as `item`. */
+export type OutboxPosted = (posted: { emissionId: string; item: ThreadItem }) => void;
 
 /** What every part of the harness shares: the server, the identity, the config, the slots, the agents. */
 export interface HarnessServices {
@@ -58,7 +60,7 @@ export interface ThreadContext extends HarnessServices {
   sectionId: string;
   ref: SessionRef;
   paths: JobPaths;
-  openOutbox: (alias: string, onFatal: OutboxFatal, threadLog: ThreadLog) => Promise<ThreadOutbox>;
+  openOutbox: (alias: string, onFatal: OutboxFatal, threadLog: ThreadLog, onPosted?: OutboxPosted) => Promise<ThreadOutbox>;
   /** Posts an activity item on the section's `worker` thread. */
   activity: (item: PostItemInput) => void;
   timing: ThreadTiming;
@@ -117,6 +119,9 @@ export class ThreadRunner {
   /** Set by shutdown: no further state-machine step starts anything. */
   private closed = false;
   private lastEvent: { kind: string; at: string } | null = null;
+  /** The newest confirmed emission not yet in thread.yaml, and the write that records it (coalesced). */
+  private outboundPending: { last_emission_id: string; last_item_id: string } | null = null;
+  private outboundWrite: Promise<void> | null = null;
   private readonly steps = new SerialQueue();
   private readonly events = new SerialQueue();
   private readonly fetches = new SerialQueue();
@@ -636,9 +641,27 @@ export class ThreadRunner {
         void this.steps.run(async () => {
           if (this.phase !== 'idle' && !this.closed) await this.fail(error);
         });
-      }, this.threadLog);
+      }, this.threadLog, (posted) => this.noteOutbound(posted.emissionId, posted.item.id));
     }
     return this.outbox;
+  }
+
+  /**
+   * thread.yaml `cursors.outbound` (decisions §12) follows the confirmed emissions. Writes are coalesced: one
+   * in flight at a time, each recording the newest confirmation (the outbox journal stays the exactly-once record).
+   */
+  private noteOutbound(emissionId: string, itemId: string): void {
+    this.outboundPending = { last_emission_id: emissionId, last_item_id: itemId };
+    if (this.outboundWrite) return;
+    this.outboundWrite = (async () => {
+      while (this.outboundPending) {
+        const next = this.outboundPending;
+        this.outboundPending = null;
+        await this.store.update((f) => { f.cursors.outbound = next; }).catch((e) => {
+          this.log.warn('outbound_cursor_write_failed', toWorkerError(e).message, { code: toWorkerError(e).code });
+        });
+      }
+    })().finally(() => { this.outboundWrite = null; });
   }
 
   // ------------------------------------------------------------------------------------------ shutdown
@@ -668,6 +691,7 @@ export class ThreadRunner {
       await this.outbox.close();
       this.outbox = null;
     }
+    await this.outboundWrite;
     this.threadLog.close();
     this.ctx.changed();
   }
