@@ -3,7 +3,10 @@
  * rotation). The electron-log specific calls stay in main/app/logging.ts; this is the pure mapping and
  * the redaction hook, so it is tested under plain Node.
  */
+import { mkdirSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
 import { redact, type LogRecord, type LogSink } from '../core/log';
+import { StatePaths, ensureStateRoot } from '../core/state/paths';
 
 /** The slice of electron-log's functions the sink needs. */
 export interface LevelWriter {
@@ -42,3 +45,55 @@ export function redactLogData(data: unknown[]): unknown[] {
 /** Rotation: electron-log renames the file to `.old.log` when it reaches this size. */
 export const LOG_MAX_BYTES = 5 * 1024 * 1024;
 export const DESKTOP_LOG_FILE = 'desktop.log';
+
+/** Log files are for the worker user only, like everything else under the state root. */
+export const LOG_FILE_MODE = 0o600;
+
+type LevelOption = string | false;
+
+/** The slice of an electron-log logger (`electron-log/main` in the app, `electron-log/node` in tests) set up here. */
+export interface ConfigurableLog<M extends { data: unknown[] }> {
+  transports: {
+    file: {
+      resolvePathFn: (...args: never[]) => string;
+      maxSize: number;
+      level: LevelOption;
+      writeOptions?: { flag?: string; mode?: number; encoding?: string };
+    };
+    console: { level: LevelOption };
+    /** electron-log/main only: in an unpackaged app it sends every record to every window (main → renderer). */
+    ipc?: { level: LevelOption } | null;
+  };
+  hooks: Array<(message: M, ...rest: never[]) => M | false>;
+}
+
+/**
+ * Sets up electron-log for the app and returns the log file's path: `<state root>/logs/desktop.log`, rotated at
+ * LOG_MAX_BYTES, mode 0600 in 0700 folders (electron-log would create them 0755/0644 on a first start), every
+ * record redacted by a hook, and the IPC transport off (the app's records never go to a window).
+ */
+export function configureDesktopLog<M extends { data: unknown[] }>(
+  log: ConfigurableLog<M>,
+  stateRoot: string,
+  options: { debugConsole?: boolean } = {},
+): string {
+  ensureStateRoot(stateRoot);
+  const dir = new StatePaths(stateRoot).logsDir;
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  const file = join(dir, DESKTOP_LOG_FILE);
+  log.transports.file.resolvePathFn = () => file;
+  log.transports.file.maxSize = LOG_MAX_BYTES;
+  log.transports.file.level = 'debug';
+  log.transports.file.writeOptions = { flag: 'a', mode: LOG_FILE_MODE, encoding: 'utf8' };
+  log.transports.console.level = options.debugConsole ? 'debug' : 'warn';
+  if (log.transports.ipc) log.transports.ipc.level = false;
+  log.hooks.push((message) => Object.assign({}, message, { data: redactLogData(message.data) }));
+  // A desktop.log left by an older version keeps its mode otherwise (electron-log only sets it on create).
+  try {
+    chmodSync(file, LOG_FILE_MODE);
+  } catch {
+    // Not there yet: electron-log creates it with writeOptions.mode.
+  }
+  return file;
+}

@@ -1,12 +1,14 @@
 /** Autostart file text, the security rules (CSP, sender check), start-up routing and the log adapter. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import nodeLog from 'electron-log/node';
 import { HIDDEN_FLAG, autostartExec, linuxAutostartEntry, linuxAutostartPath, quoteExecArg } from '../../main/desktop/autostart';
 import { CSP, isOwnPage, isTrustedSender, routeHash, windowKey } from '../../main/desktop/security';
 import { initialWindow } from '../../main/desktop/startup';
-import { electronLogSink, redactLogData } from '../../main/desktop/log-sink';
+import { DESKTOP_LOG_FILE, configureDesktopLog, electronLogSink, redactLogData } from '../../main/desktop/log-sink';
 import { createLogger, registerSecret } from '../../main/core/log';
 import { snap } from './fixtures';
 
@@ -91,6 +93,36 @@ test('logging: core records map to electron-log levels, and the hook redacts key
   const hooked = redactLogData([`raw ${key}`, new Error(`boom ${key}`), { nested: key }, 42]);
   assert.ok(!JSON.stringify(hooked).includes(key));
   assert.equal(hooked[3], 42);
+});
+
+test('logging: desktop.log is 0600 in 0700 folders, redacted, and never sent to the windows (ipc transport off)', (t) => {
+  const tmp = mkdtempSync(join(tmpdir(), 'bhw-desktop-log-'));
+  t.after(() => rmSync(tmp, { recursive: true, force: true }));
+  // A first start: the state root does not exist yet (electron-log alone would create it 0755, the file 0644).
+  const stateRoot = join(tmp, 'home');
+  const log = nodeLog.create({ logId: `desktop-log-test-${process.pid}` });
+  const file = configureDesktopLog(log, stateRoot);
+  assert.equal(file, join(stateRoot, 'logs', DESKTOP_LOG_FILE));
+  const key = 'bhk_desktop_log_file_secret_99';
+  log.warn(`login with ${key}`, { api_key: key });
+  const mode = (p: string) => statSync(p).mode & 0o777;
+  assert.equal(mode(stateRoot), 0o700);
+  assert.equal(mode(join(stateRoot, 'logs')), 0o700);
+  assert.equal(mode(file), 0o600);
+  const text = readFileSync(file, 'utf8');
+  assert.match(text, /login with bhk_\[REDACTED\]/);
+  assert.ok(!text.includes(key));
+
+  // electron-log/main's IPC transport (on in an unpackaged app) would push every record to every window.
+  const fake = {
+    transports: { file: { resolvePathFn: () => '', maxSize: 0, level: 'info' as string | false }, console: { level: 'info' as string | false }, ipc: { level: 'silly' as string | false } },
+    hooks: [] as Array<(m: { data: unknown[] }) => { data: unknown[] } | false>,
+  };
+  configureDesktopLog(fake, join(tmp, 'home2'));
+  assert.equal(fake.transports.ipc.level, false);
+  assert.equal(fake.transports.console.level, 'warn');
+  const hooked = fake.hooks[0]!({ data: [`x ${key}`] });
+  assert.ok(hooked && !JSON.stringify(hooked.data).includes(key));
 });
 
 test('tray icons: every state has a coloured and a macOS template icon, at 1x and 2x', async () => {
