@@ -8,8 +8,17 @@ export interface SlotRequest {
   key: string;
   /** When `pending` was seen (ms); the queue order. */
   seenAt: number;
+  /** Breaks ties of equal `seenAt` (several envelopes seen in the same millisecond): lower first. */
+  order?: number;
   /** Called once, when the slot is granted. */
   grant: () => void;
+}
+
+let seenCounter = 0;
+
+/** A process-wide increasing number: the order in which envelopes were observed. */
+export function nextSeenOrder(): number {
+  return ++seenCounter;
 }
 
 export class SlotPool {
@@ -29,7 +38,7 @@ export class SlotPool {
   request(req: SlotRequest): void {
     if (this.holders.has(req.key) || this.waiting.some((w) => w.key === req.key)) return;
     this.waiting.push(req);
-    this.waiting.sort((a, b) => a.seenAt - b.seenAt);
+    this.waiting.sort((a, b) => a.seenAt - b.seenAt || (a.order ?? 0) - (b.order ?? 0));
     this.pump();
   }
 

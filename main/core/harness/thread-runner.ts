@@ -23,7 +23,7 @@ import { writeInstanceState } from './envelope';
 import { InboundQueue } from './inbound-queue';
 import { coalesceTurn, isSelf, itemText } from './inbound';
 import { SerialQueue, ThreadStore } from './local-state';
-import type { SlotPool } from './slots';
+import { nextSeenOrder, type SlotPool } from './slots';
 import {
   itemFromAgentEvent, pendingPromptItem, promptResolvedItem, statusItem, threadActivatedItem, threadFailedItem,
   threadStoppedItem,
@@ -96,6 +96,12 @@ export async function settleWithin(work: Promise<unknown>, ms: number): Promise<
 /** Where the runner is in the state machine; `idle` = not running (the server state says why). */
 type Phase = 'idle' | 'validating' | 'queued' | 'starting' | 'active' | 'stopping';
 
+/** When (and in which order) an envelope was observed: the FIFO key of the slot pool (decisions §6.2 step 5). */
+interface Seen {
+  at: number;
+  order: number;
+}
+
 interface OpenPrompt {
   prompt: AgentPrompt;
   /** created_at of the posted pending_prompt item; replies must come after it (§9.2). */
@@ -161,13 +167,15 @@ export class ThreadRunner {
    * combinations of decisions §6.5 apply instead of the live transitions.
    */
   onEnvelope(job: Job | null, recovery = false): Promise<void> {
+    // Stamped now, not when the step runs or the checklist is done: the pool is FIFO by the time `pending` was seen.
+    const seen: Seen = { at: this.ctx.now().getTime(), order: nextSeenOrder() };
     return this.steps.run(async () => {
       if (this.closed) return;
-      await (recovery ? this.recover(job) : this.transition(job));
+      await (recovery ? this.recover(job, seen) : this.transition(job, seen));
     });
   }
 
-  private async transition(job: Job | null): Promise<void> {
+  private async transition(job: Job | null, seen: Seen): Promise<void> {
     this.serverState = job?.state ?? null;
     const running = this.phase !== 'idle';
     if (!job) {
@@ -176,7 +184,7 @@ export class ThreadRunner {
     }
     switch (job.state) {
       case 'pending':
-        if (!running) await this.activate(job, false);
+        if (!running) await this.activate(job, false, seen);
         return; // already on it (a user re-setting pending while active is ignored)
       case 'completed':
         if (running) await this.stopRunning('thread_completed', 'completed');
@@ -192,19 +200,19 @@ export class ThreadRunner {
   }
 
   /** decisions §6.5, per thread, on the first reconcile after a start. */
-  private async recover(job: Job | null): Promise<void> {
+  private async recover(job: Job | null, seen: Seen): Promise<void> {
     this.serverState = job?.state ?? null;
     if (!job) return;
     // Items a crashed run journaled but never posted go out now, whatever the thread does next (§8.3).
     if (existsSync(this.ctx.paths.threadOutbox(this.alias))) await this.ensureOutbox();
     const local = this.store.existed ? this.store.value.agent : null;
-    if (job.state === 'pending') return this.activate(job, false);
+    if (job.state === 'pending') return this.activate(job, false, seen);
     if (job.state === 'completed' || job.state === 'failed') {
       if (local?.state === 'active') await this.settleLocal(job.state, 'worker_restart');
       return;
     }
     if (job.state !== 'active') return;
-    if (local?.state === 'active' && local.agent_session_id) return this.activate(job, true);
+    if (local?.state === 'active' && local.agent_session_id) return this.activate(job, true, seen);
     if (local?.state === 'failed' && local.error.code) {
       // Our `failed` write never landed (crash in between): say it again, keep the recorded error.
       await this.writeState('failed');
@@ -217,7 +225,7 @@ export class ThreadRunner {
    * Checklist steps 1–4, then a slot; the rest runs when the slot is granted. `resume` = recovery of a
    * thread both views say was running: resume its session or fail with AGENT_CRASHED, never start fresh.
    */
-  private async activate(job: Job, resume: boolean): Promise<void> {
+  private async activate(job: Job, resume: boolean, seen: Seen): Promise<void> {
     this.phase = 'validating';
     this.ctx.changed();
     await this.cancelStalePrompt(); // no agent runs here, so any recorded prompt is stale
@@ -234,7 +242,8 @@ export class ThreadRunner {
     this.log.info('thread_queued', 'waiting for an agent slot', { queued: this.ctx.pool.queued.length });
     this.ctx.pool.request({
       key: this.key,
-      seenAt: this.ctx.now().getTime(),
+      seenAt: seen.at,
+      order: seen.order,
       grant: () => void this.steps.run(() => this.onSlot(resume)),
     });
   }
@@ -256,7 +265,7 @@ export class ThreadRunner {
       this.ctx.pool.release(this.key);
       this.phase = 'idle';
       this.ctx.changed();
-      if (job) await this.transition(job);
+      if (job) await this.transition(job, { at: this.ctx.now().getTime(), order: nextSeenOrder() });
       else if (this.store.value.agent.state === 'active') await this.settleLocal('completed', 'thread_deleted');
       return;
     }
