@@ -17,6 +17,7 @@ const SCENARIO = {
   markers: {
     'approve-me': { steps: [{ tool: { name: 'Bash', input: { command: 'rm -rf build' } } }, { text: 'after the tool' }] },
     'ask-me': { steps: [{ ask: { questions: QUESTIONS } }, { text: 'after the questions' }] },
+    'withdraw-it': { steps: [{ tool: { name: 'Bash', input: { command: 'make' }, cancelAfterMs: 200 } }, { text: 'moved on' }] },
   },
 };
 
@@ -150,4 +151,22 @@ test('graceful stop with an open prompt: cancelled with worker_restart, agent st
   await nextPrompt(rig, 2);
   assert.equal(resolvedItems(rig).length, 1, 'nothing cancelled twice');
   await second.stop();
+});
+
+test('a prompt the agent withdraws itself is cancelled with a decisions §9.4 reason (agent_exit)', async (t) => {
+  const rig = await makeRig(t, { scenario: SCENARIO });
+  rig.handoff('job');
+  const host = rig.host();
+  await host.start();
+  await waitFor(() => rig.envelopeState('job') === 'active', 'active');
+  rig.say('job', 'withdraw-it now');
+  const p = await nextPrompt(rig, 1);
+  await waitFor(() => resolvedItems(rig).length === 1, 'resolution posted');
+  const r = meta(resolvedItems(rig)[0]!);
+  assert.deepEqual([r.prompt_id, r.resolution, r.reason], [p.id, 'cancelled', 'agent_exit']);
+  await waitFor(() => rig.kinds('job').includes('turn_end'), 'the turn goes on');
+  assert.equal((await rig.threadYaml('job'))?.open_prompt, null);
+  for (const item of resolvedItems(rig)) {
+    assert.ok(['worker_restart', 'thread_completed', 'thread_deleted', 'agent_exit'].includes(String(meta(item).reason)));
+  }
 });

@@ -403,7 +403,10 @@ export class ThreadRunner {
         // Only a prompt still open here: one we answered or cancelled ourselves already has its resolution.
         if (this.openPrompt?.prompt.id === event.promptId) {
           await this.clearPrompt();
-          this.enqueueEvent(event);
+          // decisions §9.4 has four reasons; the agent leaving its own prompt (withdrawn, turn over) is `agent_exit`.
+          // The adapter's finer reason stays in thread.log.
+          this.threadLog.append({ src: 'worker', event: 'prompt_withdrawn', prompt_id: event.promptId, agent_reason: event.reason });
+          this.enqueue(promptResolvedItem({ promptId: event.promptId, resolution: 'cancelled', reason: 'agent_exit' }));
         }
         break;
       case 'turn_end':
