@@ -1,6 +1,7 @@
 /** The vertical slice: attach → handoff → the agent's text is posted → a human reply reaches the agent. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { agentTexts, makeRig, threadOf, waitFor, waitSnapshot } from './support';
 
 for (const realtime of [true, false]) {
@@ -30,6 +31,14 @@ for (const realtime of [true, false]) {
     assert.ok(local?.cursors.inbound, 'inbound cursor recorded after the turn ended');
     if (realtime) assert.equal(host.snapshot().sections[0]?.realtime, 'connected');
     else assert.equal(host.snapshot().sections[0]?.realtime, 'off');
+    // section.log: JSON lines about poll cadence, event dispatch and thread discovery (session-agent-harness.md §3).
+    const sectionLog = (await readFile(rig.paths.job(rig.ref.session_id).sectionLog, 'utf8'))
+      .split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const logged = new Set(sectionLog.map((r) => r.event));
+    assert.ok(logged.has('thread_discovered') && logged.has('poll_cadence'), [...logged].join(','));
+    const modes = sectionLog.filter((r) => r.event === 'poll_cadence').map((r) => r.mode);
+    assert.ok(modes.includes(realtime ? 'realtime' : 'active'), modes.join(','));
+    if (realtime) assert.ok(logged.has('event_dispatched'));
     await host.stop();
     assert.equal(host.snapshot().phase, 'stopped');
     // decisions §12: cursors.outbound names the newest item the server confirmed.

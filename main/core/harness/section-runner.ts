@@ -253,13 +253,20 @@ export class SectionRunner {
   private async loop(generation: number): Promise<void> {
     const backoff = new Backoff({ maxMs: this.deps.config().polling.backoff_max_ms });
     let delay = 0;
+    let lastCadence = '';
     while (generation === this.generation && this.status === 'attached') {
       if (delay > 0) await this.ticker.sleep(delay);
       if (generation !== this.generation || this.status !== 'attached') break;
       try {
         await this.work.run(() => this.reconcile(generation));
         backoff.reset();
-        delay = this.cadence();
+        const cadence = this.cadence();
+        delay = cadence.ms;
+        // section.log records the poll cadence (session-agent-harness.md §3) whenever it changes.
+        if (`${cadence.mode}:${cadence.ms}` !== lastCadence) {
+          lastCadence = `${cadence.mode}:${cadence.ms}`;
+          this.log.info('poll_cadence', `reconciling every ${cadence.ms} ms (${cadence.mode})`, { mode: cadence.mode, interval_ms: cadence.ms });
+        }
       } catch (e) {
         const err = toWorkerError(e);
         this.deps.transient(err);
@@ -269,11 +276,11 @@ export class SectionRunner {
     }
   }
 
-  private cadence(): number {
+  private cadence(): { ms: number; mode: 'realtime' | 'active' | 'idle' } {
     const polling = this.deps.config().polling;
-    if (this.realtime === 'connected') return this.deps.timing.realtimeReconcileMs;
+    if (this.realtime === 'connected') return { ms: this.deps.timing.realtimeReconcileMs, mode: 'realtime' };
     const anyActive = [...this.runners.values()].some((r) => r.isActive);
-    return anyActive ? polling.interval_active_ms : polling.interval_idle_ms;
+    return anyActive ? { ms: polling.interval_active_ms, mode: 'active' } : { ms: polling.interval_idle_ms, mode: 'idle' };
   }
 
   /**
@@ -310,6 +317,7 @@ export class SectionRunner {
       this.log.warn('event_malformed', `session event ${event.type} without an alias; ignored`);
       return;
     }
+    this.log.info('event_dispatched', `${event.type} for ${alias}`, { type: event.type, alias, event_id: event.id ?? null });
     try {
       switch (event.type) {
         case 'session_object_modified':
@@ -350,6 +358,7 @@ export class SectionRunner {
     if (!runner) {
       runner = await ThreadRunner.open(alias, this.threadContext());
       this.runners.set(alias, runner);
+      this.log.info('thread_discovered', `job thread ${alias} (instance.state ${job?.state ?? 'none'})`, { thread: alias, state: job?.state ?? null });
     }
     // Not awaited: an activation may wait for a slot; the runner orders its own steps.
     void runner.onEnvelope(job, first).catch((e) => this.threadTransient(alias, e));
