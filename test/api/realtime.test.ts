@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { WebSocketServer } from 'ws';
 import { startEmulator } from '../../main/emulator/index';
 import { RealtimeClient, resolveRealtimeUrl, type RealtimeStatus } from '../../main/core/api/realtime';
-import type { SessionEvent } from '../../main/core/api/types';
+import { SessionEvent } from '../../main/core/api/types';
 import { waitFor } from '../support/process';
 
 async function setup(t: TestContext) {
@@ -115,4 +115,18 @@ test('realtime URL: configured value, else the public default only for the publi
   assert.equal(resolveRealtimeUrl({ url: 'https://api.blobhub.io/v1/' }), 'wss://realtime.blobhub.io/v1');
   assert.equal(resolveRealtimeUrl({ url: 'http://127.0.0.1:9/v1' }), null);
   assert.equal(resolveRealtimeUrl({ url: 'http://127.0.0.1:9/v1', realtime_url: 'ws://127.0.0.1:9/v1' }), 'ws://127.0.0.1:9/v1');
+});
+
+test('session events are read tolerantly: an odd optional field never drops the event', () => {
+  const odd = SessionEvent.safeParse({
+    id: 7, type: 'session_object_modified', created_at: '2026-05-28T12:00:00Z', session_object: { alias: 'job' }, item_id: null,
+  });
+  assert.ok(odd.success);
+  assert.equal(odd.data.session_object?.alias, 'job');
+  assert.equal(odd.data.created_at, undefined);
+  const posted = SessionEvent.safeParse({ type: 'session_thread_item_posted', session_object: 'job', alias: 'job', created_at: 1714150000000 });
+  assert.ok(posted.success);
+  assert.equal(posted.data.alias, 'job');
+  assert.equal(posted.data.created_at, 1714150000000);
+  assert.equal(SessionEvent.safeParse({ alias: 'job' }).success, false, 'type stays required');
 });

@@ -63,14 +63,15 @@ export type UserIdentity = z.output<typeof UserIdentity>;
 
 /** A session event (blobhub-api.md §6); `created_at` is epoch milliseconds. */
 export const SessionEvent = z.looseObject({
-  id: z.string().optional(),
-  revision_id: z.string().optional(),
-  session_id: z.string().optional(),
-  created_at: z.number().optional(),
+  // Tolerant reader: only `type` is required; an odd optional field is dropped, never the whole event.
+  id: z.string().optional().catch(undefined),
+  revision_id: z.string().optional().catch(undefined),
+  session_id: z.string().optional().catch(undefined),
+  created_at: z.number().optional().catch(undefined),
   type: z.string(),
-  session_object: z.looseObject({ alias: z.string() }).optional(),
-  alias: z.string().optional(),
-  item_id: z.string().optional(),
+  session_object: z.looseObject({ alias: z.string() }).optional().catch(undefined),
+  alias: z.string().optional().catch(undefined),
+  item_id: z.string().optional().catch(undefined),
 });
 export type SessionEvent = z.output<typeof SessionEvent>;
 
