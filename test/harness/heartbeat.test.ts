@@ -1,0 +1,40 @@
+/**
+ * The `worker` object's heartbeat (decisions §5: a read-modify-write of metadata.instance.last_seen_at, every
+ * 30 s by default; shortened here) and section.yaml's events.last_processed_at (decisions §4).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULT_SECTION_TIMING } from '../../main/core/harness/section-runner';
+import { FAST_TIMING, makeRig, waitFor } from './support';
+
+test('heartbeat: last_seen_at is refreshed on the timer, every other key of the worker object kept; last_processed_at advances', async (t) => {
+  assert.equal(DEFAULT_SECTION_TIMING.heartbeatMs, 30_000);
+  assert.equal(DEFAULT_SECTION_TIMING.realtimeReconcileMs, 60_000);
+  const rig = await makeRig(t);
+  const host = rig.host({ timing: { ...FAST_TIMING, heartbeatMs: 250 } });
+  await host.start();
+  const instance = (): Record<string, unknown> => {
+    const value = rig.emu.control.getObject(rig.ref, 'worker')?.value as { thread?: { metadata?: { instance?: Record<string, unknown> } } } | undefined;
+    return value?.thread?.metadata?.instance ?? {};
+  };
+  await waitFor(() => typeof instance().last_seen_at === 'string', 'attached');
+  const first = instance();
+  // A key another tool added meanwhile survives the heartbeat (read-modify-write).
+  const value = structuredClone(rig.emu.control.getObject(rig.ref, 'worker')!.value) as unknown as { thread: { metadata: Record<string, unknown> } };
+  value.thread.metadata.note = 'kept';
+  rig.emu.control.uploadObject(rig.worker.user_id, rig.ref, 'worker', value as never);
+  await waitFor(() => instance().last_seen_at !== first.last_seen_at, 'last_seen_at refreshed');
+  const later = instance();
+  assert.equal(later.instance_id, first.instance_id);
+  assert.equal(later.started_at, first.started_at);
+  assert.equal(later.status, 'attached');
+  assert.ok(String(later.last_seen_at) > String(first.last_seen_at));
+  const metadata = (rig.emu.control.getObject(rig.ref, 'worker')!.value as unknown as { thread: { metadata: Record<string, unknown> } }).thread.metadata;
+  assert.equal(metadata.note, 'kept');
+  assert.deepEqual(metadata.user, { user_id: rig.worker.user_id });
+
+  await waitFor(async () => Boolean((await rig.sectionYaml())?.events.last_processed_at), 'last_processed_at written');
+  const at = (await rig.sectionYaml())!.events.last_processed_at!;
+  assert.match(at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+  await waitFor(async () => (await rig.sectionYaml())!.events.last_processed_at! > at, 'last_processed_at advances with each reconcile');
+});
