@@ -6,7 +6,7 @@
  * Electron's transport and the OS ports (open a path, windows, login items) are stand-ins; they record.
  */
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { WorkerHost } from '../../main/core/host';
@@ -16,7 +16,14 @@ import { createRouter, type DesktopPorts, type Router, type SandboxPort } from '
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
 export const INDEX_HTML = join(ROOT, 'dist/renderer/index.html');
-export const SCREENSHOTS = join(ROOT, 'docs/screenshots');
+/**
+ * Where the views' screenshots go. `docs/screenshots/` (the README's images, tracked in git) only when asked
+ * with `UPDATE_SCREENSHOTS=1`; otherwise `dist/screenshots/` (ignored), so `npm test` leaves the tree clean.
+ */
+export function screenshotsDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.UPDATE_SCREENSHOTS === '1' ? join(ROOT, 'docs/screenshots') : join(ROOT, 'dist/screenshots');
+}
+export const SCREENSHOTS = screenshotsDir();
 
 export function launchBrowser(): Promise<Browser> {
   if (!existsSync(INDEX_HTML)) throw new Error('dist/renderer/index.html missing: run `npm run build` first');
@@ -137,6 +144,7 @@ export async function openRenderer(browser: Browser, host: WorkerHost, options: 
       await page.waitForFunction(() => !(globalThis as unknown as PageGlobals).document.querySelector('#app > p.muted'), undefined, { timeout: 10_000 });
     },
     async screenshot(name) {
+      mkdirSync(SCREENSHOTS, { recursive: true });
       const path = join(SCREENSHOTS, `${name}.png`);
       await page.screenshot({ path, fullPage: false });
       return path;

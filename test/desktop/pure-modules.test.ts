@@ -125,6 +125,12 @@ test('logging: desktop.log is 0600 in 0700 folders, redacted, and never sent to 
   assert.ok(hooked && !JSON.stringify(hooked.data).includes(key));
 });
 
+test('screenshots: npm test writes them under dist/ (ignored); docs/screenshots/ only with UPDATE_SCREENSHOTS=1', async () => {
+  const { screenshotsDir } = await import('./harness');
+  assert.equal(screenshotsDir({}), join(ROOT, 'dist/screenshots'));
+  assert.equal(screenshotsDir({ UPDATE_SCREENSHOTS: '1' }), join(ROOT, 'docs/screenshots'));
+});
+
 test('tray icons: every state has a coloured and a macOS template icon, at 1x and 2x', async () => {
   const { ICON_STATES } = await import('../../main/desktop/status');
   for (const state of ICON_STATES) {

@@ -2,7 +2,7 @@
  * The renderer in real headless Chromium (file:// dist/renderer/index.html, strict CSP), driving the REAL
  * router over the REAL core: createWorkerHost on a temp home, the emulator on 127.0.0.1, the fake agents as
  * child processes (test/harness/support.ts rig). Only Electron's IPC transport and the OS ports are
- * stand-ins (harness.ts). Screenshots land in docs/screenshots/.
+ * stand-ins (harness.ts). Screenshots land in dist/screenshots/ (docs/screenshots/ with UPDATE_SCREENSHOTS=1).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -3,7 +3,7 @@
  * with the desktop's sandbox switch over a signed-out real host): the login view hands over to a dashboard that
  * shows the sandbox's threads live with a Sandbox badge; the approval is answered from the prompt window, the
  * failed thread is reset with one click and runs; "Leave sandbox" switches back and removes the sandbox. No
- * console errors, page errors or CSP violations. Screenshot: docs/screenshots/sandbox.png.
+ * console errors, page errors or CSP violations. Screenshot: sandbox.png (docs/screenshots/ with UPDATE_SCREENSHOTS=1).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
