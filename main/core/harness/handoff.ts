@@ -32,6 +32,89 @@ export function parseJob(envelope: Envelope | null | undefined): Job | null {
   return { alias: envelope.alias, state, metadata: parsed.data };
 }
 
+/** Why a thread envelope that looks like an attempted handoff is not a job (see `diagnoseNonJob`). */
+export interface IgnoredEnvelope {
+  /** A stable key of the shape, so the caller can warn once per alias + shape. */
+  shape: string;
+  /** The path that a job needs and this envelope lacks. */
+  missing: string;
+  /** One sentence: what was found where, and what the worker expects. */
+  message: string;
+}
+
+const HANDOFF_KEYS = ['instance', 'workspace', 'agent'] as const;
+const REQUIRED_PATH = 'value.thread.metadata.instance.state';
+const EXPECTED_SHAPE = '{type: "thread", thread: {attributes, metadata: {workspace, agent, instance: {state: "pending"}}}}';
+
+const isRecord = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+
+/** The handoff keys (`instance`, `workspace`, `agent`) present on `obj`, in that order. */
+function handoffKeysOf(obj: unknown): string[] {
+  return isRecord(obj) ? HANDOFF_KEYS.filter((k) => obj[k] !== undefined) : [];
+}
+
+/**
+ * For an envelope that `parseJob` rejects: is it a thread that *looks like* a handoff (handoff fields in the
+ * wrong place, or a handoff without a usable `instance.state`)? Returns why it is ignored, else `null` — plain
+ * chat threads (no handoff fields at all), the `worker` object and non-thread objects are quietly not jobs.
+ * Diagnostic only: which objects are jobs is decided by `parseJob` alone (decisions §6.1).
+ */
+export function diagnoseNonJob(envelope: Envelope | null | undefined): IgnoredEnvelope | null {
+  if (!envelope || envelope.alias === WORKER_ALIAS || !isRecord(envelope.value) || envelope.value.type !== 'thread') return null;
+  if (parseJob(envelope)) return null;
+  const value = envelope.value as Record<string, unknown>;
+  const thread = isRecord(value.thread) ? value.thread : null;
+  const metadata = thread && isRecord(thread.metadata) ? thread.metadata : null;
+  const inMetadata = handoffKeysOf(metadata);
+
+  if (!inMetadata.length) {
+    // Handoff fields in the wrong place (or none at all: a plain chat thread, quietly not a job).
+    const places: Array<[string, unknown]> = [
+      ['value.thread (outside its metadata)', thread],
+      ['value.metadata', value.metadata],
+      ['the top level of value', value],
+    ];
+    for (const [where, obj] of places) {
+      const keys = handoffKeysOf(obj);
+      if (!keys.length) continue;
+      const wrapper = thread ? '' : ' (value.thread is missing)';
+      return {
+        shape: `misplaced:${where}${thread ? '' : ':no_thread'}`,
+        missing: REQUIRED_PATH,
+        message: `${keys.join(', ')} found at ${where}${wrapper}, but a job needs ${REQUIRED_PATH}; ` +
+          `expected value ${EXPECTED_SHAPE}`,
+      };
+    }
+    return null;
+  }
+
+  // Handoff fields in the right place, but no usable instance.state (or another field malformed).
+  const instance = metadata!.instance;
+  let what: string;
+  let shape: string;
+  const parsed = HandoffMetadata.safeParse(metadata);
+  if (instance === undefined || instance === null) {
+    what = `value.thread.metadata has ${inMetadata.join(', ')} but no instance`;
+    shape = 'no_instance';
+  } else if (!isRecord(instance)) {
+    what = `value.thread.metadata.instance is ${JSON.stringify(instance)}, not an object like {state: "pending"}`;
+    shape = 'instance_not_object';
+  } else if (!parsed.success) {
+    const path = parsed.error.issues[0]?.path.join('.') ?? '';
+    what = `value.thread.metadata${path ? `.${path}` : ''} is malformed (expected an object)`;
+    shape = `malformed:${path}`;
+  } else if (typeof instance.state === 'string' && instance.state !== '') {
+    return null; // unreachable: parseJob would have accepted it
+  } else if (instance.state === undefined || instance.state === null || instance.state === '') {
+    what = 'value.thread.metadata.instance has no state';
+    shape = 'no_state';
+  } else {
+    what = `value.thread.metadata.instance.state is ${JSON.stringify(instance.state)}, not a string such as "pending"`;
+    shape = 'state_not_string';
+  }
+  return { shape, missing: REQUIRED_PATH, message: `${what}; a job needs ${REQUIRED_PATH}` };
+}
+
 /** What an activation runs with (decisions §6.2 step 3), plus the resolved executable path (step 4). */
 export interface ResolvedSettings {
   agentType: AgentType;

@@ -14,7 +14,7 @@ import type { SectionConfig, WorkerConfig } from '../state/config';
 import { jobIdFor, type JobPaths, type StatePaths } from '../state/paths';
 import type { SnapshotPrompt, SnapshotSection } from '../snapshot';
 import { Backoff } from '../api/retry';
-import { WORKER_ALIAS, parseJob } from './handoff';
+import { WORKER_ALIAS, diagnoseNonJob, parseJob } from './handoff';
 import { newWorkerObjectValue, touchWorkerObject, withInstance, workerObjectOwner, type InstanceBlock } from './envelope';
 import { SectionStore, SerialQueue } from './local-state';
 import type { SlotPool } from './slots';
@@ -107,6 +107,8 @@ export class SectionRunner {
   private runners = new Map<string, ThreadRunner>();
   /** The last seen `value` of every alias (JSON), to run the state machine on changes only. */
   private lastSeen = new Map<string, string>();
+  /** `alias \n shape` of every thread envelope already warned about as "looks like a handoff, is not a job". */
+  private warnedIgnored = new Set<string>();
   private feed: ChangeFeed | null = null;
   private realtime: RealtimeStatus = 'off';
   private workerOutbox: ThreadOutbox | null = null;
@@ -352,6 +354,7 @@ export class SectionRunner {
     if (seen === null) this.lastSeen.delete(alias);
     else this.lastSeen.set(alias, seen);
     const job = parseJob(envelope);
+    if (!job) this.warnIfIgnored(alias, envelope);
     let runner = this.runners.get(alias);
     if (!job && !runner) return; // not a job (yet): plain chat threads and other objects are ignored
     const first = !runner;
@@ -363,6 +366,23 @@ export class SectionRunner {
     // Not awaited: an activation may wait for a slot; the runner orders its own steps.
     void runner.onEnvelope(job, first).catch((e) => this.threadTransient(alias, e));
     this.deps.changed();
+  }
+
+  /**
+   * A thread envelope that looks like a handoff but is not a job (e.g. no `thread` wrapper) would otherwise be
+   * ignored without a trace: warn once per alias + shape (section.log and the worker's log). Diagnostic only.
+   */
+  private warnIfIgnored(alias: string, envelope: Envelope | null): void {
+    if (!envelope) {
+      for (const key of [...this.warnedIgnored]) if (key.startsWith(`${alias}\n`)) this.warnedIgnored.delete(key);
+      return;
+    }
+    const why = diagnoseNonJob(envelope);
+    if (!why || this.warnedIgnored.has(`${alias}\n${why.shape}`)) return;
+    this.warnedIgnored.add(`${alias}\n${why.shape}`);
+    this.log.warn('envelope_ignored', `thread ${alias} is not a job and is ignored: ${why.message}`, {
+      thread: alias, missing: why.missing, shape: why.shape,
+    });
   }
 
   private threadTransient(alias: string, e: unknown): void {
