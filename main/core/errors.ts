@@ -30,7 +30,10 @@ export const ERROR_CODES = {
     class: 'process', exitStatus: 15,
     remediation: 'Stop the other worker process. A stale dead-PID lock file is replaced automatically.',
   },
-  INVALID_CONFIG: { class: 'process', exitStatus: 16, remediation: 'Fix config.yaml; see the Configuration docs.' },
+  INVALID_CONFIG: {
+    class: 'process', exitStatus: 16,
+    remediation: 'Fix config.yaml; every key is described in README.md, section "Configuration" (README.md#configuration).',
+  },
   UNKNOWN_JOB_TYPE: {
     class: 'process', exitStatus: 17, remediation: 'Use a supported job_type (session_agent_harness).',
   },

@@ -5,10 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, spawnCli, waitExit, waitFor } from '../support/process';
+import { ROOT, runCli, spawnCli, waitExit, waitFor } from '../support/process';
+import { CONFIG_TEMPLATE, KNOWN_KEYS, parseConfigText } from '../../main/core/state/config';
+import { ERROR_CODES } from '../../main/core/errors';
 import { cliWorld, expectCode, ready, sectionConfig, writeConfig, type CliWorld } from './helpers';
 
 const S = (n: string, sessionId: string) => ({ name: n, org_id: 'org_1', blob_id: 'blb_1', revision_id: 'rev_1', session_id: sessionId });
@@ -86,4 +88,23 @@ test('unknown keys are ignored with a warning log line; start proceeds', async (
   assert.ok(warnings.every((r) => r.level === 'warning'));
   child.kill('SIGTERM');
   assert.equal((await exited).status, 0);
+});
+
+test('the Configuration reference exists in README.md, documents every known key, and the template and INVALID_CONFIG point to it', async () => {
+  const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+  const at = readme.indexOf('\n## Configuration\n');
+  assert.ok(at >= 0, 'README.md has a "## Configuration" section');
+  const section = readme.slice(at + 1, readme.indexOf('\n## ', at + 1));
+  for (const [block, keys] of Object.entries(KNOWN_KEYS)) {
+    for (const key of keys) assert.ok(section.includes(key), `README → Configuration mentions ${block ? `${block}.` : ''}${key}`);
+  }
+  for (const fact of ['one pool shared by all sections', 'Reload config', 'Unknown keys', 'integer > 0', '`1500`', '`3000`', '`30000`', '`4`', '`approval`']) {
+    assert.ok(section.includes(fact), `README → Configuration says ${fact}`);
+  }
+  assert.match(CONFIG_TEMPLATE, /README\.md, section "Configuration" \(README\.md#configuration\)/);
+  assert.match(ERROR_CODES.INVALID_CONFIG.remediation, /README\.md, section "Configuration" \(README\.md#configuration\)/);
+  // The template itself is a valid config once a section is added, with the documented defaults.
+  const parsed = parseConfigText(CONFIG_TEMPLATE.replace('sections: []', sectionConfig([S('a', 'ses_a')]).trimEnd()));
+  assert.deepEqual(parsed.config.polling, { interval_idle_ms: 1500, interval_active_ms: 3000, backoff_max_ms: 30000 });
+  assert.equal(parsed.config.concurrency.max_agents, 4);
 });

@@ -84,7 +84,8 @@ export interface LoadedConfig {
   warnings: string[];
 }
 
-const KNOWN_KEYS: Record<string, readonly string[]> = {
+/** Every key config.yaml knows, by block (the README's Configuration table documents each). */
+export const KNOWN_KEYS: Record<string, readonly string[]> = {
   '': ['polling', 'concurrency', 'agents', 'sections'],
   polling: ['interval_idle_ms', 'interval_active_ms', 'backoff_max_ms'],
   concurrency: ['max_agents'],
@@ -202,8 +203,10 @@ export async function loadConfigFile(path: string): Promise<LoadedConfig> {
 }
 
 /** A starter config written by `login` when none exists, so a new user sees the shape to fill in. */
-export const CONFIG_TEMPLATE = `# BlobHub Worker configuration. Every block is optional except "sections".
-# Docs: README.md → Configuration. Changes apply on the next start (or "Reload config" in the tray).
+export const CONFIG_TEMPLATE = `# BlobHub Worker configuration. Every block is optional except "sections" (at least one entry).
+# Reference (every key, type and default): README.md, section "Configuration" (README.md#configuration).
+# Unknown keys are logged as warnings and ignored. Changes apply on the next start
+# (or "Reload config" in the desktop app's tray menu).
 polling:
   interval_idle_ms: 1500
   interval_active_ms: 3000
