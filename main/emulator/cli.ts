@@ -1,8 +1,10 @@
 /**
  * `npm run emulator` (dist/emulator.js): a local BlobHub on 127.0.0.1 with a worker user, a human user and an
- * empty session both can access, printed with a ready-to-paste config.yaml section and login command.
+ * empty session both can access, printed with a ready-to-paste config.yaml section, the login command (as
+ * `npm run cli -- login …` and `blobhub-worker login …`) and a ready-to-run hand-off `curl`.
  * Runs until SIGINT/SIGTERM, then closes every socket and exits 0. Bad flags exit 2.
  */
+import { tmpdir } from 'node:os';
 import { createLogger, streamSink } from '../core/log';
 import { startEmulator } from './index';
 
@@ -41,6 +43,28 @@ export function parseFlags(argv: string[]): Flags {
   return flags;
 }
 
+/** Single-quotes a string for a POSIX shell. */
+const shellQuote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * A ready-to-run hand-off: the control API's `uploadObject` as the human user, with the thread envelope shape
+ * the worker reads (`{type: thread, thread: {attributes, metadata: {workspace, agent, instance}}}`). The same
+ * layout as README's quick start.
+ */
+function handoffCurl(o: {
+  controlUrl: string; humanId: string; session: { revision_id: string; session_id: string }; alias: string; workFolder: string;
+}): string {
+  const j = JSON.stringify;
+  const body = [
+    '{',
+    `  "userId": ${j(o.humanId)}, "ref": {"revision_id": ${j(o.session.revision_id)}, "session_id": ${j(o.session.session_id)}}, "alias": ${j(o.alias)},`,
+    `  "value": {"type": "thread", "thread": {"attributes": {"name": ${j(o.alias)}}, "metadata": {`,
+    `    "workspace": {"work_folder": ${j(o.workFolder)}}, "agent": {"type": "claude_code"},`,
+    '    "instance": {"state": "pending"}}}}}',
+  ].join('\n');
+  return `curl -s ${o.controlUrl}/uploadObject -H 'content-type: application/json' -d ${shellQuote(body)}`;
+}
+
 async function main(): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
     process.stdout.write(`${USAGE}\n`);
@@ -66,6 +90,7 @@ async function main(): Promise<void> {
   const human = control.createUser({ name: 'Human', email: 'human@example.test' });
   const session = control.createSession({ members: [worker.user_id, human.user_id] });
 
+  const login = `login --api-url ${emulator.apiUrl} --realtime-url ${emulator.realtimeUrl} --api-key-stdin`;
   if (flags.json) {
     process.stdout.write(`${JSON.stringify({ apiUrl: emulator.apiUrl, realtimeUrl: emulator.realtimeUrl, controlUrl: emulator.controlUrl, worker, human, session })}\n`);
   } else {
@@ -89,8 +114,13 @@ async function main(): Promise<void> {
         `      revision_id: ${session.revision_id}`,
         `      session_id: ${session.session_id}`,
         '',
-        'Log the worker in:',
-        `  printf '%s' '${worker.api_key}' | blobhub-worker login --api-url ${emulator.apiUrl} --realtime-url ${emulator.realtimeUrl} --api-key-stdin`,
+        'Log the worker in (from this repository; `blobhub-worker login` is the same once it is on your PATH):',
+        `  printf '%s' '${worker.api_key}' | npm run cli -- ${login}`,
+        `  printf '%s' '${worker.api_key}' | blobhub-worker ${login}`,
+        'then replace the `sections: []` line of ~/.blobhub-worker/config.yaml with the entry above and run `npm start`.',
+        '',
+        'Hand a thread to the worker (as the human user; work_folder is where the agent runs — use your project folder):',
+        '  ' + handoffCurl({ controlUrl: emulator.controlUrl, humanId: human.user_id, session, alias: 'try-1', workFolder: tmpdir() }),
         '',
       ].join('\n'),
     );

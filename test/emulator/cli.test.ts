@@ -1,11 +1,14 @@
 /** The built emulator CLI (`dist/emulator.js`, from `npm run build`): prints its URLs and keys, serves, stops cleanly. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { ROOT, waitExit, waitFor } from '../support/process';
+import { parseJob } from '../../main/core/harness/handoff';
+import type { Envelope } from '../../main/core/api/types';
 
 const BIN = join(ROOT, 'dist/emulator.js');
 
@@ -31,6 +34,8 @@ test('prints URLs, keys, the session, a config section and the login command; se
   assert.ok(apiUrl && realtimeUrl && workerKey && humanKey, out.stdout);
   assert.match(out.stdout, /sections:\n  - name: emulator\n    job_type: session_agent_harness\n    session:\n      org_id: org_\S+\n      blob_id: blb_\S+\n      revision_id: rev_\S+\n      session_id: ses_\S+/);
   assert.ok(out.stdout.includes(`blobhub-worker login --api-url ${apiUrl} --realtime-url ${realtimeUrl} --api-key-stdin`));
+  // In a clone `blobhub-worker` is not on PATH: the npm form is printed too.
+  assert.ok(out.stdout.includes(`| npm run cli -- login --api-url ${apiUrl} --realtime-url ${realtimeUrl} --api-key-stdin`), out.stdout);
 
   const meRes = await fetch(`${apiUrl}/users/me`, { headers: { 'x-api-key': workerKey[2]! }, signal: AbortSignal.timeout(5_000) });
   assert.equal(((await meRes.json()) as { user_id: string }).user_id, workerKey[1]);
@@ -41,6 +46,25 @@ test('prints URLs, keys, the session, a config section and the login command; se
     body: JSON.stringify({ engine: 'workflow_blobhub', command: 'list_session_objects', session_id: session }),
   });
   assert.deepEqual(await list.json(), { aliases: [] }, 'the seeded session starts empty and the human has access');
+
+  // The printed hand-off runs as printed and creates a job (decisions §6.1) for the human user.
+  const curl = /^ {2}(curl -s .*?\}\}\}\}\}')$/ms.exec(out.stdout)?.[1];
+  assert.ok(curl, out.stdout);
+  const ran = spawnSync('sh', ['-c', curl], { encoding: 'utf8', timeout: 10_000 });
+  assert.equal(ran.status, 0, ran.stderr);
+  const uploaded = (JSON.parse(ran.stdout) as { result: Envelope }).result;
+  assert.equal(uploaded.alias, 'try-1');
+  assert.equal(parseJob(uploaded)?.state, 'pending');
+  assert.equal(parseJob(uploaded)?.metadata.agent?.type, 'claude_code');
+  // README's quick start shows the same command: the same envelope shape, only the ids and folder differ.
+  const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+  const readmeCurl = /^(curl -s http:\/\/127\.0\.0\.1:PORT\/__control\/uploadObject .*?\}\}\}\}\}')$/ms.exec(readme)?.[1];
+  assert.ok(readmeCurl, 'README quick start has the hand-off curl');
+  const normalize = (cmd: string) => cmd
+    .replace(/"work_folder": "[^"]*"/, '"work_folder": "F"')
+    .replace(/127\.0\.0\.1:(PORT|\d+)/, '127.0.0.1:P')
+    .replace(/(usr|rev|ses)_(…\(human\)|…|\w+)/g, '$1_X');
+  assert.equal(normalize(readmeCurl), normalize(curl));
 
   // A realtime connection open at shutdown must not keep the process alive.
   const ws = new WebSocket(realtimeUrl, { headers: { 'X-API-Key': workerKey[2]! } });
