@@ -14,6 +14,7 @@
 import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
 import type { SessionTuple } from '../main/emulator/index';
+import { seededRandom as rng } from '../main/emulator/faults';
 import { items, makeWorld, sleep, startWorkerProcess, threadLog, waitUntil, type World } from './lib';
 
 const { values } = parseArgs({
@@ -22,18 +23,6 @@ const { values } = parseArgs({
 const MINUTES = Math.min(10, Math.max(0.25, Number(values.minutes)));
 const THREADS = Math.max(1, Math.min(20, Number(values.threads)));
 const SEED = Number(values.seed);
-
-/** mulberry32, for the human's script (the emulator's fault RNG is seeded separately with the same seed). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const BIG = 1_000_000_000;
 const FAULTS = [
