@@ -131,17 +131,26 @@ export class SectionRunner {
 
   /** Attach, then run until stopped, refused or detached. Resolves once the attach outcome is known. */
   async start(): Promise<void> {
+    // Taken before the first await: a stop() that lands during any await below must end this start.
+    const generation = ++this.generation;
     this.store ??= await SectionStore.open(this.jobPaths.sectionYaml, {
       name: this.deps.section.name, session: this.deps.section.session,
     }, (message, movedTo) => {
       const where = movedTo ? `moved aside to ${movedTo}` : 'could not be moved aside';
       this.log.warn('section_yaml_invalid', `section.yaml ignored (${where}): ${message}`, { code: 'STATE_FILE_INVALID', moved_to: movedTo });
     });
-    const generation = ++this.generation;
+    if (generation !== this.generation) return;
     this.setStatus('attaching', null);
     const attached = await this.attach(generation);
     if (!attached || generation !== this.generation) return;
-    this.workerOutbox = await this.openOutbox(WORKER_ALIAS, (e) => this.deps.transient(e));
+    const workerOutbox = await this.openOutbox(WORKER_ALIAS, (e) => this.deps.transient(e));
+    if (generation !== this.generation) {
+      // Stopped while the outbox opened: halt() has already run, so nothing after this point would ever be
+      // closed again (a realtime socket opened here kept the process alive after "stopped").
+      await workerOutbox.close();
+      return;
+    }
+    this.workerOutbox = workerOutbox;
     this.workerOutbox.enqueue(sectionAttachedItem(this.deps.instance.instanceId, this.deps.instance.version));
     this.heartbeat = setInterval(() => void this.beat(generation), this.deps.timing.heartbeatMs);
     this.heartbeat.unref?.();
