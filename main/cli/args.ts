@@ -36,7 +36,7 @@ const POSITIONALS: Record<Command, { count: number; usage: string }> = {
   start: { count: 0, usage: 'start [--json]' },
   whoami: { count: 0, usage: 'whoami [--json]' },
   status: { count: 0, usage: 'status [--json]' },
-  reset: { count: 2, usage: 'reset <section> <thread-alias>' },
+  reset: { count: 2, usage: 'reset <section> <thread-alias> [--json]' },
 };
 
 export interface ParsedArgs {
@@ -103,34 +103,61 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
   };
 }
 
+/** One line (or two) per command, shared by the global help and `<command> --help`. */
+const SUMMARY: Record<Command, string[]> = {
+  login: ['verify an API key (GET /users/me) and store it in credentials.yaml (0600) and identity.yaml'],
+  start: ['run preflight, then every section of config.yaml until SIGINT/SIGTERM (JSON log lines on stderr)'],
+  whoami: ['the recorded identity, the API URL and the state root (never the key)'],
+  status: ['local state: is a worker running, sections, threads (works with or without a running worker)'],
+  reset: [
+    "set a failed/completed thread's instance.state back to pending on the server",
+    '(<section> = its name, session_id or job id in config.yaml)',
+  ],
+};
+
+/** `[option, column text, description]`; login-only options say so in the global help. */
+const OPTION_HELP: Array<[OptionName, string, string]> = [
+  ['home', '--home DIR', 'state root (default: $BLOBHUB_WORKER_HOME, else ~/.blobhub-worker)'],
+  ['api-url', '--api-url URL', 'REST API URL (default https://api.blobhub.io/v1)'],
+  ['realtime-url', '--realtime-url URL', 'realtime WebSocket URL (optional)'],
+  ['api-key-stdin', '--api-key-stdin', 'read the API key from stdin'],
+  ['no-input', '--no-input', 'never prompt (a missing key is an error)'],
+  ['yes', '-y, --yes', 'confirm replacing a different recorded identity'],
+  ['json', '--json', 'machine-readable output'],
+  ['help', '-h, --help', 'this help'],
+  ['version', '--version', 'print the version'],
+];
+
+const optionLine = (column: string, text: string): string => `  ${column.padEnd(18)} ${text}`;
+const onlyLogin = (name: OptionName): boolean => ALLOWED.login.includes(name) && !COMMANDS.some((c) => c !== 'login' && ALLOWED[c].includes(name));
+
 export const HELP = `blobhub-worker — runs coding agents (Claude Code, Codex) for BlobHub sessions
 
 Usage:
-  blobhub-worker login [--api-url URL] [--realtime-url URL] [--api-key-stdin] [--no-input] [--yes]
-  blobhub-worker start [--json]
-  blobhub-worker whoami [--json]
-  blobhub-worker status [--json]
-  blobhub-worker reset <section> <thread-alias>
+${COMMANDS.map((c) => `  blobhub-worker ${POSITIONALS[c].usage}`).join('\n')}
   blobhub-worker --help | --version
 
 Commands:
-  login    verify an API key (GET /users/me) and store it in credentials.yaml (0600) and identity.yaml
-  start    run preflight, then every section of config.yaml until SIGINT/SIGTERM (JSON log lines on stderr)
-  whoami   the recorded identity, the API URL and the state root (never the key)
-  status   local state: is a worker running, sections, threads (works with or without a running worker)
-  reset    set a failed/completed thread's instance.state back to pending on the server
-           (<section> = its name, session_id or job id in config.yaml)
+${COMMANDS.map((c) => SUMMARY[c].map((line, i) => `  ${(i === 0 ? c : '').padEnd(8)} ${line}`).join('\n')).join('\n')}
 
 Options:
-  --home DIR         state root (default: $BLOBHUB_WORKER_HOME, else ~/.blobhub-worker)
-  --api-url URL      login: REST API URL (default https://api.blobhub.io/v1)
-  --realtime-url URL login: realtime WebSocket URL (optional)
-  --api-key-stdin    login: read the API key from stdin
-  --no-input         login: never prompt (a missing key is an error)
-  -y, --yes          login: confirm replacing a different recorded identity
-  --json             machine-readable output
-  -h, --help         this help
-  --version          print the version
+${OPTION_HELP.map(([name, column, text]) => optionLine(column, onlyLogin(name) ? `login: ${text}` : text)).join('\n')}
 
 Exit status: 0 ok; 1 error; 2 usage; 10–19 preflight codes; 20 API unreachable. See docs/cli.md.
 `;
+
+/** `blobhub-worker <command> --help`: that command's usage, summary and options only. */
+export function commandHelp(command: Command): string {
+  const accepted = new Set<OptionName>([...ALLOWED[command], 'home', 'help']);
+  return [
+    `Usage: ${usageOf(command)}`,
+    '',
+    ...SUMMARY[command].map((line) => `  ${line}`),
+    '',
+    'Options:',
+    ...OPTION_HELP.filter(([name]) => accepted.has(name)).map(([, column, text]) => optionLine(column, text)),
+    '',
+    'Exit statuses and details: docs/cli.md.',
+    '',
+  ].join('\n');
+}

@@ -1,12 +1,12 @@
 /**
  * `blobhub-worker` — the headless shell over the core (decisions §2). Every failure ends as one JSON error
  * line on stderr and the exit status of its code; an unexpected exception becomes INTERNAL_ERROR (exit 1),
- * never a stack trace.
+ * never a stack trace. No command at all prints the help on stderr and exits 2 (usage).
  */
-import { WorkerError } from '../core/errors';
+import { codeInfo } from '../core/errors';
 import { StatePaths, resolveStateRoot } from '../core/state/paths';
 import { VERSION } from '../version';
-import { HELP, parseCliArgs, usageOf, type ParsedArgs } from './args';
+import { HELP, commandHelp, parseCliArgs, type ParsedArgs } from './args';
 import { printError, unexpected } from './output';
 import { loginCommand } from './commands/login';
 import { startCommand } from './commands/start';
@@ -26,12 +26,13 @@ async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (args.help) {
-    process.stdout.write(args.command ? `Usage: ${usageOf(args.command)}\n\n${HELP}` : HELP);
+    process.stdout.write(args.command ? commandHelp(args.command) : HELP);
     return 0;
   }
   if (!args.command) {
+    // Nothing asked for: the help is the answer (on stderr, since nothing ran), with the usage status.
     process.stderr.write(HELP);
-    return printError(new WorkerError('USAGE', 'no command given'));
+    return codeInfo('USAGE').exitStatus!;
   }
   const paths = new StatePaths(resolveStateRoot(args.home));
   try {
@@ -48,7 +49,7 @@ async function run(argv: string[]): Promise<number> {
         return await resetCommand(paths, args);
     }
   } catch (e) {
-    return printError(unexpected(e));
+    return printError(unexpected(e), process.stderr, args.command);
   }
 }
 

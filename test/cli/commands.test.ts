@@ -63,11 +63,17 @@ test('status: from local files — no worker, stale lock, sections and threads w
   const a = main.threads.find((th: any) => th.alias === 'feature-a');
   assert.deepEqual([a.state, a.agent_type, a.agent_session_id, a.last_error.code], ['failed', 'claude_code', 'sess-123', 'AGENT_CRASHED']);
   assert.equal(main.threads.find((th: any) => th.alias === 'broken').state, 'unknown');
-  assert.equal(view.sections.find((s: any) => s.name === 'later').attachment, 'not_started');
+  assert.equal(main.last_known, true, 'read from the files of a worker that is not running');
+  const later = view.sections.find((s: any) => s.name === 'later');
+  assert.equal(later.attachment, 'not_started');
+  assert.equal(later.last_known, false);
+  assert.equal(view.next_step, null);
 
   const human = await runCli(['status'], { home: w.home });
   assert.equal(human.status, 0);
   assert.match(human.stdout, /Worker: not running \(stale lock/);
+  assert.match(human.stdout, /Section main \(ses_\w+\): refused — last known \(worker not running\) — SESSION_OWNED_BY_DIFFERENT_USER/);
+  assert.match(human.stdout, /Section later \(ses_later\): not_started\n/);
   assert.match(human.stdout, /feature-a\s+failed\s+claude_code\s+sess-123\s+AGENT_CRASHED: exit 1/);
   assert.equal(w.emu.control.counters().requests, 0, 'status is local only');
 });
@@ -96,6 +102,7 @@ test('status: a live worker pid with its snapshot.json shows the live view; an o
   assert.equal(live.worker.running, true);
   assert.equal(live.sections[0].name, 'live-one');
   assert.equal(live.sections[0].threads[0].state, 'active_turn');
+  assert.equal(live.sections[0].last_known, false);
 
   await writeFile(join(w.home, 'snapshot.json'), JSON.stringify({ ...snap, instance_id: 'ins_PREVIOUS' }));
   const files = JSON.parse((await runCli(['status', '--json'], { home: w.home })).stdout);
@@ -154,7 +161,24 @@ test('global: --help, --version, no command, unknown command; BLOBHUB_WORKER_HOM
   assert.equal(help.status, 0);
   assert.match(help.stdout, /blobhub-worker login/);
   assert.equal((await runCli(['--version'], { home: w.home })).stdout.trim(), '0.1.0');
-  expectCode(await runCli([], { home: w.home }), 'USAGE', 2);
+  // No command: the help on stderr and exit 2 — not a JSON USAGE error line.
+  const bare = await runCli([], { home: w.home });
+  assert.equal(bare.status, 2);
+  assert.equal(bare.stdout, '');
+  assert.equal(bare.stderr, help.stdout);
+  assert.ok(!bare.stderr.includes('"level":"error"'));
+  // `<command> --help`: that command only.
+  for (const [cmd, usage] of [['status', 'status [--json] [--home DIR]'], ['reset', 'reset <section> <thread-alias> [--json] [--home DIR]'], ['login', 'login [--api-url URL]']] as const) {
+    const r = await runCli([cmd, '--help'], { home: w.home });
+    assert.equal(r.status, 0);
+    assert.ok(r.stdout.startsWith(`Usage: blobhub-worker ${usage}`), r.stdout);
+    assert.ok(!r.stdout.includes('Commands:') && !r.stdout.includes('blobhub-worker —'), `only ${cmd}'s usage: ${r.stdout}`);
+    for (const other of ['whoami', 'start [']) assert.ok(!r.stdout.includes(other), r.stdout);
+  }
+  const statusHelp = (await runCli(['status', '-h'], { home: w.home })).stdout;
+  assert.match(statusHelp, /--json\s+machine-readable output/);
+  assert.ok(!statusHelp.includes('--api-url'), 'login-only options are not listed for status');
+  assert.match((await runCli(['login', '--help'], { home: w.home })).stdout, /--api-key-stdin\s+read the API key from stdin/);
   expectCode(await runCli(['frobnicate'], { home: w.home }), 'USAGE', 2);
   await ready(w);
   await writeConfig(w.home, sectionConfig([{ name: 'main', ...w.ref }]));
@@ -192,4 +216,31 @@ test('status: against a really running worker shows its live snapshot; after sto
   assert.equal(after.worker.running, false);
   assert.equal(after.source, 'files');
   assert.equal(after.sections[0].attachment, 'attached');
+  assert.equal(after.sections[0].last_known, true, 'the stopped worker\'s attachment is not presented as current');
+  const text = (await runCli(['status'], { home: w.home })).stdout;
+  assert.match(text, /Section main \(ses_\w+\): attached — last known \(worker not running\)/);
+  assert.match(text, /last known state \(worker not running\)/);
+});
+
+test('status: with nothing to run yet it says the next step (log in; add a section; fix the config)', async (t) => {
+  const w = await cliWorld(t);
+  const fresh = await runCli(['status'], { home: w.home });
+  assert.equal(fresh.status, 0, fresh.stderr);
+  assert.match(fresh.stdout, /No sections\.\n\nNext: Run `blobhub-worker login`/);
+  assert.match(JSON.parse((await runCli(['status', '--json'], { home: w.home })).stdout).next_step, /blobhub-worker login/);
+
+  await ready(w, 'sections: []\n'); // what login's starter config says
+  const empty = await runCli(['status'], { home: w.home });
+  assert.match(empty.stdout, /Next: Add a section .*"sections:" in config\.yaml \(every key: README\.md, section "Configuration"\)/);
+  const json = JSON.parse((await runCli(['status', '--json'], { home: w.home })).stdout);
+  assert.match(json.next_step, /Add a section/);
+  assert.deepEqual(json.sections, []);
+
+  await writeConfig(w.home, 'concurrency:\n  max_agents: 0\n' + sectionConfig([{ name: 'main', ...w.ref }]));
+  assert.match((await runCli(['status'], { home: w.home })).stdout, /Next: Fix config\.yaml .*INVALID_CONFIG: .*concurrency\.max_agents/);
+
+  await writeConfig(w.home, sectionConfig([{ name: 'main', ...w.ref }]));
+  const ok = JSON.parse((await runCli(['status', '--json'], { home: w.home })).stdout);
+  assert.equal(ok.next_step, null);
+  assert.equal(ok.sections[0].attachment, 'not_started');
 });

@@ -137,7 +137,10 @@ test('login: an unreachable API is API_NETWORK_ERROR (20) and writes nothing', a
   const r = await runCli(['login', '--api-url', `http://127.0.0.1:${port}/v1`, '--api-key-stdin', '--no-input'], {
     home: w.home, input: `${w.user.api_key}\n`,
   });
-  expectCode(r, 'API_NETWORK_ERROR', 20);
+  const line = expectCode(r, 'API_NETWORK_ERROR', 20);
+  // A one-shot command: nothing is retried after it exits, so the remediation must not say so.
+  assert.doesNotMatch(line.remediation, /retried automatically/i);
+  assert.match(line.remediation, /Check the network and the API URL \(--api-url\), then run `blobhub-worker login` again/);
   assert.ok(!existsSync(join(w.home, 'credentials.yaml')));
 });
 

@@ -4,7 +4,8 @@
  * otherwise the view is assembled from instance.yaml, jobs/*\/section.yaml and jobs/*\/threads/*\/thread.yaml.
  * A broken file is reported in place, never fatal.
  */
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
+import { toWorkerError, type WorkerError } from '../../core/errors';
 import { join } from 'node:path';
 import { readInstanceFile } from '../../core/state/lock';
 import { SectionFile, ThreadFile, IdentityFile } from '../../core/state/schemas';
@@ -37,6 +38,11 @@ export interface StatusSection {
   attachment: string;
   error: { code: string | null; message: string | null } | null;
   realtime?: string;
+  /**
+   * True when `attachment` (and the thread states) come from the files of a worker that is no longer running:
+   * what was last recorded, not what is true now.
+   */
+  last_known: boolean;
   threads: StatusThread[];
   problem?: string;
 }
@@ -55,6 +61,8 @@ export interface StatusView {
   };
   user_id: string | null;
   sections: StatusSection[];
+  /** What to do next when there is nothing to run yet (not logged in, no sections, a broken config), else null. */
+  next_step: string | null;
   snapshot?: Snapshot;
 }
 
@@ -84,6 +92,7 @@ function fromSnapshot(s: Snapshot): StatusSection[] {
     attachment: sec.attachment,
     error: sec.error ? { code: sec.error.code, message: sec.error.message } : null,
     realtime: sec.realtime,
+    last_known: false,
     threads: sec.threads.map((t) => ({
       alias: t.alias,
       state: t.state,
@@ -94,12 +103,12 @@ function fromSnapshot(s: Snapshot): StatusSection[] {
   }));
 }
 
-async function fromFiles(paths: StatePaths): Promise<StatusSection[]> {
+async function fromFiles(paths: StatePaths, running: boolean): Promise<{ sections: StatusSection[]; configProblem: WorkerError | null }> {
   const sections: StatusSection[] = [];
   for (const id of await listDirs(paths.jobsDir)) {
     const dir = join(paths.jobsDir, id);
     const section: StatusSection = {
-      id, name: null, session_id: null, revision_id: null, attachment: 'unknown', error: null, threads: [],
+      id, name: null, session_id: null, revision_id: null, attachment: 'unknown', error: null, last_known: !running, threads: [],
     };
     try {
       const file = await readYamlFile(join(dir, 'section.yaml'), SectionFile);
@@ -134,6 +143,7 @@ async function fromFiles(paths: StatePaths): Promise<StatusSection[]> {
     sections.push(section);
   }
   // Sections configured but never started have no job folder yet: list them too.
+  let configProblem: WorkerError | null = null;
   try {
     const { config } = await loadConfigFile(paths.config);
     for (const s of config.sections) {
@@ -141,13 +151,27 @@ async function fromFiles(paths: StatePaths): Promise<StatusSection[]> {
       if (sections.some((x) => x.id === id || x.session_id === s.session.session_id)) continue;
       sections.push({
         id, name: s.name, session_id: s.session.session_id, revision_id: s.session.revision_id,
-        attachment: 'not_started', error: null, threads: [],
+        attachment: 'not_started', error: null, last_known: false, threads: [],
       });
     }
-  } catch {
-    // An invalid config is reported by `start`; status shows what is on disk.
+  } catch (e) {
+    // An invalid config is reported by `start`; status shows what is on disk, and the next step.
+    configProblem = toWorkerError(e);
   }
-  return sections;
+  return { sections, configProblem };
+}
+
+/** The hint for a state root with nothing to run yet: log in first, then add a section. */
+function nextStep(loggedIn: boolean, sections: StatusSection[], configProblem: WorkerError | null): string | null {
+  if (!loggedIn) return 'Run `blobhub-worker login` (in a clone: `npm run cli -- login`) to store an API key.';
+  if (!configProblem) return null;
+  const config = 'config.yaml (every key: README.md, section "Configuration")';
+  if (/is missing$|at least one section is required/.test(configProblem.message)) {
+    return sections.length === 0
+      ? `Add a section (the session to serve) under "sections:" in ${config}, then run \`blobhub-worker start\`.`
+      : null;
+  }
+  return `Fix ${config}: ${configProblem.code}: ${configProblem.message}`;
 }
 
 export async function collectStatus(paths: StatePaths): Promise<StatusView> {
@@ -169,7 +193,9 @@ export async function collectStatus(paths: StatePaths): Promise<StatusView> {
     },
     user_id: identity?.user.user_id ?? null,
     sections: [],
+    next_step: null,
   };
+  const loggedIn = existsSync(paths.credentials);
   if (running) {
     const snap = await readSnapshot(join(paths.root, SNAPSHOT_FILE));
     // A snapshot left by an earlier instance is not live.
@@ -180,7 +206,9 @@ export async function collectStatus(paths: StatePaths): Promise<StatusView> {
       return view;
     }
   }
-  view.sections = await fromFiles(paths);
+  const files = await fromFiles(paths, running);
+  view.sections = files.sections;
+  view.next_step = nextStep(loggedIn, files.sections, files.configProblem);
   return view;
 }
 
@@ -198,9 +226,11 @@ export async function statusCommand(paths: StatePaths, args: ParsedArgs): Promis
   else lines.push('Worker: not running');
   lines.push(`State root: ${view.state_root}${view.source === 'live' ? ' (live view)' : ''}`);
   if (view.sections.length === 0) lines.push('No sections.');
+  if (view.sections.some((s) => s.last_known)) lines.push('Sections and threads below: last known state (worker not running).');
   for (const s of view.sections) {
     const err = s.error?.code ? ` — ${s.error.code}${s.error.message ? `: ${s.error.message}` : ''}` : '';
-    lines.push(`Section ${s.name ?? s.id} (${s.session_id ?? '?'}): ${s.attachment}${err}${s.problem ? ` [${s.problem}]` : ''}`);
+    const attachment = s.last_known ? `${s.attachment} — last known (worker not running)` : s.attachment;
+    lines.push(`Section ${s.name ?? s.id} (${s.session_id ?? '?'}): ${attachment}${err}${s.problem ? ` [${s.problem}]` : ''}`);
     if (s.threads.length === 0) lines.push('  (no threads)');
     for (const t of s.threads) {
       const e = t.last_error?.code ? `  ${t.last_error.code}: ${t.last_error.message ?? ''}` : '';
@@ -209,6 +239,7 @@ export async function statusCommand(paths: StatePaths, args: ParsedArgs): Promis
       );
     }
   }
+  if (view.next_step) lines.push('', `Next: ${view.next_step}`);
   process.stdout.write(lines.join('\n') + '\n');
   return 0;
 }
