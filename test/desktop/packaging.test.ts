@@ -14,13 +14,18 @@ import { ROOT } from './harness';
 const require = createRequire(import.meta.url);
 const config = YAML.parse(readFileSync(join(ROOT, 'electron-builder.yml'), 'utf8')) as Record<string, Record<string, unknown>> & { files: string[] };
 
-test('packaging: electron-builder.yml is valid for electron-builder and covers the three platforms', async () => {
+/** electron-builder's own validation (its JSON schema, app-builder-lib/scheme.json). */
+function validate(c: unknown): Promise<void> {
   const { validateConfiguration } = require('app-builder-lib/out/util/config/config') as {
     validateConfiguration(c: unknown, logger: unknown): Promise<void>;
   };
   const { DebugLogger } = require('builder-util/out/DebugLogger') as { DebugLogger: new (enabled: boolean) => unknown };
-  await validateConfiguration(config, new DebugLogger(false));
-  await assert.rejects(validateConfiguration({ ...config, mac: { target: 42 } }, new DebugLogger(false)), 'the validator does reject');
+  return validateConfiguration(c, new DebugLogger(false));
+}
+
+test('packaging: electron-builder.yml is valid for electron-builder and covers the three platforms', async () => {
+  await validate(config);
+  await assert.rejects(validate({ ...config, mac: { target: 42 } }), 'the validator does reject');
 
   assert.equal((config.mac!.extendInfo as Record<string, unknown>).LSUIElement, true, 'no dock icon on macOS');
   assert.deepEqual((config.linux!.target as string[]).sort(), ['AppImage', 'deb']);
@@ -30,6 +35,22 @@ test('packaging: electron-builder.yml is valid for electron-builder and covers t
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { main: string; scripts: Record<string, string> };
   assert.equal(pkg.main, 'dist/app/main.cjs');
   assert.match(pkg.scripts.dist ?? '', /electron-builder --config electron-builder\.yml/);
+});
+
+test('packaging: Electron fuses are set (RunAsNode kept for the sandbox\'s demo agent), and the schema knows every key', async () => {
+  assert.deepEqual(config.electronFuses, {
+    runAsNode: true, // main/sandbox/launcher.ts starts the demo agent with ELECTRON_RUN_AS_NODE=1
+    enableNodeOptionsEnvironmentVariable: false,
+    enableNodeCliInspectArguments: false,
+    onlyLoadAppFromAsar: true,
+    enableEmbeddedAsarIntegrityValidation: true,
+    resetAdHocDarwinSignature: true,
+  });
+  assert.equal(config.asar as unknown, true, 'onlyLoadAppFromAsar and asar integrity need an asar archive');
+  const launcher = readFileSync(join(ROOT, 'main/sandbox/launcher.ts'), 'utf8');
+  assert.match(launcher, /ELECTRON_RUN_AS_NODE=1/, 'if the sandbox stops needing RunAsNode, turn the fuse off');
+  // A misspelt fuse must not pass silently: the schema rejects unknown keys under electronFuses.
+  await assert.rejects(validate({ ...config, electronFuses: { ...config.electronFuses, runAsnode: false } }));
 });
 
 function requiredModules(file: string): string[] {
