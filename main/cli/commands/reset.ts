@@ -25,17 +25,12 @@ const RESETTABLE = ['failed', 'completed'];
  */
 async function resetThreadToPending(api: BlobHubApi, ref: SessionRef, alias: string, options: CallOptions): Promise<string> {
   let seen: unknown;
-  // patchThreadMetadata takes no per-call options: a view of `api` whose two calls carry our deadline.
-  const bounded: BlobHubApi = Object.assign(Object.create(api) as BlobHubApi, {
-    downloadSessionObject: (r: SessionRef, a: string) => api.downloadSessionObject(r, a, options),
-    uploadSessionObject: (r: SessionRef, a: string, v: Record<string, unknown>) => api.uploadSessionObject(r, a, v, options),
-  });
-  const outcome = await patchThreadMetadata(bounded, ref, alias, (metadata) => {
+  const outcome = await patchThreadMetadata(api, ref, alias, (metadata) => {
     const instance = (metadata.instance ?? {}) as Record<string, unknown>;
     seen = instance.state;
     if (typeof seen !== 'string' || !RESETTABLE.includes(seen)) return null;
     return { ...metadata, instance: { ...instance, state: 'pending' } };
-  });
+  }, { deadlineMs: options.deadlineMs });
   if (outcome === 'missing') throw new WorkerError('NOT_FOUND', `no session object "${alias}" in session ${ref.session_id}`);
   if (outcome !== 'written') {
     if (typeof seen !== 'string') {

@@ -3,7 +3,9 @@
  * current envelope is downloaded and only the worker's own field changes, so keys a user or a newer server
  * added survive. A write whose precondition no longer holds (the user changed the state meanwhile) is skipped.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { BlobHubApi, Envelope, SessionRef } from '../api/types';
+import { withRetry } from '../api/retry';
 import { WORKER_ALIAS } from './handoff';
 
 type Json = Record<string, unknown>;
@@ -69,22 +71,34 @@ export async function writeInstanceState(
 /**
  * Generic RMW of `value.thread.metadata`: `mutate` returns the new metadata, or null to skip the write.
  * Only `thread` values are touched: anything else is `precondition_failed`.
+ *
+ * The API has no conditional write, so a user's upload that lands between our download and our upload is
+ * lost; that window is kept to one round trip. A failed upload is therefore never re-sent as it was: the
+ * whole read-modify-write is retried, so each attempt starts from the user's latest value. When the failure
+ * was ambiguous and our write did land, the next read finds exactly our value and the write counts as done.
  */
 export async function patchThreadMetadata(
   api: BlobHubApi,
   ref: SessionRef,
   alias: string,
   mutate: (metadata: Json) => Json | null,
+  options: { deadlineMs?: number } = {},
 ): Promise<RmwOutcome> {
-  const envelope = await api.downloadSessionObject(ref, alias);
-  if (!envelope) return 'missing';
-  if (envelope.value.type !== 'thread') return 'precondition_failed';
-  const value = envelope.value as Json;
-  const thread = obj(value.thread);
-  const next = mutate(obj(thread.metadata));
-  if (!next) return 'precondition_failed';
-  await api.uploadSessionObject(ref, alias, { ...value, thread: { ...thread, metadata: next } });
-  return 'written';
+  let attempted: Json | null = null;
+  return withRetry(async () => {
+    const envelope = await api.downloadSessionObject(ref, alias, { deadlineMs: options.deadlineMs });
+    if (!envelope) return 'missing';
+    if (envelope.value.type !== 'thread') return 'precondition_failed';
+    const value = envelope.value as Json;
+    const thread = obj(value.thread);
+    const current = obj(thread.metadata);
+    if (attempted && isDeepStrictEqual(current, attempted)) return 'written';
+    const next = mutate(current);
+    if (!next) return 'precondition_failed';
+    attempted = next;
+    await api.uploadSessionObject(ref, alias, { ...value, thread: { ...thread, metadata: next } }, { retry: 'none' });
+    return 'written';
+  }, { deadlineMs: options.deadlineMs });
 }
 
 /** Heartbeat (decisions §5): RMW of `metadata.instance.last_seen_at`, only while the object is still ours. */
