@@ -38,7 +38,7 @@ test('a failed upload is retried from a fresh read: the user edit made meanwhile
   emu.control.uploadObject(human.user_id, ref, 't1', thread('failed', { note: 'added by the user' }));
   assert.equal(await writing, 'written');
 
-  const metadata = (emu.control.getObject(ref, 't1')!.value as { thread: { metadata: Record<string, unknown> } }).thread.metadata;
+  const metadata = (emu.control.getObject(ref, 't1')!.value as unknown as { thread: { metadata: Record<string, unknown> } }).thread.metadata;
   assert.equal(metadata.note, 'added by the user', 'the retry re-sent a stale value and erased the user edit');
   assert.deepEqual(metadata.instance, { state: 'pending' });
 });
@@ -51,7 +51,7 @@ test('a failed upload whose precondition no longer holds after the re-read is sk
   await waitFor(() => (emu.control.counters().byCommand['upload_session_object'] ?? 0) >= 1, 'the first (failing) upload');
   emu.control.uploadObject(human.user_id, ref, 't2', thread('completed'));
   assert.equal(await writing, 'precondition_failed');
-  assert.deepEqual((emu.control.getObject(ref, 't2')!.value as ReturnType<typeof thread>).thread.metadata.instance, { state: 'completed' });
+  assert.deepEqual((emu.control.getObject(ref, 't2')!.value as unknown as ReturnType<typeof thread>).thread.metadata.instance, { state: 'completed' });
 });
 
 test('an upload stored but unanswered (connection dropped) counts as written on the re-read', { timeout: 20_000 }, async (t) => {
@@ -59,6 +59,6 @@ test('an upload stored but unanswered (connection dropped) counts as written on 
   emu.control.uploadObject(human.user_id, ref, 't3', thread('pending'));
   emu.control.addFault({ command: 'upload_session_object', kind: 'drop_after', times: 1 });
   assert.equal(await writeInstanceState(api, ref, 't3', 'active', (s) => s === 'pending'), 'written');
-  assert.deepEqual((emu.control.getObject(ref, 't3')!.value as ReturnType<typeof thread>).thread.metadata.instance, { state: 'active' });
+  assert.deepEqual((emu.control.getObject(ref, 't3')!.value as unknown as ReturnType<typeof thread>).thread.metadata.instance, { state: 'active' });
   assert.equal(emu.control.counters().byCommand['upload_session_object'], 1, 'no second upload was needed');
 });
