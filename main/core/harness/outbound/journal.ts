@@ -5,11 +5,14 @@
  *   {"op":"done","id":"em_…","item_id":"…","created_at":"<server string>"}          after the server confirmed
  *   {"op":"cursor","item_id":"…","created_at":"…"}                                   last confirmed item
  *
- * `emit` lines are fsynced before `enqueue` returns; `done` lines are not (a lost `done` only costs a server
- * look-up on replay). A line is one `write`, so a kill -9 can leave at most the last line torn: it is ignored
+ * `emit` lines are written before `enqueue` returns, so they survive a crash of the process (the kernel has
+ * them), and are fdatasynced before the item is posted, so anything on the server is also in the journal after
+ * an OS crash. One sync covers every line written meanwhile (group commit): a burst of emissions costs one
+ * sync, not one each, and never blocks the event loop. `done` lines are not synced (a lost `done` only costs
+ * a server look-up on replay). A line is one `write`, so a kill -9 can leave at most the last line torn: it is ignored
  * with a warning, as is any other unreadable line, and nothing else is lost.
  */
-import { closeSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, promises as fs, writeSync } from 'node:fs';
+import { closeSync, fdatasync, ftruncateSync, mkdirSync, openSync, promises as fs, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import type { PostItemInput } from '../../api/types';
@@ -99,6 +102,9 @@ function writeAll(fd: number, text: string): void {
 /** An open journal: synchronous appends on one append-mode fd, so records keep emission order. */
 export class Journal {
   private fd: number | null;
+  /** Lines written since the last sync started. */
+  private unsynced = false;
+  private syncing: Promise<void> | null = null;
 
   private constructor(readonly path: string, fd: number) {
     this.fd = fd;
@@ -113,13 +119,34 @@ export class Journal {
     return new Journal(path, openSync(path, 'a', 0o600));
   }
 
-  /** Durable before it returns: write + fdatasync. */
+  /** Written before it returns (survives a process crash); `sync()` makes it survive an OS crash too. */
   appendEmit(id: string, item: PostItemInput): void {
-    this.write(emitLine(id, item), true);
+    this.write(emitLine(id, item));
+    this.unsynced = true;
   }
 
   appendDone(id: string, confirmed: ConfirmedItem): void {
-    this.write(JSON.stringify({ op: 'done', id, ...confirmed }) + '\n', false);
+    this.write(JSON.stringify({ op: 'done', id, ...confirmed }) + '\n');
+  }
+
+  /** Resolves once every line written so far is on disk; concurrent callers share one fdatasync. */
+  async sync(): Promise<void> {
+    while (this.unsynced) {
+      if (!this.syncing) {
+        const fd = this.requireFd();
+        this.unsynced = false;
+        this.syncing = new Promise<void>((resolve, reject) => {
+          fdatasync(fd, (err) => (err
+            ? reject(new WorkerError('STATE_IO_ERROR', `${this.path} cannot be synced (${err.code ?? 'error'})`))
+            : resolve()));
+        }).finally(() => {
+          this.syncing = null;
+        });
+      }
+      await this.syncing;
+    }
+    // A sync another caller started after our last write also covers it.
+    if (this.syncing) await this.syncing;
   }
 
   /** Everything is confirmed: empty the file, keeping only where the thread stands. */
@@ -144,11 +171,10 @@ export class Journal {
     return this.fd === null;
   }
 
-  private write(line: string, sync: boolean): void {
+  private write(line: string): void {
     const fd = this.requireFd();
     try {
       writeAll(fd, line);
-      if (sync) fdatasyncSync(fd);
     } catch (e) {
       throw new WorkerError('STATE_IO_ERROR', `${this.path} cannot be written (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
     }

@@ -175,7 +175,7 @@ export class Outbox {
   }
 
   /**
-   * Accepts one item: fits it to the budget, journals it durably, and queues it. The item's
+   * Accepts one item: fits it to the budget, journals it (written now, synced before it is posted), and queues it. The item's
    * `metadata.emission_id` is kept (one is minted when missing). Throws OUTBOX_CLOSED after `close()`, or
    * STATE_IO_ERROR when the journal cannot be written (nothing was queued then).
    */
@@ -267,6 +267,8 @@ export class Outbox {
           if (this.queue[0] !== entry) return 'posted'; // it was on the server already
           continue;
         }
+        // Nothing reaches the server before its journal line is on disk (group commit: one sync per burst).
+        await this.journal.sync();
         const stored = await this.options.api.postThreadItem(this.options.ref, this.options.alias, entry.item, {
           retry: 'none', signal: this.abort.signal,
         });
