@@ -198,6 +198,8 @@ export class BlobHubClient implements BlobHubApi {
   private readonly backoffMaxMs: number;
   private readonly onTransientError: ((error: ApiError) => void) | undefined;
   private readonly agents: http.Agent[];
+  /** Aborted by close(): ends every call and retry wait of this client. */
+  private readonly closing = new AbortController();
 
   constructor(options: BlobHubClientOptions) {
     registerSecret(options.apiKey);
@@ -225,8 +227,13 @@ export class BlobHubClient implements BlobHubApi {
     });
   }
 
-  /** Frees keep-alive sockets (tests, shutdown). */
+  /**
+   * Shutdown: aborts every call still in flight or waiting to retry (a stray call retrying against a server
+   * that went away kept the process alive after "stopped"), makes later calls fail at once as aborted, and
+   * frees the keep-alive sockets.
+   */
   close(): void {
+    this.closing.abort();
     for (const a of this.agents) a.destroy();
   }
 
@@ -334,12 +341,13 @@ export class BlobHubClient implements BlobHubApi {
       if (e instanceof ApiError && finalStatuses && e.status !== null && finalStatuses(e.status, e.serverCode)) return 'fatal';
       return classifyForRetry(e);
     };
+    const signal = options?.signal ? AbortSignal.any([options.signal, this.closing.signal]) : this.closing.signal;
     return withRetry(
-      async () => parse(await this.send(spec, options?.signal)),
+      async () => parse(await this.send(spec, signal)),
       {
         retry: options?.retry,
         deadlineMs: options?.deadlineMs,
-        signal: options?.signal,
+        signal,
         maxMs: this.backoffMaxMs,
         classify,
         onRetry: (e, attempt, delayMs) => {
