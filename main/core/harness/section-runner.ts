@@ -269,10 +269,13 @@ export class SectionRunner {
       if (delay > 0) await this.ticker.sleep(delay);
       if (generation !== this.generation || this.status !== 'attached') break;
       try {
+        const began = Date.now();
         await this.work.run(() => this.reconcile(generation));
         backoff.reset();
         const cadence = this.cadence();
-        delay = cadence.ms;
+        // Start to start: the poll period is the configured interval, not interval + reconcile time; a slow
+        // reconcile still leaves a tenth of the interval of rest so a slow server is not polled back to back.
+        delay = Math.max(cadence.ms - (Date.now() - began), Math.ceil(cadence.ms / 10));
         // section.log records the poll cadence (session-agent-harness.md §3) whenever it changes.
         if (`${cadence.mode}:${cadence.ms}` !== lastCadence) {
           lastCadence = `${cadence.mode}:${cadence.ms}`;
