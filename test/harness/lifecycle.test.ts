@@ -8,15 +8,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { agentTexts, makeRig, threadOf, waitFor, waitSnapshot, type Rig } from './support';
+import { isPidAlive } from '../../main/core/state/lock';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Pids of the fake agent processes started so far (from their argv records). */
 async function agentPids(rig: Rig): Promise<number[]> {
@@ -39,11 +32,11 @@ test('completed stops the agent (no process left), posts thread_stopped, keeps t
   await host.start();
   await waitFor(() => agentTexts(rig, 'job').length > 0, 'agent answered');
   const [pid] = await agentPids(rig);
-  assert.ok(pid && alive(pid));
+  assert.ok(pid && isPidAlive(pid));
 
   rig.setState('job', 'completed');
   await waitFor(() => stoppedReasons(rig).some(([a, r]) => a === 'job' && r === 'thread_completed'), 'thread_stopped');
-  await waitFor(() => !alive(pid!), 'agent process gone');
+  await waitFor(() => !isPidAlive(pid!), 'agent process gone');
   assert.equal(rig.envelopeState('job'), 'completed', 'the worker never rewrites completed');
   assert.equal((await rig.threadYaml('job'))?.agent.state, 'completed');
   await waitSnapshot(host, (s) => threadOf(s, 'job')?.state === 'completed' && s.agents.busy === 0, 'slot released');
@@ -67,7 +60,7 @@ test('deleting the envelope stops the agent with reason thread_deleted; the loca
   const [pid] = await agentPids(rig);
   rig.emu.control.deleteObject(rig.ref, 'job');
   await waitFor(() => stoppedReasons(rig).some(([a, r]) => a === 'job' && r === 'thread_deleted'), 'thread_stopped');
-  await waitFor(() => !alive(pid!), 'agent process gone');
+  await waitFor(() => !isPidAlive(pid!), 'agent process gone');
   assert.ok(existsSync(rig.paths.job(rig.ref.session_id).threadYaml('job')), 'local folder kept');
   await waitSnapshot(host, (s) => s.agents.busy === 0, 'slot released');
 });

@@ -7,15 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { agentTexts, makeRig, threadOf, waitFor, waitSnapshot } from './support';
+import { isPidAlive } from '../../main/core/state/lock';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('refused sections (different user, malformed, not found) stop while another section keeps working', async (t) => {
   const rig = await makeRig(t, { sections: 3, realtime: true });
@@ -87,7 +80,7 @@ test('worker object deleted while attached: SESSION_DETACHED_EXTERNALLY, agents 
   await waitFor(async () => (await rig.sectionYaml(first))?.attachment.status === 'detached', 'detached (reconcile)');
   assert.equal((await rig.sectionYaml(first))?.attachment.error.code, 'SESSION_DETACHED_EXTERNALLY');
   await waitSnapshot(host, (s) => s.sections[0]?.error?.code === 'SESSION_DETACHED_EXTERNALLY' && s.agents.busy === 1, 'snapshot');
-  const stillAlive = pids.filter(alive);
+  const stillAlive = pids.filter(isPidAlive);
   assert.equal(stillAlive.length, 1, 'the detached section stopped its agent; the other section kept its own');
   assert.equal(rig.envelopeState('job', first), 'active', 'thread envelopes are left as they are');
   await new Promise((r) => setTimeout(r, 500)); // several poll rounds: no self re-attach
