@@ -104,7 +104,8 @@ export abstract class BaseAgentSession<W> implements AgentSession {
     return () => this.listeners.delete(listener);
   }
 
-  protected emit(event: AgentEvent): void {
+  protected emit(raw: AgentEvent): void {
+    const event = clampEventDepth(raw);
     for (const listener of [...this.listeners]) {
       try {
         listener(event);
@@ -265,4 +266,29 @@ export abstract class BaseAgentSession<W> implements AgentSession {
       });
     }
   }
+}
+
+/**
+ * Tool inputs are agent data of any shape; one nested thousands of levels deep overflowed the stack wherever
+ * the worker serialises it (thread.yaml, the outbox), so its approval could never be posted. Events leave the
+ * adapter with inputs cut at this depth (the adapter still answers the agent with the original input, and
+ * thread.log keeps the full line).
+ */
+export const MAX_INPUT_DEPTH = 64;
+
+export function clampDepth(value: unknown, depth = 0): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= MAX_INPUT_DEPTH) return `[nested deeper than ${MAX_INPUT_DEPTH} levels; the full value is in thread.log]`;
+  if (Array.isArray(value)) return value.map((v) => clampDepth(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = clampDepth(v, depth + 1);
+  return out;
+}
+
+function clampEventDepth(event: AgentEvent): AgentEvent {
+  if (event.type === 'tool_call') return { ...event, input: clampDepth(event.input) };
+  if (event.type === 'prompt' && event.prompt.kind === 'approval') {
+    return { ...event, prompt: { ...event.prompt, tool: { ...event.prompt.tool, input: clampDepth(event.prompt.tool.input) } } };
+  }
+  return event;
 }
