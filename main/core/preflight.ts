@@ -20,6 +20,7 @@ import { readYamlFile } from './state/yaml-file';
 import type { StatePaths } from './state/paths';
 import type { UserIdentity } from './api/types';
 import { credentialsMode, fetchIdentity, insecureMessage } from './login';
+import type { z } from 'zod';
 
 export interface PreflightOptions {
   paths: StatePaths;
@@ -44,6 +45,21 @@ export interface PreflightResult {
   realtimeUrl: string | null;
 }
 
+/**
+ * Reads a file that `login` writes. Missing or unusable, it is "not found" for the user's purpose: the code
+ * says to re-run login (exit 10 / 12).
+ */
+async function readLoginFile<S extends z.ZodType>(path: string, schema: S, code: 'CREDENTIALS_NOT_FOUND' | 'IDENTITY_NOT_FOUND'): Promise<z.output<S>> {
+  let file: z.output<S> | undefined;
+  try {
+    file = await readYamlFile(path, schema, { invalidCode: code });
+  } catch (e) {
+    throw new WorkerError(code, `${(e as Error).message}; run \`blobhub-worker login\``);
+  }
+  if (!file) throw new WorkerError(code, `${path} does not exist; run \`blobhub-worker login\``);
+  return file;
+}
+
 /** Step 1 on its own (also used by `reset`). The key is registered as a secret before anything else. */
 export async function loadCredentials(paths: StatePaths): Promise<CredentialsFile> {
   const mode = await credentialsMode(paths.credentials);
@@ -51,28 +67,14 @@ export async function loadCredentials(paths: StatePaths): Promise<CredentialsFil
     throw new WorkerError('CREDENTIALS_NOT_FOUND', `${paths.credentials} does not exist; run \`blobhub-worker login\``);
   }
   if ((mode & 0o077) !== 0) throw new WorkerError('INSECURE_CREDENTIALS_PERMISSIONS', insecureMessage(paths.credentials, mode));
-  let creds: CredentialsFile | undefined;
-  try {
-    creds = await readYamlFile(paths.credentials, CredentialsFile, { invalidCode: 'CREDENTIALS_NOT_FOUND' });
-  } catch (e) {
-    // Unusable credentials are "not found" for the user's purpose: re-run login (exit 10).
-    throw new WorkerError('CREDENTIALS_NOT_FOUND', `${(e as Error).message}; run \`blobhub-worker login\``);
-  }
-  if (!creds) throw new WorkerError('CREDENTIALS_NOT_FOUND', `${paths.credentials} does not exist; run \`blobhub-worker login\``);
+  const creds = await readLoginFile(paths.credentials, CredentialsFile, 'CREDENTIALS_NOT_FOUND');
   registerSecret(creds.api.key);
   return creds;
 }
 
 /** Step 2 on its own. */
 export async function loadIdentity(paths: StatePaths): Promise<IdentityFile['user']> {
-  let file: IdentityFile | undefined;
-  try {
-    file = await readYamlFile(paths.identity, IdentityFile, { invalidCode: 'IDENTITY_NOT_FOUND' });
-  } catch (e) {
-    throw new WorkerError('IDENTITY_NOT_FOUND', `${(e as Error).message}; run \`blobhub-worker login\``);
-  }
-  if (!file) throw new WorkerError('IDENTITY_NOT_FOUND', `${paths.identity} does not exist; run \`blobhub-worker login\``);
-  return file.user;
+  return (await readLoginFile(paths.identity, IdentityFile, 'IDENTITY_NOT_FOUND')).user;
 }
 
 export async function runPreflight(options: PreflightOptions): Promise<PreflightResult> {

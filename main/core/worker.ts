@@ -24,6 +24,7 @@ import { DEFAULT_SECTION_TIMING, SectionRunner, type SectionTiming } from './har
 import { DEFAULT_THREAD_TIMING } from './harness/thread-runner';
 import { patchThreadMetadata } from './harness/envelope';
 import { Outbox } from './harness/outbound/outbox';
+import { asRecord } from './json';
 
 export const SNAPSHOT_FILE = 'snapshot.json';
 /** How many transient errors the warning ribbon keeps. */
@@ -362,7 +363,7 @@ export function applyHandoffPatch(metadata: Record<string, unknown>, patch: Hand
   const out: Record<string, unknown> = { ...metadata };
   const block = (key: string): Record<string, unknown> => {
     const v = out[key];
-    const copy = v && typeof v === 'object' && !Array.isArray(v) ? { ...(v as Record<string, unknown>) } : {};
+    const copy = { ...asRecord(v) };
     out[key] = copy;
     return copy;
   };

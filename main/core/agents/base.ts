@@ -9,6 +9,7 @@ import type { AgentType } from '../state/schemas';
 import { parseThreadAnswer } from './answers';
 import { AgentProcess, type ExitInfo } from './process';
 import { ThreadLog } from './thread-log';
+import { sleep } from '../api/retry';
 import type {
   AgentEvent,
   AgentEventListener,
@@ -54,7 +55,6 @@ export function coerceAnswer(prompt: AgentPrompt, answer: PromptAnswer): PromptA
   return answer;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export abstract class BaseAgentSession<W> implements AgentSession {
   abstract readonly type: AgentType;

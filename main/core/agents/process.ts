@@ -7,6 +7,7 @@ import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync 
 import { delimiter, isAbsolute, join } from 'node:path';
 import { WorkerError } from '../errors';
 import type { ThreadLog } from './thread-log';
+import { sleep } from '../api/retry';
 
 function isExecutableFile(path: string): boolean {
   try {
@@ -151,7 +152,6 @@ function killGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Polls until the group is gone or `ms` passed; true when gone. */
 async function waitGroupGone(pgid: number, ms: number): Promise<boolean> {

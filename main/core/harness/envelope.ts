@@ -7,10 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { BlobHubApi, Envelope, SessionRef } from '../api/types';
 import { withRetry } from '../api/retry';
 import { WORKER_ALIAS } from './handoff';
-
-type Json = Record<string, unknown>;
-
-const obj = (v: unknown): Json => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});
+import { asRecord, type JsonRecord as Json } from '../json';
 
 export interface InstanceBlock {
   instance_id: string;
@@ -34,18 +31,18 @@ export function newWorkerObjectValue(userId: string, instance: InstanceBlock): J
 
 /** The same value with `metadata.instance` replaced and every other key kept (re-attach). */
 export function withInstance(value: Json, instance: Json): Json {
-  const thread = obj(value.thread);
-  const metadata = obj(thread.metadata);
+  const thread = asRecord(value.thread);
+  const metadata = asRecord(thread.metadata);
   return { ...value, thread: { ...thread, metadata: { ...metadata, instance } } };
 }
 
 export function workerObjectOwner(envelope: Envelope): string | null {
-  const user = obj(obj(obj(obj(envelope.value).thread).metadata).user);
+  const user = asRecord(asRecord(asRecord(asRecord(envelope.value).thread).metadata).user);
   return typeof user.user_id === 'string' ? user.user_id : null;
 }
 
 export function instanceOf(envelope: Envelope): Json {
-  return obj(obj(obj(envelope.value.thread).metadata).instance);
+  return asRecord(asRecord(asRecord(envelope.value.thread).metadata).instance);
 }
 
 export type RmwOutcome = 'written' | 'missing' | 'precondition_failed';
@@ -62,7 +59,7 @@ export async function writeInstanceState(
   expect: (current: unknown) => boolean,
 ): Promise<RmwOutcome> {
   return patchThreadMetadata(api, ref, alias, (metadata) => {
-    const instance = obj(metadata.instance);
+    const instance = asRecord(metadata.instance);
     if (!expect(instance.state)) return null;
     return { ...metadata, instance: { ...instance, state: next } };
   });
@@ -90,8 +87,8 @@ export async function patchThreadMetadata(
     if (!envelope) return 'missing';
     if (envelope.value.type !== 'thread') return 'precondition_failed';
     const value = envelope.value as Json;
-    const thread = obj(value.thread);
-    const current = obj(thread.metadata);
+    const thread = asRecord(value.thread);
+    const current = asRecord(thread.metadata);
     if (attempted && isDeepStrictEqual(current, attempted)) return 'written';
     const next = mutate(current);
     if (!next) return 'precondition_failed';

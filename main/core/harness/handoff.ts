@@ -9,6 +9,7 @@ import { WorkerError } from '../errors';
 import { HandoffMetadata, type Envelope } from '../api/types';
 import type { WorkerConfig } from '../state/config';
 import { AGENT_TYPES, PERMISSION_MODES, type AgentType, type PermissionMode } from '../state/schemas';
+import { isRecord } from '../json';
 
 export const WORKER_ALIAS = 'worker';
 
@@ -46,7 +47,6 @@ const HANDOFF_KEYS = ['instance', 'workspace', 'agent'] as const;
 const REQUIRED_PATH = 'value.thread.metadata.instance.state';
 const EXPECTED_SHAPE = '{type: "thread", thread: {attributes, metadata: {workspace, agent, instance: {state: "pending"}}}}';
 
-const isRecord = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 
 /** The handoff keys (`instance`, `workspace`, `agent`) present on `obj`, in that order. */
 function handoffKeysOf(obj: unknown): string[] {

@@ -5,6 +5,7 @@
  * of bytes left out, however many rounds it took. Cuts land on UTF-8 character boundaries.
  */
 import type { PostItemInput } from '../../api/types';
+import { isRecord } from '../../json';
 
 export const ITEM_BUDGET_BYTES = 350 * 1024;
 
@@ -146,6 +147,3 @@ export function fitToBudget(item: PostItemInput, budgetBytes: number = ITEM_BUDG
 
 const jsonBytes = (s: string): number => Buffer.byteLength(JSON.stringify(s), 'utf8');
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
