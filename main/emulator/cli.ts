@@ -85,6 +85,18 @@ async function main(): Promise<void> {
     process.stderr.write(`emulator: cannot listen on 127.0.0.1:${flags.port}: ${(e as Error).message}\n`);
     process.exit(1);
   }
+  // Stop handlers go in before the ready text, so a script that sends SIGTERM on reading it gets a clean close.
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    emulator.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   const { control } = emulator;
   const worker = control.createUser({ name: 'Worker', email: 'worker@example.test' });
   const human = control.createUser({ name: 'Human', email: 'human@example.test' });
@@ -126,17 +138,6 @@ async function main(): Promise<void> {
     );
   }
 
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
-    emulator.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
 }
 
 void main();

@@ -150,6 +150,25 @@ test('start: runs until SIGTERM/SIGINT, holds a well-formed lock, stops cleanly 
   }
 });
 
+test('start: a signal during preflight still stops cleanly (exit 0, lock removed), never a kill-by-signal', async (t) => {
+  const w = await cliWorld(t);
+  await ready(w);
+  // /users/me answers slowly, so the signal lands while preflight is still running.
+  w.emu.control.addFault({ command: 'users/me', kind: 'latency', latencyMs: 1_500, times: 1 });
+  w.emu.control.resetCounters();
+  const child = spawnCli(['start'], { home: w.home });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const exited = waitExit(child);
+  await waitFor(() => (w.emu.control.counters().byCommand['users/me'] ?? 0) >= 1, 'preflight reached /users/me', { timeoutMs: 15_000 });
+  child.kill('SIGTERM');
+  const exit = await exited;
+  assert.equal(exit.signal, null, `not killed by the signal: ${stderr}`);
+  assert.equal(exit.status, 0, stderr);
+  assert.ok(!existsSync(lockPath(w)), 'lock removed');
+  assert.match(stderr, /"event":"stopped"/);
+});
+
 test('lock: a live pid in instance.yaml is WORKER_ALREADY_RUNNING (15); the file is left alone', async (t) => {
   const w = await cliWorld(t);
   await ready(w);

@@ -42,25 +42,49 @@ export async function startHeadless(paths: StatePaths, logger: Logger): Promise<
   };
 }
 
-function waitForStopSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
+/**
+ * Listens for SIGINT/SIGTERM from the very start of `start`: a supervisor that sends SIGTERM as soon as it reads the
+ * `started` line (or during preflight) must get a clean stop, never Node's default kill-by-signal.
+ */
+function listenForStopSignal(): { received: Promise<NodeJS.Signals>; keepAlive(): void; dispose(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let disposed = false;
+  let resolveSignal: (sig: NodeJS.Signals) => void = () => undefined;
+  const received = new Promise<NodeJS.Signals>((resolve) => (resolveSignal = resolve));
+  const dispose = (): void => {
+    disposed = true;
+    if (timer) clearInterval(timer);
+    process.off('SIGINT', on);
+    process.off('SIGTERM', on);
+  };
+  function on(sig: NodeJS.Signals): void {
+    dispose();
+    resolveSignal(sig);
+  }
+  process.on('SIGINT', on);
+  process.on('SIGTERM', on);
+  return {
+    received,
     // Signal listeners do not keep Node alive; this timer does, until a signal arrives.
-    const keepAlive = setInterval(() => undefined, 1 << 30);
-    const on = (sig: NodeJS.Signals): void => {
-      clearInterval(keepAlive);
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve(sig);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
+    keepAlive: () => {
+      if (!disposed) timer ??= setInterval(() => undefined, 1 << 30);
+    },
+    dispose,
+  };
 }
 
 export async function startCommand(paths: StatePaths, args: ParsedArgs): Promise<number> {
   const logger = createLogger({ sinks: [streamSink(process.stderr)], fields: { component: 'worker' } });
+  const stopSignal = listenForStopSignal();
   // Nothing is logged before preflight: a failure prints exactly one JSON line (decisions §2).
-  const worker = await startHeadless(paths, logger);
+  let worker: HeadlessWorker;
+  try {
+    worker = await startHeadless(paths, logger);
+  } catch (e) {
+    stopSignal.dispose();
+    throw e;
+  }
+  stopSignal.keepAlive();
   const hardExit = (): void => worker.stopSync();
   process.on('exit', hardExit);
   const ready = { event: 'started', version: VERSION, state_root: paths.root, instance_id: worker.instanceId, user_id: worker.userId, sections: worker.sections, pid: process.pid };
@@ -68,7 +92,7 @@ export async function startCommand(paths: StatePaths, args: ParsedArgs): Promise
   if (args.json) writeJson(ready);
   else process.stdout.write(`Worker running as ${worker.userId} (instance ${worker.instanceId}). Press Ctrl-C to stop.\n`);
 
-  const signal = await waitForStopSignal();
+  const signal = await stopSignal.received;
   logger.info('stopping', `received ${signal}; stopping`, { signal });
   // A second signal while stopping forces the exit (the lock is still removed by the exit hook).
   const force = (): void => {
