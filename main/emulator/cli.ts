@@ -137,7 +137,6 @@ async function main(): Promise<void> {
       ].join('\n'),
     );
   }
-
 }
 
 void main();
