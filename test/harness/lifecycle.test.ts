@@ -106,9 +106,13 @@ test('three human items posted during a turn become ONE next turn; the worker us
   assert.deepEqual(turns, ['start', 'one\n\ntwo\n\nthree']);
   assert.ok(!turns.join().includes('posted as the worker user'));
   await waitSnapshot(host, (s) => threadOf(s, 'job')?.state === 'active_idle', 'active_idle');
-  const cursor = (await rig.threadYaml('job'))?.cursors.inbound;
+  // The cursor write follows the turn end asynchronously (the snapshot may say idle a moment before it lands).
   const ids = rig.items('job').map((i) => i.id);
-  assert.ok(cursor && ids.indexOf(cursor.item_id) >= ids.indexOf(rig.items('job').find((i) => i.content[0]?.text === 'three')!.id));
+  const three = ids.indexOf(rig.items('job').find((i) => i.content[0]?.text === 'three')!.id);
+  await waitFor(async () => {
+    const cursor = (await rig.threadYaml('job'))?.cursors.inbound;
+    return !!cursor && ids.indexOf(cursor.item_id) >= three;
+  }, 'inbound cursor at or past "three"', { timeoutMs: 8000 });
 });
 
 test('a stale resume pointer on a new handoff starts a fresh session and says so with resume_failed_started_fresh', async (t) => {
