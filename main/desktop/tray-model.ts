@@ -65,15 +65,23 @@ const TOOLTIP_MAX: Record<TrayPlatform, number> = { win32: 127, darwin: 256, lin
 
 const MAX_LISTED = 10;
 
+/** The first menu row while the app runs the local sandbox (docs/sandbox.md). */
+export const SANDBOX_HEADER = 'Sandbox — local demo, not your BlobHub account';
+
 const open = (view: 'dashboard' | 'login'): Command => ({ channel: 'window:open', input: { view } });
 
 export function buildTrayModel(snapshot: Snapshot, { platform, startAtLogin }: TrayOptions): TrayModel {
   const icon = iconState(snapshot);
   const who = identityLabel(snapshot);
   const failed = failedThreads(snapshot);
+  // The desktop's sandbox switch tags the sandbox's snapshots (main/sandbox/desktop.ts): every row below then
+  // describes the local demo, and config/logs/sign-out act on the sandbox, so the menu says so.
+  const sandbox = snapshot.sandbox === true;
+  const inSandbox = (label: string) => (sandbox ? `${label} (sandbox)` : label);
   const items: TrayItem[] = [];
 
   // Status rows first: Linux panels often show no tooltip, so the menu itself must say what is going on.
+  if (sandbox) items.push({ kind: 'label', label: SANDBOX_HEADER });
   items.push({ kind: 'label', label: `BlobHub Worker — ${PHASE_TEXT[snapshot.phase]}` });
   if (who) items.push({ kind: 'label', label: `Signed in as ${who}` });
   if (snapshot.preflight_error) items.push({ kind: 'label', label: `${snapshot.preflight_error.code}: ${truncate(snapshot.preflight_error.message, 80)}` });
@@ -88,6 +96,12 @@ export function buildTrayModel(snapshot: Snapshot, { platform, startAtLogin }: T
 
   items.push({ kind: 'separator' });
   items.push({ kind: 'action', id: 'open-dashboard', label: 'Open dashboard', command: open('dashboard'), enabled: true });
+  if (sandbox) {
+    items.push({
+      kind: 'action', id: 'leave-sandbox', label: 'Leave sandbox (back to your worker)', enabled: true,
+      command: { channel: 'sandbox:leave', input: undefined },
+    });
+  }
 
   if (snapshot.prompts.length > 0) {
     items.push({
@@ -122,26 +136,30 @@ export function buildTrayModel(snapshot: Snapshot, { platform, startAtLogin }: T
   }
 
   items.push({ kind: 'separator' });
-  items.push({ kind: 'action', id: 'open-config', label: 'Open config.yaml', command: { channel: 'config:open', input: undefined }, enabled: true });
+  items.push({ kind: 'action', id: 'open-config', label: inSandbox('Open config.yaml'), command: { channel: 'config:open', input: undefined }, enabled: true });
   items.push({
-    kind: 'action', id: 'reload-config', label: 'Reload config', command: { channel: 'config:reload', input: undefined },
+    kind: 'action', id: 'reload-config', label: inSandbox('Reload config'), command: { channel: 'config:reload', input: undefined },
     enabled: !needsLogin(snapshot) && snapshot.phase !== 'stopping',
   });
-  items.push({ kind: 'action', id: 'open-logs', label: 'Open logs folder', command: { channel: 'logs:open', input: undefined }, enabled: true });
+  items.push({ kind: 'action', id: 'open-logs', label: inSandbox('Open logs folder'), command: { channel: 'logs:open', input: undefined }, enabled: true });
   items.push({ kind: 'separator' });
   items.push({
     kind: 'checkbox', id: 'start-at-login', label: 'Start at login', checked: startAtLogin,
     command: { channel: 'app:setStartAtLogin', input: { enabled: !startAtLogin } },
   });
-  items.push(needsLogin(snapshot)
-    ? { kind: 'action', id: 'sign-in', label: 'Sign in…', command: open('login'), enabled: true }
-    : { kind: 'action', id: 'sign-out', label: 'Sign out', command: { channel: 'auth:signOut', input: undefined }, enabled: true });
+  // In the sandbox, "Sign out" would only leave it (the real credentials are never touched): Leave sandbox says that.
+  if (!sandbox) {
+    items.push(needsLogin(snapshot)
+      ? { kind: 'action', id: 'sign-in', label: 'Sign in…', command: open('login'), enabled: true }
+      : { kind: 'action', id: 'sign-out', label: 'Sign out', command: { channel: 'auth:signOut', input: undefined }, enabled: true });
+  }
   items.push({
     kind: 'action', id: 'quit', enabled: true, command: { channel: 'app:quit', input: undefined },
     label: platform === 'darwin' ? 'Quit BlobHub Worker' : 'Quit (stops agents gracefully)',
   });
 
-  const parts = [`BlobHub Worker: ${ICON_TEXT[icon]}`];
+  // "sandbox" goes in the first part, so the Windows cap never cuts it off.
+  const parts = [`BlobHub Worker${sandbox ? ' (sandbox)' : ''}: ${ICON_TEXT[icon]}`];
   if (who) parts.push(who);
   if (snapshot.phase === 'running') parts.push(`${snapshot.agents.busy}/${snapshot.agents.max} agents`);
   if (snapshot.prompts.length) parts.push(`${snapshot.prompts.length} prompt${snapshot.prompts.length === 1 ? '' : 's'} waiting`);

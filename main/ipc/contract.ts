@@ -54,7 +54,8 @@ const answerText = z.string().max(100_000);
 export const PromptAnswer = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('approval'), decision: z.enum(['allow', 'deny']), message: answerText.optional() }),
   z.strictObject({ kind: z.literal('ask_user_question'), answers: z.record(z.string().min(1), answerText) }),
-  z.strictObject({ kind: z.literal('text'), text: answerText }),
+  // A text prompt waits for words: a blank answer is refused here too, not only by the prompt window.
+  z.strictObject({ kind: z.literal('text'), text: answerText.regex(/\S/, 'text must not be empty') }),
 ]);
 export type PromptAnswer = z.output<typeof PromptAnswer>;
 

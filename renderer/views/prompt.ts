@@ -2,7 +2,8 @@
  * #prompt/<id>: answers one open prompt with structured controls (decisions §9.3): approval → Allow/Deny
  * (+ optional message); ask_user_question → one control per question (radios for single select,
  * checkboxes for multi-select, plus "Other" free text), answers keyed by the full question text, several
- * labels joined with ", "; text → a textarea. The core posts pending_prompt_resolved (answered_via desktop).
+ * labels joined with ", "; text → a textarea (an empty or blank answer is refused inline). The core posts
+ * pending_prompt_resolved (answered_via desktop).
  */
 import type { Snapshot, SnapshotPrompt } from '../../main/core/snapshot';
 import type { PromptAnswer } from '../../main/ipc/contract';
@@ -136,15 +137,23 @@ export function mountPrompt(root: HTMLElement, promptId: string, snapshot: Snaps
     });
   } else {
     const id = nextId('text-answer');
-    const text = h('textarea', { id, rows: 6, required: true });
-    form = h('form', { class: 'prompt text', 'aria-labelledby': 'prompt-title' },
+    // `novalidate`: an empty answer gets the inline message below (as in the other views), not a browser bubble.
+    const text = h('textarea', { id, rows: 6, required: true, 'aria-describedby': 'prompt-error' });
+    status.id = 'prompt-error';
+    form = h('form', { class: 'prompt text', 'aria-labelledby': 'prompt-title', novalidate: true },
       h('h2', { id: 'prompt-title' }, typeof prompt.payload.question === 'string' ? prompt.payload.question : 'Your answer'),
       h('div', { class: 'field' }, h('label', { for: id }, 'Answer'), text), status,
       h('div', { class: 'buttons' }, h('button', { type: 'submit', class: 'primary' }, 'Send')));
+    text.addEventListener('input', () => {
+      text.removeAttribute('aria-invalid');
+      status.replaceChildren();
+    });
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       if (!text.value.trim()) {
-        status.replaceChildren('Write an answer first.');
+        text.setAttribute('aria-invalid', 'true');
+        status.replaceChildren('Write an answer first: the agent waits for your text (an empty answer is not sent).');
+        text.focus();
         return;
       }
       void send({ kind: 'text', text: text.value }, form);

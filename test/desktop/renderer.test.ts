@@ -11,8 +11,10 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { startEmulator } from '../../main/emulator/index';
 import { createWorkerHost } from '../../main/core/worker';
+import { ClaudeSession } from '../../main/core/agents/claude';
+import type { AgentPrompt } from '../../main/core/agents/types';
 import { tempDir, waitFor } from '../support/process';
-import { makeRig, waitSnapshot } from '../harness/support';
+import { makeRig, waitSnapshot, type Rig } from '../harness/support';
 import { PRELOAD_KEYS, launchBrowser, openRenderer, type PageGlobals, type RendererSession } from './harness';
 
 let browser: Browser;
@@ -219,7 +221,32 @@ test('dashboard: live state, Reset on a failed thread (pending → active on the
   assertClean(dark);
 });
 
-interface Stdin { type?: string; response?: { response?: { behavior?: string; updatedInput?: { answers?: Record<string, string> }; message?: string } } }
+interface Stdin {
+  type?: string;
+  response?: { response?: { behavior?: string; updatedInput?: { answers?: Record<string, string>; response?: string }; message?: string } };
+}
+
+/**
+ * A rig with one handed-off thread `ap` running the fake `claude` with these scenario markers, the worker
+ * started (thread active), and a prompt-sized renderer over it. Plus what the fake agent answered on its stdin
+ * (control responses) and the thread's `pending_prompt_resolved` items on the emulator.
+ */
+async function promptRig(t: Parameters<typeof makeRig>[0], markers: Record<string, unknown>, hostOptions: Parameters<Rig['host']>[0] = {}) {
+  const rig = await makeRig(t, { realtime: true, scenario: { markers } });
+  rig.chat('ap');
+  rig.handoff('ap');
+  const host = rig.host({ writeSnapshotFile: false, ...hostOptions });
+  await host.start();
+  await waitSnapshot(host, (x) => x.sections[0]?.threads.some((th) => th.alias === 'ap' && th.state.startsWith('active')), 'ap active', 15_000);
+  const s = await openRenderer(browser, host, { viewport: { width: 600, height: 640 } });
+  t.after(() => s.close());
+  const controlResponses = async (): Promise<Stdin[]> => (await rig.records())
+    .filter((r) => r.kind === 'stdin' && typeof r.line === 'string')
+    .map((r) => JSON.parse(r.line as string) as Stdin)
+    .filter((m) => m.type === 'control_response' && m.response?.response?.behavior !== undefined);
+  const resolved = () => rig.items('ap').filter((i) => i.metadata?.type === 'pending_prompt_resolved');
+  return { rig, host, s, page: s.page, controlResponses, resolved };
+}
 
 test('prompt window: an approval and a two-question ask_user_question reach the fake agent (answered via desktop)', T, async (t) => {
   // Claude Code's AskUserQuestion input shape (the adapter maps multiSelect → multi_select).
@@ -227,28 +254,10 @@ test('prompt window: an approval and a two-question ask_user_question reach the 
     { question: 'Which database should we use?', header: 'Database', multiSelect: false, options: [{ label: 'Postgres', description: 'Relational, with JSONB' }, { label: 'SQLite' }] },
     { question: 'Which features should ship first?', header: 'Features', multiSelect: true, options: [{ label: 'Auth' }, { label: 'Search' }, { label: 'Billing' }] },
   ];
-  const rig = await makeRig(t, {
-    realtime: true,
-    scenario: {
-      markers: {
-        APPROVE_ME: { steps: [{ tool: { name: 'Bash', input: { command: 'rm -rf build', description: 'Clean the build folder' } } }, { text: 'cleaned' }] },
-        ASK_ME: { steps: [{ ask: { questions } }, { text: 'noted' }] },
-      },
-    },
+  const { rig, host, s, page, controlResponses, resolved } = await promptRig(t, {
+    APPROVE_ME: { steps: [{ tool: { name: 'Bash', input: { command: 'rm -rf build', description: 'Clean the build folder' } } }, { text: 'cleaned' }] },
+    ASK_ME: { steps: [{ ask: { questions } }, { text: 'noted' }] },
   });
-  rig.chat('ap');
-  rig.handoff('ap');
-  const host = rig.host({ writeSnapshotFile: false });
-  await host.start();
-  await waitSnapshot(host, (x) => x.sections[0]?.threads.some((th) => th.alias === 'ap' && th.state.startsWith('active')), 'ap active', 15_000);
-  const s = await openRenderer(browser, host, { viewport: { width: 600, height: 640 } });
-  t.after(() => s.close());
-  const { page } = s;
-  const controlResponses = async (): Promise<Stdin[]> => (await rig.records())
-    .filter((r) => r.kind === 'stdin' && typeof r.line === 'string')
-    .map((r) => JSON.parse(r.line as string) as Stdin)
-    .filter((m) => m.type === 'control_response' && m.response?.response?.behavior !== undefined);
-  const resolved = () => rig.items('ap').filter((i) => i.metadata?.type === 'pending_prompt_resolved');
 
   // Approval: the dashboard lists it, "Answer…" asks for the prompt window, the window allows it.
   rig.say('ap', 'APPROVE_ME please');
@@ -301,5 +310,76 @@ test('prompt window: an approval and a two-question ask_user_question reach the 
   // A prompt that is gone says so instead of offering a dead form.
   await s.goto(`#prompt/${encodeURIComponent(approvalId)}`);
   await page.getByTestId('prompt-gone').waitFor();
+  assertClean(s);
+});
+
+/**
+ * No agent flow produces a `text` prompt (decisions §9.1) today: the Claude adapter turns AskUserQuestion into
+ * `ask_user_question` and every other tool into `approval`; Codex's requestUserInput is `ask_user_question` too.
+ * The path that does exist from the adapter's prompt on is tested here with the real Claude adapter and the fake
+ * `claude`, except that this subclass opens a single option-less AskUserQuestion as a `text` prompt. The answer
+ * then goes through the adapter's own text branch (allow, `updatedInput.response` = the text).
+ */
+class TextPromptClaude extends ClaudeSession {
+  protected override openPrompt(prompt: AgentPrompt, wire: unknown): void {
+    const only = prompt.kind === 'ask_user_question' && prompt.questions.length === 1 ? prompt.questions[0]! : null;
+    const text: AgentPrompt | null = only && only.options.length === 0 ? { id: prompt.id, kind: 'text', question: only.question } : null;
+    super.openPrompt(text ?? prompt, wire as never);
+  }
+}
+
+test('prompt window: a text prompt refuses an empty answer, then the typed text reaches the fake agent (answered via desktop)', T, async (t) => {
+  const question = 'What should the release be called?';
+  const { rig, host, s, page, controlResponses, resolved } = await promptRig(
+    t,
+    { NAME_IT: { steps: [{ ask: { questions: [{ question, options: [] }] } }, { text: 'named' }] } },
+    { agentFactory: (type, options) => (type === 'claude_code' ? new TextPromptClaude(options) : assert.fail(`unexpected agent ${type}`)) },
+  );
+
+  rig.say('ap', 'NAME_IT please');
+  await waitSnapshot(host, (x) => x.prompts.length === 1, 'text prompt open', 15_000);
+  const prompt = host.snapshot().prompts[0]!;
+  assert.equal(prompt.kind, 'text');
+  assert.equal(prompt.payload.question, question);
+  const pending = () => rig.items('ap').filter((i) => i.metadata?.type === 'pending_prompt');
+  await waitFor(() => pending().length === 1, 'pending_prompt posted');
+  assert.deepEqual(pending()[0]!.metadata!.prompt, { id: prompt.id, kind: 'text', question });
+  assert.match(pending()[0]!.content[0]!.text!, /Reply with free text\./);
+
+  await s.goto(`#prompt/${encodeURIComponent(prompt.id)}`);
+  await page.getByRole('heading', { name: question }).waitFor();
+  const answer = page.getByLabel('Answer');
+  const send = page.getByRole('button', { name: 'Send' });
+
+  // Empty, then blank: refused inline with a named message; nothing reaches the agent, the prompt stays open.
+  for (const blank of ['', '  \n  ']) {
+    await answer.fill(blank);
+    await send.click();
+    await waitFor(async () => /Write an answer first/.test(await page.getByTestId('prompt-error').innerText()), `inline error for ${JSON.stringify(blank)}`);
+    assert.equal(await answer.getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.getByTestId('prompt-sent').count(), 0);
+  }
+  assert.equal((await controlResponses()).length, 0, 'no answer reached the agent');
+  assert.deepEqual(host.snapshot().prompts.map((p) => p.id), [prompt.id], 'the prompt is still open');
+  assert.equal(resolved().length, 0);
+
+  // Typing clears the error; Send hands the text to the agent.
+  const text = 'Aurora\n(after the northern lights)';
+  await answer.fill(text);
+  assert.equal(await page.getByTestId('prompt-error').innerText(), '');
+  assert.equal(await answer.getAttribute('aria-invalid'), null);
+  await s.screenshot('prompt-text');
+  await send.click();
+  await page.getByTestId('prompt-sent').waitFor();
+  await waitFor(async () => (await controlResponses()).length === 1, 'the answer reached the agent');
+  const received = (await controlResponses())[0]!.response!.response!;
+  assert.equal(received.behavior, 'allow');
+  assert.equal(received.updatedInput?.response, text);
+  await waitFor(() => resolved().length === 1, 'pending_prompt_resolved posted');
+  assert.equal(resolved()[0]!.metadata!.prompt_id, prompt.id);
+  assert.equal(resolved()[0]!.metadata!.resolution, 'answered');
+  assert.equal(resolved()[0]!.metadata!.answered_via, 'desktop');
+  assert.deepEqual(resolved()[0]!.metadata!.answer, { kind: 'text', text });
+  await waitFor(() => rig.items('ap').some((i) => i.metadata?.type === 'text' && i.content[0]?.text === 'named'), 'the agent went on');
   assertClean(s);
 });

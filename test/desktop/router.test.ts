@@ -41,6 +41,7 @@ test('router: malformed input → IPC_INVALID_INPUT naming the field; unknown ch
     ['thread:reset', { sectionId: '', alias: 'a' }, /sectionId: sectionId must not be empty/],
     ['prompt:answer', { promptId: 'pr_1', answer: { kind: 'approval', decision: 'maybe' } }, /answer\.decision/],
     ['prompt:answer', { promptId: 'pr_1', answer: { kind: 'ask_user_question', answers: { q: 7 } } }, /answer\.answers\.q/],
+    ['prompt:answer', { promptId: 'pr_1', answer: { kind: 'text', text: ' \n ' } }, /answer\.text: text must not be empty/],
     ['handoff:update', { sectionId: 's', alias: 'a', patch: {} }, /patch: patch must change at least one field/],
     ['handoff:update', { sectionId: 's', alias: 'a', patch: { state: 'exploded' } }, /patch\.state/],
     ['window:open', { view: 'settings' }, /view/],

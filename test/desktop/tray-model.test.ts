@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildTrayModel, type TrayItem, type TrayPlatform } from '../../main/desktop/tray-model';
+import { SANDBOX_HEADER, buildTrayModel, type TrayItem, type TrayPlatform } from '../../main/desktop/tray-model';
+import { contract } from '../../main/ipc/contract';
 import { failedThread, prompt, section, snap, thread } from './fixtures';
 
 const PLATFORMS: TrayPlatform[] = ['darwin', 'linux', 'win32'];
@@ -100,4 +101,44 @@ test('tray: Windows tooltip is capped at 127 characters', () => {
   const model = buildTrayModel(s, { platform: 'win32', startAtLogin: false });
   assert.equal(model.tooltip.length, 127);
   assert.ok(model.tooltip.endsWith('…'));
+});
+
+test('tray: in the sandbox the menu says so first, offers Leave sandbox instead of Sign out, and the tooltip names it', () => {
+  const worker = { user_id: 'usr_sb', name: 'Sandbox Worker', email: null, api_url: 'http://127.0.0.1:4000/v1' };
+  const inSandbox = snap({ sandbox: true, identity: worker, sections: [section('ses_demo', [failedThread('update-docs')])] });
+  // A sandbox whose worker could not sign in still leaves the sandbox rather than asking for the user's key.
+  const signedOutSandbox = snap({ ...STATES.signed_out, sandbox: true });
+  for (const s of [inSandbox, signedOutSandbox]) {
+    for (const platform of PLATFORMS) {
+      const model = buildTrayModel(s, { platform, startAtLogin: false });
+      assert.deepEqual(model.items[0], { kind: 'label', label: SANDBOX_HEADER }, 'the sandbox row comes first');
+      const leave = byId(model.items, 'leave-sandbox');
+      assert.deepEqual(leave, {
+        kind: 'action', id: 'leave-sandbox', label: 'Leave sandbox (back to your worker)', enabled: true,
+        command: { channel: 'sandbox:leave', input: undefined },
+      });
+      assert.ok(contract['sandbox:leave'].input.safeParse((leave as { command: { input: unknown } }).command.input).success);
+      assert.equal(byId(model.items, 'sign-out'), undefined, 'no Sign out: in the sandbox it would only leave it');
+      assert.equal(byId(model.items, 'sign-in'), undefined);
+      for (const id of ['open-config', 'reload-config', 'open-logs']) {
+        assert.match((byId(model.items, id) as { label: string }).label, / \(sandbox\)$/, `${id} acts on the sandbox's files`);
+      }
+      assert.match(model.tooltip, /^BlobHub Worker \(sandbox\): /);
+    }
+  }
+  assert.ok(labels(buildTrayModel(inSandbox, { platform: 'linux', startAtLogin: false }).items).includes('Signed in as Sandbox Worker'));
+  // Windows' 127-character cap never cuts "sandbox" off.
+  const long = snap({ sandbox: true, identity: { ...worker, name: 'N'.repeat(200) } });
+  const win = buildTrayModel(long, { platform: 'win32', startAtLogin: false });
+  assert.equal(win.tooltip.length, 127);
+  assert.match(win.tooltip, /^BlobHub Worker \(sandbox\): /);
+
+  // The real worker (no tag, or `sandbox: false`) shows none of it.
+  for (const s of [STATES.idle, snap({ ...STATES.idle, sandbox: false })]) {
+    const model = buildTrayModel(s, { platform: 'linux', startAtLogin: false });
+    assert.equal(byId(model.items, 'leave-sandbox'), undefined);
+    assert.ok(byId(model.items, 'sign-out'));
+    assert.ok(!labels(model.items).some((l) => /sandbox/i.test(l)), 'no sandbox wording');
+    assert.ok(!/sandbox/i.test(model.tooltip));
+  }
 });
