@@ -39,6 +39,12 @@ export const ERROR_CODES = {
   },
   MISSING_SESSION_KEYS: { class: 'process', exitStatus: 18, remediation: "Complete the section's session block." },
   DUPLICATE_SECTION_TARGET: { class: 'process', exitStatus: 19, remediation: 'Remove one of the duplicate sections.' },
+  // Ours, beyond the §2 table (docs/cli.md, "Exit statuses"): a proxy variable the API traffic would use is unusable.
+  PROXY_CONFIG_INVALID: {
+    class: 'process', exitStatus: 21,
+    remediation: 'Fix or unset the named variable: a proxy is http://[user:password@]host[:port] (or https://…); '
+      + 'list hosts to reach directly in NO_PROXY.',
+  },
 
   // Section-level codes (session-agent-harness reference).
   SESSION_OWNED_BY_DIFFERENT_USER: {

@@ -3,7 +3,8 @@
  *   1. credentials.yaml exists, no group/other bit    → CREDENTIALS_NOT_FOUND / INSECURE_CREDENTIALS_PERMISSIONS
  *   2. identity.yaml exists                             → IDENTITY_NOT_FOUND
  *   3. take the instance lock                           → WORKER_ALREADY_RUNNING
- *   4. GET /users/me, same user_id as recorded          → AUTH_INVALID / USER_IDENTITY_MISMATCH / API_NETWORK_ERROR
+ *   4. proxy variables usable for the API and realtime URLs → PROXY_CONFIG_INVALID (ours: docs/cli.md, "Proxies")
+ *      GET /users/me, same user_id as recorded          → AUTH_INVALID / USER_IDENTITY_MISMATCH / API_NETWORK_ERROR
  *   5. load + validate config.yaml                      → INVALID_CONFIG / UNKNOWN_JOB_TYPE / MISSING_SESSION_KEYS /
  *                                                         DUPLICATE_SECTION_TARGET
  * Only step 4 talks to the server. If the lock was taken and a later step fails, it is released first.
@@ -13,6 +14,7 @@ import { registerSecret, type Logger } from './log';
 import { BlobHubClient, type BlobHubClientOptions } from './api/client';
 import { isApiError, type ApiError } from './api/errors';
 import { resolveRealtimeUrl } from './api/realtime';
+import { chooseProxy } from './api/proxy';
 import { acquireInstanceLock, type InstanceLock } from './state/lock';
 import { CredentialsFile, IdentityFile } from './state/schemas';
 import { loadConfigFile, type WorkerConfig } from './state/config';
@@ -27,7 +29,7 @@ export interface PreflightOptions {
   logger: Logger;
   /** Passed to the BlobHubClient the worker keeps using after preflight. */
   onTransientError?: (error: ApiError) => void;
-  clientOptions?: Partial<Pick<BlobHubClientOptions, 'connectTimeoutMs' | 'requestTimeoutMs'>>;
+  clientOptions?: Partial<Pick<BlobHubClientOptions, 'connectTimeoutMs' | 'requestTimeoutMs' | 'env'>>;
 }
 
 export interface PreflightResult {
@@ -84,6 +86,10 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
   const lock = await acquireInstanceLock(paths, { logger });
   let client: BlobHubClient | undefined;
   try {
+    // A malformed proxy variable would fail every request: stop here, with its name, before any (PROXY_CONFIG_INVALID
+    // from chooseProxy, or from the client's constructor for the API URL).
+    const realtimeUrl = resolveRealtimeUrl(credentials.api);
+    const realtimeProxy = realtimeUrl ? chooseProxy(realtimeUrl, options.clientOptions?.env) : null;
     // Quick check with the default backoff cap; the worker's client below uses the configured one.
     const probe = new BlobHubClient({ apiUrl: credentials.api.url, apiKey: credentials.api.key, logger, ...options.clientOptions });
     let server: UserIdentity;
@@ -114,11 +120,9 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
     });
     logger.info('preflight_ok', `preflight passed; ${config.sections.length} section(s)`, {
       instance_id: lock.instanceId, user_id: identity.user_id,
+      api_proxy: probe.proxy?.display ?? null, realtime_proxy: realtimeProxy?.display ?? null,
     });
-    return {
-      credentials, identity, serverIdentity: server, config, configWarnings: warnings, lock, client,
-      realtimeUrl: resolveRealtimeUrl(credentials.api),
-    };
+    return { credentials, identity, serverIdentity: server, config, configWarnings: warnings, lock, client, realtimeUrl };
   } catch (e) {
     client?.close();
     await lock.release();

@@ -5,6 +5,9 @@
  * Secrets: the key is only ever placed in the `X-API-Key` header. Errors are built from status codes, server
  * error codes and network codes — never from the axios error (its config holds the headers) — and every
  * message passes through `redact`.
+ *
+ * Proxies (proxy.ts): axios' own proxy support stays off (`proxy: false`); when the environment names a proxy
+ * for the API URL, the request agent is a proxy agent instead of the direct one.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -16,6 +19,7 @@ import { USER_AGENT } from '../../version';
 import { registerSecret, silentLogger, type Logger } from '../log';
 import { ApiError, type ApiErrorCode } from './errors';
 import { withRetry, parseRetryAfter, classifyForRetry, DEFAULT_BACKOFF_MAX_MS, type RetryClass } from './retry';
+import { chooseProxy, proxyAgent, viaProxy, type ProxyChoice, type ProxyEnv } from './proxy';
 import {
   Envelope,
   ThreadItem,
@@ -39,8 +43,11 @@ export interface BlobHubClientOptions {
   backoffMaxMs?: number;
   /** Every retried transient error, for the desktop's warning ribbon. */
   onTransientError?: (error: ApiError) => void;
+  /** TCP connect timeout of a direct connection (through a proxy, `requestTimeoutMs` bounds the whole call). */
   connectTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** Where the proxy variables are read (default `process.env`); see proxy.ts. */
+  env?: ProxyEnv;
 }
 
 /** Network errors raised before anything reached the server: the request cannot have been applied. */
@@ -193,11 +200,13 @@ interface RequestSpec {
 
 export class BlobHubClient implements BlobHubApi {
   readonly apiUrl: string;
+  /** The proxy the API traffic goes through, or null (direct). */
+  readonly proxy: ProxyChoice | null;
   private readonly http: AxiosInstance;
   private readonly logger: Logger;
   private readonly backoffMaxMs: number;
   private readonly onTransientError: ((error: ApiError) => void) | undefined;
-  private readonly agents: http.Agent[];
+  private readonly agent: http.Agent;
   /** Aborted by close(): ends every call and retry wait of this client. */
   private readonly closing = new AbortController();
 
@@ -208,15 +217,17 @@ export class BlobHubClient implements BlobHubApi {
     this.backoffMaxMs = options.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS;
     this.onTransientError = options.onTransientError;
     const connectMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    const httpAgent = new ConnectTimeoutHttpAgent(connectMs);
-    const httpsAgent = new ConnectTimeoutHttpsAgent(connectMs);
-    this.agents = [httpAgent, httpsAgent];
+    this.proxy = chooseProxy(this.apiUrl, options.env);
+    // One agent: the API URL fixes the scheme and redirects are not followed.
+    this.agent = this.proxy
+      ? proxyAgent(this.apiUrl, this.proxy, { keepAlive: true })
+      : this.apiUrl.startsWith('https:') ? new ConnectTimeoutHttpsAgent(connectMs) : new ConnectTimeoutHttpAgent(connectMs);
     this.http = axios.create({
       baseURL: this.apiUrl,
       timeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
       headers: { 'X-API-Key': options.apiKey, 'Content-Type': 'application/json', 'User-Agent': USER_AGENT, Accept: 'application/json' },
-      httpAgent,
-      httpsAgent,
+      httpAgent: this.agent,
+      httpsAgent: this.agent,
       proxy: false,
       maxRedirects: 0,
       // We classify every status ourselves and parse the raw text ourselves (bad JSON → API_BAD_RESPONSE).
@@ -234,7 +245,7 @@ export class BlobHubClient implements BlobHubApi {
    */
   close(): void {
     this.closing.abort();
-    for (const a of this.agents) a.destroy();
+    this.agent.destroy();
   }
 
   // ---- BlobHubApi ----
@@ -390,6 +401,14 @@ export class BlobHubClient implements BlobHubApi {
       });
     }
     const code: ApiErrorCode = res.status >= 500 ? 'API_TRANSIENT_ERROR' : 'API_COMMAND_FAILED';
+    if (res.status === 407) {
+      // Proxy Authentication Required: said plainly, naming the variable that holds the credentials.
+      const p = this.proxy;
+      const proxy = !p ? 'a proxy asks for credentials'
+        : p.url.username ? `the proxy ${p.display} refused the credentials in ${p.variable}`
+          : `the proxy ${p.display} asks for credentials: put user:password@ in ${p.variable}`;
+      throw new ApiError(code, `${base} (${proxy})`, { command: spec.label, status: 407, serverCode });
+    }
     throw new ApiError(code, base, { command: spec.label, status: res.status, serverCode, ambiguous: res.status >= 500 });
   }
 
@@ -403,7 +422,7 @@ export class BlobHubClient implements BlobHubApi {
     }
     const timeout = networkCode === 'ETIMEDOUT' || networkCode === 'ECONNABORTED';
     const what = networkCode === 'ECONNECT_TIMEOUT' ? 'connect timed out' : timeout ? 'request timed out' : `network error (${networkCode})`;
-    return new ApiError('API_NETWORK_ERROR', `${label}: ${what} talking to ${safeHost(this.apiUrl)}`, {
+    return new ApiError('API_NETWORK_ERROR', `${label}: ${what} talking to ${safeHost(this.apiUrl)}${viaProxy(this.proxy)}`, {
       command: label, networkCode, ambiguous: !NOT_SENT_CODES.has(networkCode),
     });
   }

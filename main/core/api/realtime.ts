@@ -4,13 +4,19 @@
  * notifications handed to `onEvent`. It reconnects forever with the §11 backoff (reset once subscribed),
  * keeps the link honest with ping/pong, and calls `onConnected` after every (re)subscribe so the harness
  * runs a full reconcile — events missed while disconnected are not replayed by the server.
+ *
+ * Proxies (proxy.ts): ws:// follows HTTP_PROXY and wss:// HTTPS_PROXY (plus ALL_PROXY / NO_PROXY), like the
+ * REST client; through a proxy the WebSocket always rides a CONNECT tunnel, the one form every proxy that
+ * carries WebSockets accepts (an Upgrade forwarded in absolute-URI form is hop-by-hop and often dropped).
  */
+import type { Agent } from 'node:http';
 import WebSocket from 'ws';
 import { USER_AGENT, VERSION } from '../../version';
 import { registerSecret, silentLogger, type Logger } from '../log';
 import { Backoff } from './retry';
 import { SessionEvent, type SessionRef } from './types';
 import { DEFAULT_API_URL } from './client';
+import { chooseProxy, proxyAgent, viaProxy, type ProxyChoice, type ProxyEnv } from './proxy';
 
 export const DEFAULT_REALTIME_URL = 'wss://realtime.blobhub.io/v1';
 export const SESSION_EVENT_TYPES = ['session_object_modified', 'session_object_deleted', 'session_thread_item_posted'] as const;
@@ -38,6 +44,8 @@ export interface RealtimeClientOptions {
   pingIntervalMs?: number;
   /** Handshake + initialize + subscribe must finish within this. */
   connectTimeoutMs?: number;
+  /** Where the proxy variables are read (default `process.env`); see proxy.ts. */
+  env?: ProxyEnv;
 }
 
 interface RpcMessage {
@@ -62,10 +70,15 @@ export class RealtimeClient {
   private readonly pending = new Map<string | number, (msg: RpcMessage) => void>();
   /** Count of successful subscribes; handy for tests and logs. */
   connections = 0;
+  /** The proxy the WebSocket goes through, or null (direct). */
+  readonly proxy: ProxyChoice | null;
+  private readonly agent: Agent | undefined;
 
   constructor(private readonly options: RealtimeClientOptions) {
     registerSecret(options.apiKey);
     this.logger = options.logger ?? silentLogger;
+    this.proxy = chooseProxy(options.url, options.env);
+    this.agent = this.proxy ? proxyAgent(options.url, this.proxy, { tunnel: true }) : undefined;
     this.backoff = new Backoff({ maxMs: options.backoffMaxMs });
   }
 
@@ -128,6 +141,7 @@ export class RealtimeClient {
     const ws = new WebSocket(this.options.url, {
       headers: { 'X-API-Key': this.options.apiKey, 'User-Agent': USER_AGENT },
       handshakeTimeout: this.options.connectTimeoutMs ?? 10_000,
+      agent: this.agent,
     });
     this.ws = ws;
     let alive = true;
@@ -145,13 +159,14 @@ export class RealtimeClient {
     });
     ws.on('unexpected-response', (_req, res) => {
       // 401/403 at the handshake: keep retrying with backoff (the REST side reports auth problems).
-      this.logger.warn('realtime_rejected', `realtime handshake answered HTTP ${res.statusCode}`, { code: 'API_NETWORK_ERROR', status: res.statusCode });
+      const by = res.statusCode === 407 && this.proxy ? ` (proxy authentication failed: check the credentials in ${this.proxy.variable})` : '';
+      this.logger.warn('realtime_rejected', `realtime handshake answered HTTP ${res.statusCode}${by}`, { code: 'API_NETWORK_ERROR', status: res.statusCode });
       res.resume();
       ws.terminate();
     });
     ws.on('error', (err) => {
       const code = (err as NodeJS.ErrnoException).code ?? 'error';
-      this.logger.warn('realtime_error', `realtime connection error (${code})`, { code: 'API_NETWORK_ERROR' });
+      this.logger.warn('realtime_error', `realtime connection error (${code})${viaProxy(this.proxy)}`, { code: 'API_NETWORK_ERROR' });
     });
     ws.on('close', () => {
       if (this.ws !== ws) return;
