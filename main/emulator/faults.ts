@@ -5,12 +5,15 @@
  */
 import { z } from 'zod';
 
-export const FAULT_KINDS = ['status', 'rate_limit', 'drop_before', 'drop_after', 'latency', 'malformed'] as const;
+export const FAULT_KINDS = ['status', 'client_error', 'rate_limit', 'drop_before', 'drop_after', 'latency', 'malformed'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export const FaultRuleSchema = z.strictObject({
   /** A data command name, `users/me`, `realtime`, or `*` (every route). */
   command: z.string().min(1),
+  /** Only requests whose body names this `alias` (data commands); absent = any alias, or none. */
+  alias: z.string().min(1).optional(),
+  /** `client_error`: HTTP 400 `invalid_request`, nothing applied (the client's API_COMMAND_FAILED). */
   kind: z.enum(FAULT_KINDS),
   /** For `status`: the HTTP status to answer (500..599; default 500). */
   status: z.number().int().min(500).max(599).optional(),
@@ -84,16 +87,19 @@ export class FaultInjector {
     return this.rules.map((r) => ({ ...r.rule, remaining: Number.isFinite(r.remaining) ? r.remaining : null }));
   }
 
-  decide(command: string): FaultDecision {
+  /** `alias`: the request body's `alias`, when it has one. */
+  decide(command: string, alias?: string): FaultDecision {
     const decision: FaultDecision = { latencyMs: 0, action: null };
     for (const live of this.rules) {
       if (live.remaining <= 0 || (live.rule.command !== command && live.rule.command !== '*')) continue;
+      if (live.rule.alias !== undefined && live.rule.alias !== alias) continue;
       if (live.rule.kind !== 'latency' && decision.action) continue;
       if (live.rule.probability !== undefined && this.random() >= live.rule.probability) continue;
       live.remaining -= 1;
       const { rule } = live;
       if (rule.kind === 'latency') decision.latencyMs += rule.latencyMs ?? 0;
       else if (rule.kind === 'status') decision.action = { kind: 'status', status: rule.status ?? 500 };
+      else if (rule.kind === 'client_error') decision.action = { kind: 'status', status: 400 };
       else if (rule.kind === 'rate_limit') decision.action = { kind: 'rate_limit', retryAfterSec: rule.retryAfterSec ?? 1 };
       else if (rule.kind === 'malformed') decision.action = { kind: 'malformed', body: rule.body ?? '{"truncated', applied: rule.applied === true };
       else decision.action = { kind: rule.kind };

@@ -69,6 +69,18 @@ function send(res: ServerResponse, reply: Reply): void {
   res.end(body);
 }
 
+/** The wire code of an injected `status` / `client_error` answer to a REST request. */
+function injectedCode(status: number): 'invalid_request' | 'service_unavailable' | 'internal_error' {
+  if (status < 500) return 'invalid_request';
+  return status === 503 ? 'service_unavailable' : 'internal_error';
+}
+
+/** A data command body's `alias` (fault rules may be scoped to one). */
+function peekAlias(body: unknown): string | undefined {
+  const alias = body && typeof body === 'object' ? (body as Record<string, unknown>).alias : undefined;
+  return typeof alias === 'string' ? alias : undefined;
+}
+
 /** A raw (possibly not JSON) answer, for the `malformed` fault. */
 function sendRaw(res: ServerResponse, status: number, body: string): void {
   if (res.destroyed) return;
@@ -139,8 +151,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   };
 
   /** Runs `work` under the fault decision for `command`: latency first, then an injected answer or drop, else the real reply. */
-  const underFaults = async (req: IncomingMessage, res: ServerResponse, command: string, work: () => Reply): Promise<void> => {
-    const decision: FaultDecision = faults.decide(command);
+  const underFaults = async (req: IncomingMessage, res: ServerResponse, command: string, work: () => Reply, alias?: string): Promise<void> => {
+    const decision: FaultDecision = faults.decide(command, alias);
     if (!(await delay(decision.latencyMs))) return;
     const action = decision.action;
     if (action?.kind === 'drop_before') {
@@ -148,7 +160,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return;
     }
     if (action?.kind === 'status') {
-      send(res, errorReply(new EmulatorError(action.status, action.status === 503 ? 'service_unavailable' : 'internal_error', `Injected fault: HTTP ${action.status}.`)));
+      send(res, errorReply(new EmulatorError(action.status, injectedCode(action.status), `Injected fault: HTTP ${action.status}.`)));
       return;
     }
     if (action?.kind === 'rate_limit') {
@@ -204,7 +216,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       const result = runCommand(store, shapes, user, revisionId, body);
       if (mutating) counters.applied();
       return { status: 200, body: result };
-    });
+    }, peekAlias(body));
   };
 
   const handleControl = async (req: IncomingMessage, res: ServerResponse, method: string): Promise<void> => {
@@ -239,7 +251,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (!(await delay(decision.latencyMs))) return void socket.destroy();
     const action = decision.action;
     if (action?.kind === 'drop_before') return void socket.destroy();
-    if (action?.kind === 'status') return rejectUpgrade(socket, action.status, 'internal_error', `Injected fault: HTTP ${action.status}.`);
+    if (action?.kind === 'status') {
+      return rejectUpgrade(socket, action.status, action.status < 500 ? 'invalid_request' : 'internal_error', `Injected fault: HTTP ${action.status}.`);
+    }
     if (action?.kind === 'rate_limit') {
       return rejectUpgrade(socket, 429, 'rate_limited', 'Too many requests.', { 'Retry-After': String(action.retryAfterSec) });
     }

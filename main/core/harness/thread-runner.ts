@@ -24,6 +24,7 @@ import { InboundQueue } from './inbound-queue';
 import { coalesceTurn, isSelf, itemText } from './inbound';
 import { SerialQueue, ThreadStore } from './local-state';
 import { nextSeenOrder, type SlotPool } from './slots';
+import { DEFAULT_POST_DEADLINE_MS } from './outbound/outbox';
 import {
   itemFromAgentEvent, pendingPromptItem, promptResolvedItem, statusItem, threadActivatedItem, threadFailedItem,
   threadStoppedItem,
@@ -34,6 +35,8 @@ export interface ThreadOutbox {
   enqueue(item: PostItemInput): { emissionId: string; posted: Promise<ThreadItem> };
   drain(timeoutMs?: number): Promise<unknown>;
   close(): Promise<void>;
+  /** The §11 retry window of one item; the runner sets it from `ThreadTiming.postRetryWindowMs`. */
+  postDeadlineMs?: number;
 }
 
 export type OutboxFatal = (error: WorkerError) => void;
@@ -74,10 +77,13 @@ export interface ThreadTiming {
   shutdownTurnWaitMs: number;
   /** Graceful shutdown waits this long for the outbox to drain (the rest stays journaled). */
   shutdownDrainMs: number;
+  /** decisions §11: an item still failing this long after its first attempt fails the thread (10 min). */
+  postRetryWindowMs: number;
 }
 
 export const DEFAULT_THREAD_TIMING: ThreadTiming = {
   stopGraceMs: 10_000, stopKillMs: 5_000, shutdownTurnWaitMs: 5_000, shutdownDrainMs: 5_000,
+  postRetryWindowMs: DEFAULT_POST_DEADLINE_MS,
 };
 
 /**
@@ -649,11 +655,20 @@ export class ThreadRunner {
 
   private async ensureOutbox(): Promise<ThreadOutbox> {
     if (!this.outbox) {
-      this.outbox = await this.ctx.openOutbox(this.alias, (error) => {
+      let opened: ThreadOutbox | null = null;
+      opened = await this.ctx.openOutbox(this.alias, (error) => {
         void this.steps.run(async () => {
           if (this.phase !== 'idle' && !this.closed) await this.fail(error);
+          // A failed outbox posts nothing more (it only journals). Drop it, so the next activation (the
+          // user's reset to pending) opens the journal again and posts the unconfirmed items first.
+          if (opened && this.outbox === opened) {
+            this.outbox = null;
+            await opened.close();
+          }
         });
       }, this.threadLog, (posted) => this.noteOutbound(posted.emissionId, posted.item.id));
+      opened.postDeadlineMs = this.ctx.timing.postRetryWindowMs;
+      this.outbox = opened;
     }
     return this.outbox;
   }

@@ -132,7 +132,8 @@ export class Outbox {
   /** Abandons a request in flight (on close, after the grace period). */
   private readonly abort = new AbortController();
   private waiters: Array<() => void> = [];
-  private readonly postDeadlineMs: number;
+  /** The §11 retry window (`OutboxOptions.postDeadlineMs`); may be changed after open, read at every failure. */
+  postDeadlineMs: number;
   private readonly budgetBytes: number;
   private readonly log: Logger;
 

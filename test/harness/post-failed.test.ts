@@ -1,0 +1,308 @@
+/**
+ * THREAD_POST_FAILED end to end (decisions §11): the real worker host, the emulator over 127.0.0.1 and the fake
+ * agent. Posting one item of a thread that is refused 3 times (`API_COMMAND_FAILED`), or that keeps failing
+ * for longer than the retry window, fails that thread — and only that thread; a reset to pending brings it
+ * back and posts what was left unposted, once and in order (docs/outbound.md §3).
+ *
+ * Faults are scoped to one thread's posts (`alias`), so other threads and the `worker` activity thread post
+ * normally. The 10-minute window is shortened through the host's `timing.postRetryWindowMs`.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FAST_TIMING, agentTexts, makeRig, threadOf, waitFor, waitSnapshot, type Rig } from './support';
+import { isPidAlive } from '../../main/core/state/lock';
+import { DEFAULT_THREAD_TIMING } from '../../main/core/harness/thread-runner';
+import type { WorkerHost } from '../../main/core/host';
+
+const POST = 'post_session_thread_item';
+/** Every wait in this file is bounded; failures settle within a few seconds of backoff (backoff_max_ms 1000). */
+const WAIT = { timeoutMs: 15_000 };
+
+type Item = ReturnType<Rig['items']>[number];
+
+const emissionOf = (i: Item): string | undefined => (i.metadata as { emission_id?: string } | null | undefined)?.emission_id;
+const kindOf = (i: Item): string => String((i.metadata as { type?: string } | null | undefined)?.type ?? 'human');
+
+/** The pid of the fake agent started in `cwd` (the n-th one, 0-based). */
+async function agentPid(rig: Rig, cwd: string, n = 0): Promise<number | undefined> {
+  return (await rig.records()).filter((r) => r.kind === 'argv' && r.cwd === cwd)[n]?.pid as number | undefined;
+}
+
+async function argvs(rig: Rig, cwd: string): Promise<string[][]> {
+  return (await rig.records()).filter((r) => r.kind === 'argv' && r.cwd === cwd).map((r) => r.argv as string[]);
+}
+
+/** User turns the fake agents started in `cwd` received, in order. */
+async function turnsIn(rig: Rig, cwd: string): Promise<string[]> {
+  const records = await rig.records();
+  const pids = new Set(records.filter((r) => r.kind === 'argv' && r.cwd === cwd).map((r) => r.pid));
+  const out: string[] = [];
+  for (const r of records) {
+    if (r.kind !== 'stdin' || !pids.has(r.pid) || typeof r.line !== 'string') continue;
+    const msg = JSON.parse(r.line) as { type?: string; message?: { content?: unknown } };
+    if (msg.type !== 'user') continue;
+    const c = msg.message?.content;
+    out.push(typeof c === 'string' ? c : Array.isArray(c) ? c.map((b: { text?: string }) => b.text ?? '').join('\n') : '');
+  }
+  return out;
+}
+
+async function jsonLines(file: string): Promise<Array<Record<string, unknown>>> {
+  try {
+    return (await readFile(file, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  } catch {
+    return [];
+  }
+}
+
+/** The outbox's `outbox_retry` lines for one thread (section.log). */
+async function retriesOf(rig: Rig, alias: string): Promise<Array<Record<string, unknown>>> {
+  return (await jsonLines(rig.paths.job(rig.ref.session_id).sectionLog)).filter((l) => l.event === 'outbox_retry' && l.thread === alias);
+}
+
+function activity(rig: Rig, type: string, alias: string): Array<Record<string, unknown>> {
+  return rig.items('worker').map((i) => (i.metadata ?? {}) as Record<string, unknown>).filter((m) => m.type === type && m.alias === alias);
+}
+
+function assertNoDuplicates(rig: Rig, alias: string): void {
+  const ids = rig.items(alias).map(emissionOf).filter((x): x is string => x !== undefined);
+  assert.equal(new Set(ids).size, ids.length, `no emission posted twice on ${alias}: ${ids.join(' ')}`);
+}
+
+/** The thread's local failure, once thread.yaml records it. */
+async function waitFailed(rig: Rig, alias: string, timeoutMs = WAIT.timeoutMs): Promise<{ code: string; message: string; at: string }> {
+  const error = await waitFor(async () => {
+    const y = await rig.threadYaml(alias);
+    return y?.agent.state === 'failed' ? y.agent.error : null;
+  }, `${alias} failed in thread.yaml`, { timeoutMs });
+  return error as { code: string; message: string; at: string };
+}
+
+interface Started {
+  host: WorkerHost;
+  otherFolder: string;
+  /** Items of `a` on the server after its first turn was answered. */
+  before: Item[];
+  pidA: number;
+  pidB: number;
+}
+
+/** Threads `a` (rig.workFolder) and `b` (its own folder), both active, each with one answered turn. */
+async function startTwo(rig: Rig, timing: Partial<typeof DEFAULT_THREAD_TIMING> = {}): Promise<Started> {
+  const otherFolder = join(rig.workFolder, 'other');
+  await mkdir(otherFolder);
+  rig.chat('a');
+  rig.say('a', 'first');
+  rig.handoff('a');
+  rig.chat('b');
+  rig.say('b', 'b-one');
+  rig.handoff('b', { workspace: { work_folder: otherFolder } });
+  const host = rig.host({ timing: { ...FAST_TIMING, ...timing } });
+  await host.start();
+  await waitFor(() => agentTexts(rig, 'a').includes('Hello! You said: first'), 'a answered its first turn', WAIT);
+  await waitFor(() => agentTexts(rig, 'b').includes('Hello! You said: b-one'), 'b answered its first turn', WAIT);
+  // The first turn's turn_end is posted too: nothing of a is still on its way.
+  await waitFor(() => rig.kinds('a').at(-1) === 'turn_end', 'a first turn fully posted', WAIT);
+  const pidA = await agentPid(rig, rig.workFolder);
+  const pidB = await agentPid(rig, otherFolder);
+  assert.ok(pidA && isPidAlive(pidA) && pidB && isPidAlive(pidB));
+  return { host, otherFolder, before: rig.items('a'), pidA, pidB };
+}
+
+test('3 × API_COMMAND_FAILED (HTTP 400) on one of a thread\'s items fails that thread with THREAD_POST_FAILED; others go on', async (t) => {
+  const rig = await makeRig(t, { realtime: true });
+  const { host, otherFolder, before, pidA, pidB } = await startTwo(rig);
+  const envelopeBefore = structuredClone(rig.emu.control.getObject(rig.ref, 'a')!.value) as unknown as { thread: { metadata: { instance: { state: string } } } };
+
+  // Exactly three refusals, then the emulator would accept: a 4th attempt would store the item.
+  rig.emu.control.addFault({ command: POST, alias: 'a', kind: 'client_error', times: 3 });
+  const secondId = rig.say('a', 'second');
+  const error = await waitFailed(rig, 'a');
+
+  // thread.yaml carries the detail (decisions §6.2, §12).
+  assert.equal(error.code, 'THREAD_POST_FAILED');
+  assert.match(error.message, /failed 3 times/);
+  assert.match(error.message, /HTTP 400 invalid_request/);
+  assert.ok(!Number.isNaN(Date.parse(error.at)));
+
+  // Three answers, two retries: the third is final, no fourth attempt (the fault is spent and nothing of the
+  // second turn reached the server, although the emulator would now accept it).
+  assert.deepEqual(rig.emu.control.faults(), []);
+  const sectionLog = await jsonLines(rig.paths.job(rig.ref.session_id).sectionLog);
+  const retries = await retriesOf(rig, 'a');
+  assert.deepEqual(retries.map((l) => l.code), ['API_COMMAND_FAILED', 'API_COMMAND_FAILED']);
+  assert.equal(sectionLog.filter((l) => l.event === 'outbox_failed' && l.thread === 'a').length, 1);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.deepEqual(rig.items('a').map((i) => i.id), [...before.map((i) => i.id), secondId], 'items posted before are untouched; nothing new');
+
+  // The envelope: instance.state failed, nothing else changed, no failure detail on the wire (§6.4, §12.3).
+  await waitFor(() => rig.envelopeState('a') === 'failed', 'envelope failed', WAIT);
+  const expected = structuredClone(envelopeBefore);
+  expected.thread.metadata.instance.state = 'failed';
+  assert.deepEqual(rig.emu.control.getObject(rig.ref, 'a')!.value, expected);
+
+  // The activity item on the worker thread.
+  const failed = await waitFor(() => activity(rig, 'thread_failed', 'a')[0], 'thread_failed activity item', WAIT);
+  assert.deepEqual(failed.error, { code: 'THREAD_POST_FAILED', message: error.message });
+
+  // The agent is stopped; the slot is free; the snapshot shows the error.
+  await waitFor(() => !isPidAlive(pidA), 'agent of a gone', WAIT);
+  await waitSnapshot(host, (s) => threadOf(s, 'a')?.state === 'failed' && s.agents.busy === 1, 'snapshot: a failed, one slot busy');
+  const view = threadOf(host.snapshot(), 'a')!;
+  assert.equal(view.last_error?.code, 'THREAD_POST_FAILED');
+  assert.equal(view.last_error?.message, error.message);
+  assert.ok(view.last_error?.remediation);
+  assert.ok(host.snapshot().recent_errors.some((e) => e.code === 'API_COMMAND_FAILED' && e.thread === 'a'), 'the retries reached the ribbon');
+
+  // thread.log keeps the refused payload.
+  const threadLog = await jsonLines(rig.paths.job(rig.ref.session_id).threadLog('a'));
+  const rejected = threadLog.filter((l) => l.event === 'outbox_item_rejected');
+  assert.equal(rejected.length, 1);
+  assert.equal(rejected[0]!.code, 'THREAD_POST_FAILED');
+
+  // The other thread keeps working, on the same agent.
+  assert.ok(isPidAlive(pidB));
+  rig.say('b', 'b-two');
+  await waitFor(() => agentTexts(rig, 'b').includes('Hello! You said: b-two'), 'b answered after a failed', WAIT);
+  assert.equal(rig.envelopeState('b'), 'active');
+  assert.equal((await argvs(rig, otherFolder)).length, 1);
+  assert.equal(threadOf(host.snapshot(), 'b')?.last_error, null);
+
+  // A failed thread takes no more input and posts nothing.
+  rig.say('a', 'while failed');
+  await new Promise((r) => setTimeout(r, 600));
+  assert.equal((await argvs(rig, rig.workFolder)).length, 1, 'no agent started for a');
+  assert.equal(rig.items('a').filter((i) => i.user_id === rig.worker.user_id).length, before.filter((i) => i.user_id === rig.worker.user_id).length);
+  assertNoDuplicates(rig, 'a');
+  assertNoDuplicates(rig, 'b');
+  assertNoDuplicates(rig, 'worker');
+});
+
+test('continuous 5xx for longer than the retry window fails the thread with THREAD_POST_FAILED', async (t) => {
+  assert.equal(DEFAULT_THREAD_TIMING.postRetryWindowMs, 10 * 60 * 1000, 'decisions §11: 10 minutes unless a test shortens it');
+  const windowMs = 2_500;
+  const rig = await makeRig(t, { realtime: true });
+  const { host, before, pidA, pidB } = await startTwo(rig, { postRetryWindowMs: windowMs });
+
+  rig.emu.control.addFault({ command: POST, alias: 'a', kind: 'status', status: 503 });
+  const started = Date.now();
+  const secondId = rig.say('a', 'second');
+  const error = await waitFailed(rig, 'a', windowMs + 10_000);
+  const took = Date.now() - started;
+  assert.equal(error.code, 'THREAD_POST_FAILED');
+  assert.match(error.message, /still failed after \d+ s of retries/);
+  assert.match(error.message, /HTTP 503/);
+  assert.ok(took >= windowMs, `not before the window ends (${took} ms)`);
+
+  await waitFor(() => rig.envelopeState('a') === 'failed', 'envelope failed', WAIT);
+  await waitFor(() => !isPidAlive(pidA), 'agent of a gone', WAIT);
+  await waitSnapshot(host, (s) => threadOf(s, 'a')?.last_error?.code === 'THREAD_POST_FAILED', 'snapshot shows the error');
+  const failed = await waitFor(() => activity(rig, 'thread_failed', 'a')[0], 'thread_failed activity item', WAIT);
+  assert.deepEqual(failed.error, { code: 'THREAD_POST_FAILED', message: error.message });
+  const retries = await retriesOf(rig, 'a');
+  assert.ok(retries.length >= 2 && retries.every((l) => l.code === 'API_TRANSIENT_ERROR'), 'retried as transient until the window closed');
+
+  rig.emu.control.clearFaults();
+  assert.deepEqual(rig.items('a').map((i) => i.id), [...before.map((i) => i.id), secondId], 'a 5xx stored nothing; nothing reposted');
+  assert.ok(isPidAlive(pidB));
+  rig.say('b', 'b-two');
+  await waitFor(() => agentTexts(rig, 'b').includes('Hello! You said: b-two'), 'b still answers', WAIT);
+  assertNoDuplicates(rig, 'a');
+  assertNoDuplicates(rig, 'worker');
+});
+
+test('5xx for less than the retry window recovers: every item stored once, in order, and the thread stays active', async (t) => {
+  const windowMs = 4_000;
+  const outageMs = 2_000;
+  const rig = await makeRig(t, { realtime: true });
+  const { host, before, pidA } = await startTwo(rig, { postRetryWindowMs: windowMs });
+
+  // The first post is stored but its answer is lost (ambiguous, like a 5xx after the write); every later one
+  // gets a 503 until the outage ends.
+  rig.emu.control.addFault({ command: POST, alias: 'a', kind: 'drop_after', times: 1 });
+  rig.emu.control.addFault({ command: POST, alias: 'a', kind: 'status', status: 503 });
+  const started = Date.now();
+  const secondId = rig.say('a', 'second');
+  // The turn's items queue up behind the one that is failing.
+  await waitFor(async () => (await retriesOf(rig, 'a')).length > 0 && threadOf(host.snapshot(), 'a')?.state === 'active_idle',
+    'the turn ended while its items are failing', WAIT);
+  // An outage of half the window (the other half is margin for slow machines), then the server is fine again.
+  await new Promise((r) => setTimeout(r, outageMs - (Date.now() - started)));
+  assert.deepEqual(rig.items('a').slice(before.length).map(kindOf), ['human', 'thinking'], 'only the dropped-answer post got through');
+  rig.emu.control.clearFaults();
+
+  await waitFor(() => rig.kinds('a').length >= before.length + 4, 'the turn posted after the outage', WAIT);
+  await new Promise((r) => setTimeout(r, 300));
+  const after = rig.items('a');
+  assert.deepEqual(after.slice(0, before.length + 1).map((i) => i.id), [...before.map((i) => i.id), secondId]);
+  assert.deepEqual(after.slice(before.length + 1).map(kindOf), ['thinking', 'text', 'turn_end'], 'in emission order');
+  assert.equal(after.at(-2)!.content[0]!.text, 'Hello! You said: second');
+  assertNoDuplicates(rig, 'a');
+
+  // The thread never failed, and nothing is posted again.
+  await new Promise((r) => setTimeout(r, 1_000));
+  assert.equal(rig.kinds('a').length, before.length + 4, 'stored once');
+  assert.equal((await rig.threadYaml('a'))?.agent.state, 'active');
+  assert.equal((await rig.threadYaml('a'))?.agent.error.code, null);
+  assert.equal(rig.envelopeState('a'), 'active');
+  assert.deepEqual(activity(rig, 'thread_failed', 'a'), []);
+  assert.ok(isPidAlive(pidA));
+  const retries = await retriesOf(rig, 'a');
+  assert.ok(retries.length >= 2, `it did retry (${retries.length})`);
+  rig.say('a', 'third');
+  await waitFor(() => agentTexts(rig, 'a').includes('Hello! You said: third'), 'a answers the next turn', WAIT);
+});
+
+test('after THREAD_POST_FAILED a reset to pending resumes the thread and posts the unposted items first, once, in order', async (t) => {
+  const rig = await makeRig(t, { realtime: true });
+  const { host, before, pidA } = await startTwo(rig);
+  const sessionId = (await rig.threadYaml('a'))?.agent.agent_session_id;
+  assert.ok(sessionId);
+
+  rig.emu.control.addFault({ command: POST, alias: 'a', kind: 'client_error', times: 3 });
+  const secondId = rig.say('a', 'second');
+  await waitFailed(rig, 'a');
+  await waitFor(() => rig.envelopeState('a') === 'failed', 'envelope failed', WAIT);
+  await waitFor(() => !isPidAlive(pidA), 'agent of a gone', WAIT);
+  await waitFor(() => activity(rig, 'thread_failed', 'a').length === 1, 'thread_failed posted', WAIT);
+
+  // What never got posted is still journaled: the second turn's thinking, text and turn_end.
+  const journal = await jsonLines(rig.paths.job(rig.ref.session_id).threadOutbox('a'));
+  const unposted = journal.filter((l) => l.op === 'emit').map((l) => l as { id: string; item: { metadata: { type: string } } });
+  assert.deepEqual(unposted.map((l) => l.item.metadata.type), ['thinking', 'text', 'turn_end']);
+  assert.deepEqual(rig.items('a').map((i) => i.id), [...before.map((i) => i.id), secondId]);
+
+  // The human resets the thread through the emulator's control API (the fault is spent: posting works again).
+  rig.setState('a', 'pending');
+  await waitFor(() => rig.envelopeState('a') === 'active', 'active again', WAIT);
+  await waitFor(() => activity(rig, 'thread_activated', 'a').length === 2, 'second thread_activated', WAIT);
+  await waitFor(() => rig.items('a').length >= before.length + 4, 'the unposted items are posted', WAIT);
+  await new Promise((r) => setTimeout(r, 300));
+
+  // Exactly the journaled emissions, in their order, right after the item that caused them; nothing earlier repeated.
+  const after = rig.items('a');
+  assert.deepEqual(after.slice(0, before.length + 1).map((i) => i.id), [...before.map((i) => i.id), secondId]);
+  assert.deepEqual(after.slice(before.length + 1).map(emissionOf), unposted.map((l) => l.id));
+  assert.equal(after.at(-2)!.content[0]!.text, 'Hello! You said: second');
+
+  // The same agent session is resumed; the turn that already ran is not run again.
+  const runs = await argvs(rig, rig.workFolder);
+  assert.equal(runs.length, 2);
+  assert.equal(runs[1]![runs[1]!.indexOf('--resume') + 1], sessionId);
+  const y = await rig.threadYaml('a');
+  assert.equal(y?.agent.state, 'active');
+  assert.deepEqual(y?.agent.error, { code: null, message: null, at: null });
+  await waitSnapshot(host, (s) => threadOf(s, 'a')?.state === 'active_idle' && threadOf(s, 'a')?.last_error === null, 'snapshot: active, no error');
+
+  // And it goes on normally.
+  rig.say('a', 'third');
+  await waitFor(() => agentTexts(rig, 'a').includes('Hello! You said: third'), 'a answers after the reset', WAIT);
+  await waitFor(() => rig.kinds('a').at(-1) === 'turn_end', 'third turn posted', WAIT);
+  assert.deepEqual(await turnsIn(rig, rig.workFolder), ['first', 'second', 'third']);
+  assert.deepEqual(agentTexts(rig, 'a'), ['Hello! You said: first', 'Hello! You said: second', 'Hello! You said: third']);
+  assertNoDuplicates(rig, 'a');
+  assertNoDuplicates(rig, 'worker');
+  assert.equal((await jsonLines(rig.paths.job(rig.ref.session_id).threadOutbox('a'))).filter((l) => l.op === 'emit').length, 0, 'journal emptied');
+});
