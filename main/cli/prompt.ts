@@ -77,8 +77,9 @@ export class Prompter {
   async secret(prompt: string): Promise<string | null> {
     if (!this.input.isTTY || typeof this.input.setRawMode !== 'function') return this.line(prompt);
     this.begin();
-    this.output.write(prompt);
+    // No echo before the prompt shows: keys typed (or pasted) the moment it appears must not reach the screen.
     this.input.setRawMode(true);
+    this.output.write(prompt);
     let value = '';
     try {
       for (;;) {

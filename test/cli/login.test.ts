@@ -176,11 +176,19 @@ def read_until(marker, timeout=10):
                 out += os.read(fd, 4096)
             except OSError:
                 return
-read_until(b'API key')
+read_until(b'API key', 25)   # typing before the prompt would reach a cooked, echoing terminal
 os.write(fd, key.encode()[:5]); time.sleep(0.05)
 os.write(fd, b'X\\x7f'); time.sleep(0.05)   # a typo and a backspace
 os.write(fd, key.encode()[5:] + b'\\r')
-read_until(b'Config:', 15)
+# Everything up to the exit (EIO once the CLI is gone); the test's own 30 s timer bounds it.
+while True:
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
 _, status = os.waitpid(pid, 0)
 sys.stdout.write(out.decode('utf8', 'replace'))
 sys.exit(os.waitstatus_to_exitcode(status))

@@ -19,11 +19,21 @@ test('heartbeat: last_seen_at is refreshed on the timer, every other key of the 
   };
   await waitFor(() => typeof instance().last_seen_at === 'string', 'attached');
   const first = instance();
-  // A key another tool added meanwhile survives the heartbeat (read-modify-write).
+  // A key another tool added meanwhile survives the heartbeat (read-modify-write). It is added while no heartbeat
+  // is between its download and its upload: the API has no conditional write, so an upload built on a read from
+  // before the note would drop it (docs/harness.md) — not what this checks. The attach created the object with
+  // one upload (the session had none); every heartbeat downloads it, then uploads it.
+  const between = (): boolean => {
+    const c = rig.emu.control.counters();
+    const uploads = c.byCommand.upload_session_object ?? 0;
+    return uploads !== (c.byCommand.download_session_object ?? 0) + 1 || c.mutating !== c.mutationsApplied;
+  };
+  await waitFor(() => !between(), 'no heartbeat between its download and its upload');
+  const noted = instance();
   const value = structuredClone(rig.emu.control.getObject(rig.ref, 'worker')!.value) as unknown as { thread: { metadata: Record<string, unknown> } };
   value.thread.metadata.note = 'kept';
   rig.emu.control.uploadObject(rig.worker.user_id, rig.ref, 'worker', value as never);
-  await waitFor(() => instance().last_seen_at !== first.last_seen_at, 'last_seen_at refreshed');
+  await waitFor(() => instance().last_seen_at !== noted.last_seen_at, 'last_seen_at refreshed after the note');
   const later = instance();
   assert.equal(later.instance_id, first.instance_id);
   assert.equal(later.started_at, first.started_at);

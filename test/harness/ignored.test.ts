@@ -79,8 +79,16 @@ test('a handoff without the thread wrapper is logged once (section.log + worker 
   const aliases = host.snapshot().sections[0]!.threads.map((th) => th.alias);
   assert.ok(!aliases.includes('wrong') && !aliases.includes('chat'), `snapshot threads: ${aliases}`);
 
-  const sectionLog = await readFile(rig.paths.job(rig.ref.session_id).sectionLog, 'utf8');
-  const inFile = sectionLog.split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogRecord).filter((r) => r.event === 'envelope_ignored');
+  // section.log is written through a stream: the line lands a moment after the in-memory record.
+  const ignoredInFile = async (): Promise<LogRecord[]> => {
+    const text = await readFile(rig.paths.job(rig.ref.session_id).sectionLog, 'utf8').catch(() => '');
+    return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogRecord)
+      .filter((r) => r.event === 'envelope_ignored');
+  };
+  const inFile = await waitFor(async () => {
+    const lines = await ignoredInFile();
+    return lines.length > 0 ? lines : null;
+  }, 'envelope_ignored in section.log');
   assert.equal(inFile.length, 1);
   assert.equal(inFile[0]!.thread, 'wrong');
 

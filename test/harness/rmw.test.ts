@@ -82,8 +82,9 @@ test('recovery without an agent: local active + server completed/failed settle l
   await waitFor(() => rig.envelopeState('lost') === 'failed', 'lost → failed');
   const lost = await rig.threadYaml('lost');
   assert.equal(lost?.agent.error.code, 'AGENT_CRASHED');
-  assert.ok(rig.items('worker').some((i) => (i.metadata as { type?: string; alias?: string }).type === 'thread_failed'
-    && (i.metadata as { alias?: string }).alias === 'lost'));
+  // The activity item is enqueued once the envelope write is answered, and posted through the worker thread's outbox.
+  await waitFor(() => rig.items('worker').some((i) => (i.metadata as { type?: string; alias?: string }).type === 'thread_failed'
+    && (i.metadata as { alias?: string }).alias === 'lost'), 'thread_failed for lost posted');
   assert.equal(rig.envelopeState('to-complete'), 'completed');
   assert.equal(rig.envelopeState('to-fail'), 'failed');
   await new Promise((r) => setTimeout(r, 300));

@@ -17,7 +17,8 @@ for (const realtime of [true, false]) {
     await waitFor(() => rig.kinds('worker').includes('section_attached'), 'section_attached');
     await waitFor(() => agentTexts(rig, 'job').some((x) => x.includes('hello before handoff')), 'first turn answered');
     assert.equal(rig.envelopeState('job'), 'active');
-    assert.ok(rig.kinds('worker').includes('thread_activated'));
+    // The worker thread has its own outbox: its items are not ordered with the job thread's.
+    await waitFor(() => rig.kinds('worker').includes('thread_activated'), 'thread_activated posted');
     const section = await rig.sectionYaml();
     assert.equal(section?.attachment.status, 'attached');
 
@@ -62,6 +63,7 @@ test('a codex thread runs through the same bridge', async (t) => {
   const local = await rig.threadYaml('job');
   assert.equal(local?.workspace.agent_type, 'codex');
   assert.ok(local?.agent.agent_session_id, 'codex thread id recorded');
-  const activated = rig.items('worker').find((i) => i.metadata?.type === 'thread_activated');
-  assert.equal(activated?.metadata?.agent_session_id, local?.agent.agent_session_id);
+  // Posted through the worker thread's own outbox, so not ordered with the job thread's items.
+  const activated = await waitFor(() => rig.items('worker').find((i) => i.metadata?.type === 'thread_activated'), 'thread_activated posted');
+  assert.equal(activated.metadata?.agent_session_id, local?.agent.agent_session_id);
 });

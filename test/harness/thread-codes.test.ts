@@ -79,7 +79,8 @@ test('an agent that dies mid-turn fails the thread with AGENT_CRASHED carrying t
   assert.match(error.message, /exit code 3/);
   assert.match(error.message, /out of cheese/);
   assert.equal(rig.envelopeState('job'), 'failed');
-  assert.ok(agentTexts(rig, 'job').includes('about to fall over'), 'what the agent said before dying was posted');
+  // Posted through the job thread's outbox, which is not ordered with the worker thread's thread_failed item.
+  await waitFor(() => agentTexts(rig, 'job').includes('about to fall over'), 'what the agent said before dying was posted');
   assert.equal((await rig.threadYaml('job'))?.agent.error.code, 'AGENT_CRASHED');
   assert.equal(host.snapshot().agents.busy, 0);
 });

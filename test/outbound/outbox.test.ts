@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { textItem, toolResultItem } from '../../main/core/harness/outbound/items';
 import { ThreadLog } from '../../main/core/agents/thread-log';
 import { isWorkerError } from '../../main/core/errors';
-import { ALIAS, withRig, within } from './support';
+import { ALIAS, postsLanded, withRig, within } from './support';
 import { ROOT, waitExit, waitFor } from '../support/process';
 import { spawn } from 'node:child_process';
 
@@ -119,7 +119,7 @@ test('an outbox abandoned mid-way (posts in flight) is finished by the next one:
     await assert.rejects(first.drain(), (e: unknown) => isWorkerError(e, 'OUTBOX_CLOSED'));
     assert.throws(() => first.enqueue(textItem('late')), (e: unknown) => isWorkerError(e, 'OUTBOX_CLOSED'));
     // Let the abandoned request land on the server (it was mid-latency) before the next run looks.
-    await new Promise((r) => setTimeout(r, 150));
+    await postsLanded(rig);
     c.clearFaults();
     const second = await rig.open();
     await within(second.drain(), 20_000, 'second drained');
@@ -225,7 +225,7 @@ test('kill -9 of a process mid-stream: the next run posts every accepted emissio
     assert.ok(!out.includes('DRAINED'), 'killed with a backlog');
     const accepted = out.split('\n').filter((l) => l.startsWith('E ')).map((l) => l.split(' ')[2]!);
     // Let requests the child left in flight land before looking.
-    await new Promise((r) => setTimeout(r, 100));
+    await postsLanded(rig);
     const beforeReplay = rig.items().length;
     assert.ok(beforeReplay < accepted.length, `a backlog was left (${beforeReplay} stored, ${accepted.length} accepted)`);
 

@@ -9,7 +9,7 @@ import type { SessionRef, ThreadItem } from '../../main/core/api/types';
 import { createLogger, type LogRecord, type Logger } from '../../main/core/log';
 import type { WorkerError } from '../../main/core/errors';
 import { Outbox, type OutboxOptions } from '../../main/core/harness/outbound/outbox';
-import { tempDir } from '../support/process';
+import { tempDir, waitFor } from '../support/process';
 
 export const ALIAS = 'job_thread';
 
@@ -63,6 +63,20 @@ export async function makeRig(options: { seed?: number; itemSizeCap?: number; pa
       await tmp.cleanup();
     },
   };
+}
+
+/**
+ * Resolves once no post is held by the emulator any more: a full event-loop turn first (so a request a client
+ * already wrote — e.g. one abandoned by a closed outbox or a killed process — has been received), then every
+ * mutating request received has been applied. Only for rigs whose faults never refuse a post (latency,
+ * drop_after): a refused or dropped-before post is never applied.
+ */
+export async function postsLanded(rig: Pick<Rig, 'emu'>, timeoutMs = 10_000): Promise<void> {
+  await new Promise((r) => setImmediate(() => setImmediate(r)));
+  await waitFor(() => {
+    const c = rig.emu.control.counters();
+    return c.mutating === c.mutationsApplied;
+  }, 'every post the emulator received to be applied', { timeoutMs });
 }
 
 /** Bounded wait for a promise. */

@@ -162,9 +162,12 @@ test('crash point after_post_before_cursor: the item is stored but unconfirmed �
   rig.emu.control.addFault({ command: 'post_session_thread_item', kind: 'drop_after', times: 1 });
   rig.emu.control.addFault({ command: 'post_session_thread_item', kind: 'latency', latencyMs: 4000 });
   rig.emu.control.addFault({ command: 'post_session_thread_item', kind: 'drop_before' });
+  // Item lists answer 4 s late: the retry's look-up (after ≥ 400 ms of backoff) is held that long, so the kill
+  // below lands before it on a loaded machine too (the turn itself is delivered 4 s late as well).
+  rig.emu.control.addFault({ command: 'list_session_thread_items', kind: 'latency', latencyMs: 4000 });
   const said = rig.say('job', 'THREE please');
-  // The first post is stored and its connection dropped; the retry waits ≥ 400 ms of backoff before its
-  // look-up, while the turn ends and its cursor is written within a few ms.
+  // The first post is stored and its connection dropped; the turn ends and its cursor is written within a few
+  // ms, while the look-up that would find the stored item is still held.
   await waitFor(async () => texts(rig).length === 1 && (await cursorPast(rig, said)), 'the first item stored (answer lost), the turn recorded', { intervalMs: 2, timeoutMs: 15_000 });
   await run.crash(w1);
   const journal = await readFile(rig.paths.job(rig.ref.session_id).threadOutbox('job'), 'utf8');
@@ -223,6 +226,8 @@ test('crash point activation: thread.yaml active and the agent started, the enve
   const w2 = run.start();
   const greetings = (): number => ofType(rig, 'text').filter((i) => i.content[0]?.text === 'Hello! You said: hello').length;
   await waitFor(() => greetings() === 1, 'the first turn answered', { timeoutMs: 20_000 });
+  // thread_activated goes through the worker thread's own outbox, not ordered with the job thread's items.
+  await waitFor(() => ofType(rig, 'thread_activated', 'worker').length >= 1, 'thread_activated posted');
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(ofType(rig, 'thread_activated', 'worker').length, 1, 'activated once');
   assert.equal(greetings(), 1, 'the first turn ran once');
@@ -234,10 +239,17 @@ test('crash point activation: thread.yaml active and the agent started, the enve
 test('crash point shutdown: SIGKILL while a graceful stop waits for a slow turn → the cut-short turn is given again', { timeout: 60_000 }, async (t) => {
   const run = await setup(t);
   const { rig } = run;
+  // The first run's agent pauses far longer than this test takes, and is frozen once `a` is posted: its turn
+  // cannot end (nor answer the stop's interrupt) before the kill, however slow the machine. The replay after
+  // the restart uses the usual 2.5 s pause.
+  await rig.setScenario({ markers: { ...SCENARIO.markers, SLOW: { steps: [{ text: 'a' }, { sleep: 120_000 }, { text: 'b' }] } } });
   const w1 = run.start();
   await activeIdle(run);
   rig.say('job', 'SLOW please');
   await waitFor(() => texts(rig).includes('a'), 'first half of the turn posted', { timeoutMs: 15_000 });
+  const [agent] = await agentPids(rig);
+  process.kill(agent!, 'SIGSTOP');
+  await rig.setScenario(SCENARIO);
   w1.child.kill('SIGTERM');
   await w1.waitLog((l) => l.event === 'stopping', 'graceful stop begun');
   await run.crash(w1);

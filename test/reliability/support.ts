@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { seededRandom } from '../../main/emulator/faults';
 import type { ChildProcess } from 'node:child_process';
-import { runCli, spawnCli, waitFor, type CliOptions, type CliResult } from '../support/process';
+import { outputEnded, runCli, spawnCli, waitFor, type CliOptions, type CliResult } from '../support/process';
 
 export { seededRandom };
 export type Rng = () => number;
@@ -238,8 +238,9 @@ export function startWorker(home: string, env: NodeJS.ProcessEnv = {}): WorkerPr
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (err += d));
   child.stdin!.end();
+  // Resolved once the output is read to the end too: 'exit' can come before the last lines (e.g. an error line).
   const exit = new Promise<{ status: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (status, signal) => resolve({ status, signal }));
+    child.once('exit', (status, signal) => void outputEnded(child).then(() => resolve({ status, signal })));
   });
   let done = false;
   void exit.then(() => (done = true));

@@ -78,17 +78,36 @@ export async function waitFor<T>(
   }
 }
 
-/** Resolves when the child exits, or kills it after `timeoutMs`. */
-export function waitExit(child: ChildProcess, timeoutMs = 20_000): Promise<{ status: number | null; signal: NodeJS.Signals | null }> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      resolve({ status: child.exitCode, signal: child.signalCode });
-      return;
-    }
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('exit', (status, signal) => {
-      clearTimeout(timer);
-      resolve({ status, signal });
+/**
+ * Resolves once the child's stdout and stderr have ended (at most `graceMs` after it exited: a grandchild may
+ * hold them open). Node can emit 'exit' before the last output was read — a line printed just before exiting
+ * (e.g. `"event":"stopped"`) may still be in the pipe — so callers that read the output wait for this.
+ */
+export async function outputEnded(child: ChildProcess, graceMs = 5_000): Promise<void> {
+  const ended = (s: NodeJS.ReadableStream | null): Promise<void> => {
+    const stream = s as (NodeJS.ReadableStream & { closed?: boolean; destroyed?: boolean }) | null;
+    if (!stream || stream.closed || stream.destroyed) return Promise.resolve();
+    return new Promise((r) => stream.once('close', () => r()));
+  };
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all([ended(child.stdout), ended(child.stderr)]),
+    new Promise((r) => { timer = setTimeout(r, graceMs); }),
+  ]);
+  clearTimeout(timer);
+}
+
+/** Resolves when the child has exited and its output was read to the end, or kills it after `timeoutMs`. */
+export async function waitExit(child: ChildProcess, timeoutMs = 20_000): Promise<{ status: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode === null && child.signalCode === null) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
     });
-  });
+  }
+  await outputEnded(child);
+  return { status: child.exitCode, signal: child.signalCode };
 }
