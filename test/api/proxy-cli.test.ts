@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, spawnCli, waitExit, waitFor } from '../support/process';
 import { cliWorld, expectCode, sectionConfig, writeConfig } from '../cli/helpers';
-import { proxyEnv, startTestProxy } from './proxy-server';
+import { proxyEnv, startTestProxy, viaName } from './proxy-server';
 
 const PASSWORD = 'cli-Pr0xy-p@ss';
 
@@ -18,12 +18,15 @@ test('start through HTTP_PROXY: login, attach and the realtime feed all go throu
   const proxy = await startTestProxy({ user: 'proxyuser', password: PASSWORD });
   t.after(() => proxy.close());
   const env = proxyEnv({ HTTP_PROXY: proxy.url });
+  // The emulator by a name only the proxy resolves (loopback targets are never proxied).
+  const apiUrl = viaName(w.emu.apiUrl);
+  const realtimeUrl = viaName(w.emu.realtimeUrl);
 
-  const login = await runCli(['login', '--api-url', w.emu.apiUrl, '--realtime-url', w.emu.realtimeUrl, '--api-key-stdin', '--no-input'], {
+  const login = await runCli(['login', '--api-url', apiUrl, '--realtime-url', realtimeUrl, '--api-key-stdin', '--no-input'], {
     home: w.home, input: `${w.user.api_key}\n`, env,
   });
   assert.equal(login.status, 0, login.stderr);
-  assert.deepEqual(proxy.forwarded, [`GET ${w.emu.apiUrl}/users/me`]);
+  assert.deepEqual(proxy.forwarded, [`GET ${apiUrl}/users/me`]);
   await writeConfig(w.home, sectionConfig([{ name: 'main', ...w.ref }]));
 
   const child = spawnCli(['start', '--json'], { home: w.home, env });
@@ -39,8 +42,8 @@ test('start through HTTP_PROXY: login, attach and the realtime feed all go throu
   }, `attached with realtime connected; output so far: ${output}`, { timeoutMs: 15_000, intervalMs: 200 });
   assert.equal(live.sections[0].session_id, w.ref.session_id);
   assert.equal(w.emu.control.getObject(w.ref, 'worker')?.alias, 'worker', 'the attach wrote the worker object');
-  assert.ok(proxy.forwarded.some((r) => r === `POST ${w.emu.apiUrl}/revisions/${w.ref.revision_id}/data`), 'commands forwarded');
-  assert.ok(proxy.tunnels.includes(new URL(w.emu.realtimeUrl).host), 'the realtime WebSocket tunnelled');
+  assert.ok(proxy.forwarded.some((r) => r === `POST ${apiUrl}/revisions/${w.ref.revision_id}/data`), 'commands forwarded');
+  assert.ok(proxy.tunnels.includes(new URL(realtimeUrl).host), 'the realtime WebSocket tunnelled');
 
   child.kill('SIGTERM');
   assert.equal((await exited).status, 0, output);
@@ -57,8 +60,11 @@ test('start through HTTP_PROXY: login, attach and the realtime feed all go throu
 
 test('start with a malformed proxy variable: PROXY_CONFIG_INVALID (exit 21) before any request, lock removed, no password', async (t) => {
   const w = await cliWorld(t);
-  const login = await runCli(['login', '--api-url', w.emu.apiUrl, '--api-key-stdin', '--no-input'], {
-    home: w.home, input: `${w.user.api_key}\n`, env: proxyEnv({}),
+  const proxy = await startTestProxy();
+  t.after(() => proxy.close());
+  // Logged in through a working proxy (a loopback API URL would bypass any proxy variable).
+  const login = await runCli(['login', '--api-url', viaName(w.emu.apiUrl), '--api-key-stdin', '--no-input'], {
+    home: w.home, input: `${w.user.api_key}\n`, env: proxyEnv({ HTTP_PROXY: proxy.url }),
   });
   assert.equal(login.status, 0, login.stderr);
   await writeConfig(w.home, sectionConfig([{ name: 'main', ...w.ref }]));

@@ -1,8 +1,10 @@
 /**
  * A tiny forward proxy for the proxy tests, on 127.0.0.1: absolute-URI forwarding (GET/POST …) and CONNECT
  * tunnelling, both behind Basic `Proxy-Authorization` when credentials are set. It records what it carried.
- * CONNECT is only tunnelled to 127.0.0.1 (anything else is recorded and refused with 403), so a test can aim
- * at a made-up https host and see the tunnel request without any outside network.
+ * The worker never proxies loopback targets, so tests name the emulator `emulator.test` (see `viaName`): only
+ * the proxy resolves that name, to 127.0.0.1. Any other host is recorded and refused with 403 (CONNECT) or
+ * 502 (forwarding), so a test can aim at a made-up https host and see the tunnel request without any outside
+ * network.
  */
 import { createServer, request, type IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
@@ -22,6 +24,19 @@ export interface TestProxy {
   /** Every `user:password` pair the clients sent, decoded. */
   readonly credentialsSeen: string[];
   close(): Promise<void>;
+}
+
+/** The name only the test proxy knows: it stands for 127.0.0.1. */
+export const EMULATOR_NAME = 'emulator.test';
+
+/** `url` with its 127.0.0.1 host renamed to EMULATOR_NAME, so the worker sends it through the proxy. */
+export function viaName(url: string): string {
+  return url.replace('//127.0.0.1:', `//${EMULATOR_NAME}:`);
+}
+
+/** Where the proxy really connects for `host`: 127.0.0.1 for EMULATOR_NAME, null (refused) for anything else. */
+function resolveTarget(host: string): string | null {
+  return host === EMULATOR_NAME || host === '127.0.0.1' ? '127.0.0.1' : null;
 }
 
 const HOP_BY_HOP = new Set(['proxy-authorization', 'proxy-connection', 'connection', 'keep-alive']);
@@ -56,8 +71,15 @@ export async function startTestProxy(auth?: { user: string; password: string }):
       return;
     }
     forwarded.push(`${req.method} ${req.url}`);
+    const target = new URL(req.url);
+    const address = resolveTarget(target.hostname);
+    if (!address) {
+      res.writeHead(502).end('unknown host');
+      return;
+    }
+    target.hostname = address;
     const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !HOP_BY_HOP.has(k)));
-    const upstream = request(req.url, { method: req.method, headers }, (up) => {
+    const upstream = request(target, { method: req.method, headers }, (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);
     });
@@ -74,11 +96,12 @@ export async function startTestProxy(auth?: { user: string; password: string }):
       return;
     }
     const [host, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
-    if (host !== '127.0.0.1') {
+    const address = resolveTarget(host);
+    if (!address) {
       client.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    const upstream = connect(port, host, () => {
+    const upstream = connect(port, address, () => {
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       if (head.length) upstream.write(head);
       upstream.pipe(client);

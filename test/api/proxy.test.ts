@@ -15,7 +15,7 @@ import { WorkerError, ERROR_CODES } from '../../main/core/errors';
 import { createLogger, type LogRecord } from '../../main/core/log';
 import type { SessionEvent } from '../../main/core/api/types';
 import { waitFor } from '../support/process';
-import { startTestProxy } from './proxy-server';
+import { startTestProxy, viaName } from './proxy-server';
 
 /** Needs URL-encoding in a proxy URL; its raw, encoded and decoded forms must never be shown. */
 const PASSWORD = 'Pr0xy p@ss/w:rd';
@@ -31,18 +31,21 @@ async function setup(t: TestContext, auth: { user: string; password: string } | 
   const ref = emu.control.createSession({ members: [worker.user_id, human.user_id] });
   const logs: LogRecord[] = [];
   const logger = createLogger({ sinks: [(r) => logs.push(r)], minLevel: 'debug' });
+  // The emulator by a name only the proxy resolves (loopback targets are never proxied).
+  const apiUrl = viaName(emu.apiUrl);
+  const realtimeUrl = viaName(emu.realtimeUrl);
   const client = (env: ProxyEnv, opts: Partial<BlobHubClientOptions> = {}) => {
-    const c = new BlobHubClient({ apiUrl: emu.apiUrl, apiKey: worker.api_key, logger, backoffMaxMs: 200, env, ...opts });
+    const c = new BlobHubClient({ apiUrl, apiKey: worker.api_key, logger, backoffMaxMs: 200, env, ...opts });
     t.after(() => c.close());
     return c;
   };
-  const realtime = (env: ProxyEnv, url = emu.realtimeUrl) => {
+  const realtime = (env: ProxyEnv, url = realtimeUrl) => {
     const events: SessionEvent[] = [];
     const rt = new RealtimeClient({ url, apiKey: worker.api_key, ref, logger, backoffMaxMs: 200, env, onEvent: (e) => events.push(e) });
     t.after(() => rt.close());
     return { rt, events };
   };
-  return { emu, proxy, worker, human, ref, logs, client, realtime };
+  return { emu, apiUrl, realtimeUrl, proxy, worker, human, ref, logs, client, realtime };
 }
 
 const THREAD = { type: 'thread', thread: { attributes: { name: 'T' }, metadata: { instance: { state: 'pending' } } } };
@@ -73,7 +76,7 @@ test('HTTP_PROXY: REST calls are forwarded by the proxy with its credentials, an
   assert.equal((await c.getMe()).user_id, s.worker.user_id);
   await c.uploadSessionObject(s.ref, 'job', THREAD);
   assert.equal((await c.downloadSessionObject(s.ref, 'job'))?.alias, 'job');
-  const api = new URL(s.emu.apiUrl);
+  const api = new URL(s.apiUrl);
   assert.deepEqual(s.proxy.forwarded, [
     `GET ${api.href}/users/me`,
     `POST ${api.href}/revisions/${s.ref.revision_id}/data`,
@@ -86,7 +89,7 @@ test('HTTP_PROXY: REST calls are forwarded by the proxy with its credentials, an
   assert.equal(rt.proxy?.display, s.proxy.origin);
   rt.start();
   await waitFor(() => rt.status === 'connected', 'realtime connected through the proxy');
-  assert.deepEqual(s.proxy.tunnels, [emuHostPort(s.emu.realtimeUrl)]);
+  assert.deepEqual(s.proxy.tunnels, [emuHostPort(s.realtimeUrl)]);
   s.emu.control.postItem(s.human.user_id, s.ref, 'job', [{ type: 'text', text: 'through the tunnel' }]);
   await waitFor(() => events.some((e) => e.type === 'session_thread_item_posted'), 'an event through the tunnel');
   assertNoPassword('the log', JSON.stringify(s.logs));
@@ -102,17 +105,24 @@ test('lower-case http_proxy wins over HTTP_PROXY, and ALL_PROXY is the fallback'
   assert.equal(other.forwarded.length, 0);
 });
 
-test('NO_PROXY=127.0.0.1: REST and realtime go direct, the proxy sees nothing', async (t) => {
+test('NO_PROXY naming the emulator, or a loopback target with no NO_PROXY at all: REST and realtime go direct', async (t) => {
   const s = await setup(t);
-  const env = { HTTP_PROXY: s.proxy.url, NO_PROXY: '127.0.0.1' };
-  const c = s.client(env);
-  assert.equal(c.proxy, null);
-  assert.equal((await c.getMe()).user_id, s.worker.user_id);
-  const { rt } = s.realtime(env);
-  rt.start();
-  await waitFor(() => rt.status === 'connected', 'realtime connected directly');
+  // Loopback (the sandbox, `npm run emulator`) is never proxied, whatever the variables say.
+  for (const env of [{ HTTP_PROXY: s.proxy.url }, { ALL_PROXY: s.proxy.url, NO_PROXY: '' }]) {
+    const c = s.client(env, { apiUrl: s.emu.apiUrl });
+    assert.equal(c.proxy, null);
+    assert.equal((await c.getMe()).user_id, s.worker.user_id);
+    const { rt } = s.realtime(env, s.emu.realtimeUrl);
+    assert.equal(rt.proxy, null);
+    rt.start();
+    await waitFor(() => rt.status === 'connected', 'realtime connected directly');
+    await rt.close();
+  }
   assert.deepEqual(s.proxy.forwarded, []);
   assert.deepEqual(s.proxy.tunnels, []);
+  // NO_PROXY naming the host decides before anything is sent (emulator.test only resolves through the proxy).
+  assert.equal(s.client({ HTTP_PROXY: s.proxy.url, NO_PROXY: 'emulator.test' }).proxy, null);
+  assert.equal(s.realtime({ HTTP_PROXY: s.proxy.url, no_proxy: '.test' }).rt.proxy, null);
 });
 
 test('NO_PROXY forms: host, .domain suffix, host:port, lists, `*`; only the matching target bypasses', () => {
@@ -125,8 +135,13 @@ test('NO_PROXY forms: host, .domain suffix, host:port, lists, `*`; only the matc
   assert.equal(via('https://blobhub.io.evil.test/v1', '.blobhub.io'), true);
   assert.equal(via('https://api.blobhub.io/v1', 'api.blobhub.io:443'), false);
   assert.equal(via('https://api.blobhub.io:8443/v1', 'api.blobhub.io:443'), true);
-  assert.equal(via('http://127.0.0.1:4000/v1', 'localhost, 127.0.0.1:4000,.corp'), false);
-  assert.equal(via('http://127.0.0.1:4001/v1', 'localhost, 127.0.0.1:4000,.corp'), true);
+  assert.equal(via('http://10.1.2.3:4000/v1', 'localhost, 10.1.2.3:4000,.corp'), false);
+  assert.equal(via('http://10.1.2.3:4001/v1', 'localhost, 10.1.2.3:4000,.corp'), true);
+  // Loopback goes direct without any NO_PROXY entry.
+  for (const target of ['http://127.0.0.1:4000/v1', 'ws://127.9.0.1/v1', 'https://localhost/v1', 'wss://api.localhost/v1', 'http://[::1]:80/v1']) {
+    assert.equal(via(target, ''), false, target);
+  }
+  assert.equal(via('http://127.0.0.1.example.test/v1', ''), true, 'a name that only starts like a loopback address');
   assert.equal(via('https://anything.test/v1', '*'), false);
   assert.equal(chooseProxy('https://api.blobhub.io/v1', { HTTPS_PROXY: P, no_proxy: 'api.blobhub.io' }), null, 'no_proxy too');
 });
@@ -180,7 +195,7 @@ test('the proxy password never appears in log records or errors: wrong credentia
   const down = s.client({ HTTP_PROXY: `http://proxyuser:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}` });
   const eDown = await rejection(down.getMe({ retry: 'none' }));
   assert.equal(eDown.code, 'API_NETWORK_ERROR');
-  assert.match(eDown.message, new RegExp(`ECONNREFUSED\\) talking to ${emuHostPort(s.emu.apiUrl)} through the proxy http://127\\.0\\.0\\.1:${port}$`));
+  assert.match(eDown.message, new RegExp(`ECONNREFUSED\\) talking to ${emuHostPort(s.apiUrl)} through the proxy http://127\\.0\\.0\\.1:${port}$`));
 
   assert.ok(s.logs.length > 0);
   assertNoPassword('the log', JSON.stringify(s.logs));
@@ -213,8 +228,9 @@ test('a malformed proxy variable is PROXY_CONFIG_INVALID, naming the variable an
     (e: unknown) => e instanceof WorkerError && e.code === 'PROXY_CONFIG_INVALID' && !e.message.includes('k7x'));
   assert.equal(ERROR_CODES.PROXY_CONFIG_INVALID.exitStatus, 21);
   // Only the variable that applies to the target counts: a broken HTTPS_PROXY does not stop http:// traffic.
-  const c = s.client({ HTTPS_PROXY: 'http://[::1', NO_PROXY: '' });
-  assert.equal(c.proxy, null);
+  assert.equal(chooseProxy('http://api.example.test/v1', { HTTPS_PROXY: 'http://[::1', NO_PROXY: '' }), null);
+  const c = s.client({ HTTPS_PROXY: 'http://[::1', HTTP_PROXY: s.proxy.url, NO_PROXY: '' });
+  assert.equal(c.proxy?.variable, 'HTTP_PROXY');
   assert.equal((await c.getMe()).user_id, s.worker.user_id);
   assert.equal(chooseProxy('https://api.blobhub.io/v1', { HTTPS_PROXY: 'http://[::1', NO_PROXY: 'api.blobhub.io' }), null, 'bypassed: unused');
 });

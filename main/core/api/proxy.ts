@@ -5,6 +5,10 @@
  * is `proxy-from-env`'s; the agents are `https-proxy-agent` (CONNECT tunnel) and `http-proxy-agent`
  * (absolute-URI forwarding). See docs/cli.md, "Proxies".
  *
+ * Loopback targets (`localhost`, `*.localhost`, 127.0.0.0/8, `::1`) always go direct, whatever the variables
+ * say, as Go's net/http does: the sandbox's embedded emulator and a local `npm run emulator` live there, and a
+ * corporate proxy cannot reach the user's own machine anyway.
+ *
  * Secrets: the proxy's password is registered with the redactor, and nothing here or in the callers ever
  * puts the proxy URL with its credentials into a message — `display` is `scheme://host:port` only.
  */
@@ -41,6 +45,7 @@ export function chooseProxy(target: string, env: ProxyEnv = process.env): ProxyC
   } catch {
     return null; // not a URL: the request itself fails with its own error
   }
+  if (isLoopbackHost(url.hostname)) return null;
   const scheme = url.protocol === 'wss:' || url.protocol === 'https:' ? 'https' : 'http';
   url.protocol = `${scheme}:`;
   if (!readingEnv(env, () => getProxyForUrl(url.href))) return null;
@@ -63,6 +68,12 @@ export function chooseProxy(target: string, env: ProxyEnv = process.env): ProxyC
     });
   }
   return { url: proxy, variable, display: `${proxy.protocol}//${proxy.host}` };
+}
+
+/** `localhost`, `*.localhost`, 127.0.0.0/8 or `::1` (a URL's `hostname`, IPv6 in brackets). */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/\.$/, '');
+  return host === 'localhost' || host.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(host) || host === '[::1]' || host === '::1';
 }
 
 /**
