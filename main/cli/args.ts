@@ -143,7 +143,13 @@ ${COMMANDS.map((c) => SUMMARY[c].map((line, i) => `  ${(i === 0 ? c : '').padEnd
 Options:
 ${OPTION_HELP.map(([name, column, text]) => optionLine(column, onlyLogin(name) ? `login: ${text}` : text)).join('\n')}
 
-Exit status: 0 ok; 1 error; 2 usage; 10–19 preflight codes; 20 API unreachable. See docs/cli.md.
+Environment:
+  BLOBHUB_WORKER_HOME   the state root when --home is not given
+  HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY
+                        the proxy to BlobHub (loopback is always direct)
+
+Exit status: 0 ok; 1 error; 2 usage; 10–19 preflight codes; 20 API unreachable; 21 bad proxy variable.
+See docs/cli.md.
 `;
 
 /** `blobhub-worker <command> --help`: that command's usage, summary and options only. */
