@@ -48,3 +48,18 @@ test('heartbeat: last_seen_at is refreshed on the timer, every other key of the 
   assert.match(at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
   await waitFor(async () => (await rig.sectionYaml())!.events.last_processed_at! > at, 'last_processed_at advances with each reconcile');
 });
+
+test('heartbeat: on a slow server a heartbeat is skipped while the previous one is still in flight (never two at once)', async (t) => {
+  const rig = await makeRig(t);
+  const host = rig.host({ timing: { ...FAST_TIMING, heartbeatMs: 100 } });
+  await host.start();
+  await waitFor(() => rig.emu.control.getObject(rig.ref, 'worker') !== null, 'attached');
+  // Every read of the worker object now takes 600 ms: six heartbeat periods.
+  rig.emu.control.addFault({ command: 'download_session_object', alias: 'worker', kind: 'latency', latencyMs: 600 });
+  rig.emu.control.resetCounters();
+  await new Promise((r) => setTimeout(r, 2_000));
+  // The session holds only the worker object, so every upload is a heartbeat's write. One at a time: at most
+  // ceil(2000 / 600) beats complete; overlapping beats (one started every 100 ms) would write ~15 times.
+  const uploads = rig.emu.control.counters().byCommand.upload_session_object ?? 0;
+  assert.ok(uploads >= 1 && uploads <= 5, `heartbeat writes in 2 s: ${uploads}`);
+});
