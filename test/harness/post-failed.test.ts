@@ -2,114 +2,20 @@
  * THREAD_POST_FAILED end to end (decisions §11): the real worker host, the emulator over 127.0.0.1 and the fake
  * agent. Posting one item of a thread that is refused 3 times (`API_COMMAND_FAILED`), or that keeps failing
  * for longer than the retry window, fails that thread — and only that thread; a reset to pending brings it
- * back and posts what was left unposted, once and in order (docs/outbound.md §3).
+ * back and posts what was left unposted, once and in order, the refused item replaced by an `item_refused`
+ * status placeholder (docs/outbound.md §3; more in refused-item.test.ts).
  *
  * Faults are scoped to one thread's posts (`alias`), so other threads and the `worker` activity thread post
  * normally. The 10-minute window is shortened through the host's `timing.postRetryWindowMs`.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { FAST_TIMING, agentTexts, makeRig, threadOf, waitFor, waitSnapshot, type Rig } from './support';
+import { agentTexts, makeRig, threadOf, waitFor, waitSnapshot } from './support';
 import { isPidAlive } from '../../main/core/state/lock';
 import { DEFAULT_THREAD_TIMING } from '../../main/core/harness/thread-runner';
-import type { WorkerHost } from '../../main/core/host';
-
-const POST = 'post_session_thread_item';
-/** Every wait in this file is bounded; failures settle within a few seconds of backoff (backoff_max_ms 1000). */
-const WAIT = { timeoutMs: 15_000 };
-
-type Item = ReturnType<Rig['items']>[number];
-
-const emissionOf = (i: Item): string | undefined => (i.metadata as { emission_id?: string } | null | undefined)?.emission_id;
-const kindOf = (i: Item): string => String((i.metadata as { type?: string } | null | undefined)?.type ?? 'human');
-
-/** The pid of the fake agent started in `cwd` (the n-th one, 0-based). */
-async function agentPid(rig: Rig, cwd: string, n = 0): Promise<number | undefined> {
-  return (await rig.records()).filter((r) => r.kind === 'argv' && r.cwd === cwd)[n]?.pid as number | undefined;
-}
-
-async function argvs(rig: Rig, cwd: string): Promise<string[][]> {
-  return (await rig.records()).filter((r) => r.kind === 'argv' && r.cwd === cwd).map((r) => r.argv as string[]);
-}
-
-/** User turns the fake agents started in `cwd` received, in order. */
-async function turnsIn(rig: Rig, cwd: string): Promise<string[]> {
-  const records = await rig.records();
-  const pids = new Set(records.filter((r) => r.kind === 'argv' && r.cwd === cwd).map((r) => r.pid));
-  const out: string[] = [];
-  for (const r of records) {
-    if (r.kind !== 'stdin' || !pids.has(r.pid) || typeof r.line !== 'string') continue;
-    const msg = JSON.parse(r.line) as { type?: string; message?: { content?: unknown } };
-    if (msg.type !== 'user') continue;
-    const c = msg.message?.content;
-    out.push(typeof c === 'string' ? c : Array.isArray(c) ? c.map((b: { text?: string }) => b.text ?? '').join('\n') : '');
-  }
-  return out;
-}
-
-async function jsonLines(file: string): Promise<Array<Record<string, unknown>>> {
-  try {
-    return (await readFile(file, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-  } catch {
-    return [];
-  }
-}
-
-/** The outbox's `outbox_retry` lines for one thread (section.log). */
-async function retriesOf(rig: Rig, alias: string): Promise<Array<Record<string, unknown>>> {
-  return (await jsonLines(rig.paths.job(rig.ref.session_id).sectionLog)).filter((l) => l.event === 'outbox_retry' && l.thread === alias);
-}
-
-function activity(rig: Rig, type: string, alias: string): Array<Record<string, unknown>> {
-  return rig.items('worker').map((i) => (i.metadata ?? {}) as Record<string, unknown>).filter((m) => m.type === type && m.alias === alias);
-}
-
-function assertNoDuplicates(rig: Rig, alias: string): void {
-  const ids = rig.items(alias).map(emissionOf).filter((x): x is string => x !== undefined);
-  assert.equal(new Set(ids).size, ids.length, `no emission posted twice on ${alias}: ${ids.join(' ')}`);
-}
-
-/** The thread's local failure, once thread.yaml records it. */
-async function waitFailed(rig: Rig, alias: string, timeoutMs = WAIT.timeoutMs): Promise<{ code: string; message: string; at: string }> {
-  const error = await waitFor(async () => {
-    const y = await rig.threadYaml(alias);
-    return y?.agent.state === 'failed' ? y.agent.error : null;
-  }, `${alias} failed in thread.yaml`, { timeoutMs });
-  return error as { code: string; message: string; at: string };
-}
-
-interface Started {
-  host: WorkerHost;
-  otherFolder: string;
-  /** Items of `a` on the server after its first turn was answered. */
-  before: Item[];
-  pidA: number;
-  pidB: number;
-}
-
-/** Threads `a` (rig.workFolder) and `b` (its own folder), both active, each with one answered turn. */
-async function startTwo(rig: Rig, timing: Partial<typeof DEFAULT_THREAD_TIMING> = {}): Promise<Started> {
-  const otherFolder = join(rig.workFolder, 'other');
-  await mkdir(otherFolder);
-  rig.chat('a');
-  rig.say('a', 'first');
-  rig.handoff('a');
-  rig.chat('b');
-  rig.say('b', 'b-one');
-  rig.handoff('b', { workspace: { work_folder: otherFolder } });
-  const host = rig.host({ timing: { ...FAST_TIMING, ...timing } });
-  await host.start();
-  await waitFor(() => agentTexts(rig, 'a').includes('Hello! You said: first'), 'a answered its first turn', WAIT);
-  await waitFor(() => agentTexts(rig, 'b').includes('Hello! You said: b-one'), 'b answered its first turn', WAIT);
-  // The first turn's turn_end is posted too: nothing of a is still on its way.
-  await waitFor(() => rig.kinds('a').at(-1) === 'turn_end', 'a first turn fully posted', WAIT);
-  const pidA = await agentPid(rig, rig.workFolder);
-  const pidB = await agentPid(rig, otherFolder);
-  assert.ok(pidA && isPidAlive(pidA) && pidB && isPidAlive(pidB));
-  return { host, otherFolder, before: rig.items('a'), pidA, pidB };
-}
+import {
+  POST, WAIT, activity, agentPid, argvs, assertNoDuplicates, emissionOf, jsonLines, kindOf, retriesOf, startTwo, turnsIn, waitFailed,
+} from './post-support';
 
 test('3 × API_COMMAND_FAILED (HTTP 400) on one of a thread\'s items fails that thread with THREAD_POST_FAILED; others go on', async (t) => {
   const rig = await makeRig(t, { realtime: true });
@@ -255,7 +161,7 @@ test('5xx for less than the retry window recovers: every item stored once, in or
   await waitFor(() => agentTexts(rig, 'a').includes('Hello! You said: third'), 'a answers the next turn', WAIT);
 });
 
-test('after THREAD_POST_FAILED a reset to pending resumes the thread and posts the unposted items first, once, in order', async (t) => {
+test('after THREAD_POST_FAILED a reset to pending resumes the thread: a placeholder for the refused item, then the unposted items, once, in order', async (t) => {
   const rig = await makeRig(t, { realtime: true });
   const { host, before, pidA } = await startTwo(rig);
   const sessionId = (await rig.threadYaml('a'))?.agent.agent_session_id;
@@ -268,10 +174,14 @@ test('after THREAD_POST_FAILED a reset to pending resumes the thread and posts t
   await waitFor(() => !isPidAlive(pidA), 'agent of a gone', WAIT);
   await waitFor(() => activity(rig, 'thread_failed', 'a').length === 1, 'thread_failed posted', WAIT);
 
-  // What never got posted is still journaled: the second turn's thinking, text and turn_end.
+  // What never got posted is still journaled: the second turn's thinking, text and turn_end; the thinking,
+  // refused three times, is marked refused (code and message, never its content).
   const journal = await jsonLines(rig.paths.job(rig.ref.session_id).threadOutbox('a'));
   const unposted = journal.filter((l) => l.op === 'emit').map((l) => l as { id: string; item: { metadata: { type: string } } });
   assert.deepEqual(unposted.map((l) => l.item.metadata.type), ['thinking', 'text', 'turn_end']);
+  const refused = journal.filter((l) => l.op === 'refused');
+  assert.deepEqual(refused.map((l) => [l.id, l.code]), [[unposted[0]!.id, 'THREAD_POST_FAILED']]);
+  assert.match(String(refused[0]!.message), /HTTP 400 invalid_request/);
   assert.deepEqual(rig.items('a').map((i) => i.id), [...before.map((i) => i.id), secondId]);
 
   // The human resets the thread through the emulator's control API (the fault is spent: posting works again).
@@ -281,10 +191,16 @@ test('after THREAD_POST_FAILED a reset to pending resumes the thread and posts t
   await waitFor(() => rig.items('a').length >= before.length + 4, 'the unposted items are posted', WAIT);
   await new Promise((r) => setTimeout(r, 300));
 
-  // Exactly the journaled emissions, in their order, right after the item that caused them; nothing earlier repeated.
+  // Exactly the journaled emissions, in their order, right after the item that caused them; nothing earlier
+  // repeated. The refused thinking is not sent again: its placeholder stands in its place, under its emission_id.
   const after = rig.items('a');
   assert.deepEqual(after.slice(0, before.length + 1).map((i) => i.id), [...before.map((i) => i.id), secondId]);
   assert.deepEqual(after.slice(before.length + 1).map(emissionOf), unposted.map((l) => l.id));
+  assert.deepEqual(after.slice(before.length + 1).map(kindOf), ['status', 'text', 'turn_end']);
+  const placeholder = after[before.length + 1]!;
+  assert.equal(placeholder.metadata?.status, 'item_refused');
+  assert.deepEqual(placeholder.metadata?.detail, { code: 'THREAD_POST_FAILED', message: refused[0]!.message, kind: 'thinking' });
+  assert.match(placeholder.content[0]!.text!, /^An item could not be posted \(THREAD_POST_FAILED: .*HTTP 400.*\); its full content is in thread\.log\.$/);
   assert.equal(after.at(-2)!.content[0]!.text, 'Hello! You said: second');
 
   // The same agent session is resumed; the turn that already ran is not run again.

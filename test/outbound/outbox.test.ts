@@ -142,7 +142,8 @@ test('THREAD_POST_FAILED after 3 API_COMMAND_FAILED answers; posting stops, the 
     assert.equal(rig.transient.length, 2, 'the first two answers were reported as transient');
     await assert.rejects(outbox.drain(), (e: unknown) => isWorkerError(e, 'THREAD_POST_FAILED'));
     const lines = await journalLines(rig.journalPath);
-    assert.deepEqual(lines.map((l) => l.op), ['emit', 'emit']);
+    // The refused item is marked (test/outbound/refused.test.ts covers what the next open does with it).
+    assert.deepEqual(lines.map((l) => l.op), ['emit', 'emit', 'refused']);
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(rig.emu.control.counters().byCommand.post_session_thread_item, 3, 'nothing more was posted');
     await outbox.close();

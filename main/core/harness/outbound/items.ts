@@ -84,6 +84,35 @@ export function statusItem(status: string, detail?: string | null): PostItemInpu
   return build('status', brief, detail ? { status, detail } : { status });
 }
 
+/** The status token of the placeholder posted in place of an item the server refused for good. */
+export const ITEM_REFUSED_STATUS = 'item_refused';
+/** Longest refusal message kept in a journal line and a placeholder (one line). */
+export const REFUSAL_MESSAGE_MAX_CHARS = 300;
+
+/** A permanent refusal of one emission: the fatal code and the server's answer, one line. */
+export interface Refusal {
+  code: string;
+  message: string;
+}
+
+/**
+ * What the outbox posts, on the next activation, in place of an emission the server refused for good
+ * (docs/outbound.md §3): a `status` item with the refused emission's own `emission_id` (so the exactly-once
+ * look-up covers it like any replay) and its `parent_id`, naming the code, the answer and the refused kind.
+ */
+export function refusedItemPlaceholder(refused: PostItemInput, emissionId: string, refusal: Refusal): PostItemInput {
+  const type = refused.metadata?.type;
+  const detail = { code: refusal.code, message: refusal.message, kind: typeof type === 'string' ? type : null };
+  const item = build('status', `An item could not be posted (${refusal.code}: ${refusal.message}); its full content is in thread.log.`,
+    { status: ITEM_REFUSED_STATUS, detail });
+  item.metadata!.emission_id = emissionId;
+  return refused.parent_id !== undefined ? { ...item, parent_id: refused.parent_id } : item;
+}
+
+export function isRefusedItemPlaceholder(item: { metadata?: Record<string, unknown> | null }): boolean {
+  return item.metadata?.type === 'status' && item.metadata.status === ITEM_REFUSED_STATUS;
+}
+
 const fmt = (n: number): string => n.toLocaleString('en-US');
 
 export function turnEndItem(usage: TurnUsage): PostItemInput {

@@ -4,6 +4,7 @@
  *   {"op":"emit","id":"em_…","at":"<ISO>","item":{content,metadata[,parent_id]}}   before the first post
  *   {"op":"done","id":"em_…","item_id":"…","created_at":"<server string>"}          after the server confirmed
  *   {"op":"cursor","item_id":"…","created_at":"…"}                                   last confirmed item
+ *   {"op":"refused","id":"em_…","code":"THREAD_POST_FAILED","message":"<one line>"}  refused for good (the thread failed)
  *
  * `emit` lines are written before `enqueue` returns, so they survive a crash of the process (the kernel has
  * them), and are fdatasynced before the item is posted, so anything on the server is also in the journal after
@@ -11,12 +12,17 @@
  * sync, not one each, and never blocks the event loop. `done` lines are not synced (a lost `done` only costs
  * a server look-up on replay). A line is one `write`, so a kill -9 can leave at most the last line torn: it is ignored
  * with a warning, as is any other unreadable line, and nothing else is lost.
+ *
+ * A `refused` line marks an emission the server refused for good; the next open posts a placeholder in its
+ * place (outbox.ts). It is written, not synced: losing it to an OS crash only costs one more refusal. A journal
+ * without such lines (an older version's) reads as before; an older version reading one skips it as a bad line.
  */
 import { closeSync, fdatasync, ftruncateSync, mkdirSync, openSync, promises as fs, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import type { PostItemInput } from '../../api/types';
 import type { Logger } from '../../log';
+import type { Refusal } from './items';
 import { WorkerError } from '../../errors';
 import { writeFileAtomic } from '../../state/yaml-file';
 
@@ -30,6 +36,7 @@ export const JournalRecord = z.discriminatedUnion('op', [
   z.looseObject({ op: z.literal('emit'), id: z.string().min(1), at: z.string().optional(), item: JournalItem }),
   z.looseObject({ op: z.literal('done'), id: z.string().min(1), item_id: z.string().min(1), created_at: z.string().min(1) }),
   z.looseObject({ op: z.literal('cursor'), item_id: z.string().min(1), created_at: z.string().min(1) }),
+  z.looseObject({ op: z.literal('refused'), id: z.string().min(1), code: z.string().min(1), message: z.string() }),
 ]);
 export type JournalRecord = z.output<typeof JournalRecord>;
 
@@ -38,9 +45,16 @@ export interface ConfirmedItem {
   created_at: string;
 }
 
+export interface PendingEmission {
+  id: string;
+  item: PostItemInput;
+  /** Set when the server refused this emission for good (a `refused` line). */
+  refused?: Refusal;
+}
+
 export interface JournalState {
   /** Emissions not yet confirmed, in emission order. */
-  pending: Array<{ id: string; item: PostItemInput }>;
+  pending: PendingEmission[];
   /** The newest confirmed item: where a server look-up can stop searching back. */
   lastConfirmed: ConfirmedItem | null;
   /** Lines that could not be read (warned about, skipped). */
@@ -60,7 +74,7 @@ export async function readJournal(path: string, logger: Logger): Promise<Journal
   const lines = text.split('\n');
   const endsClean = lines[lines.length - 1] === '';
   if (endsClean) lines.pop();
-  const emits = new Map<string, PostItemInput>();
+  const emits = new Map<string, PendingEmission>();
   let lastConfirmed: ConfirmedItem | null = null;
   let skippedLines = 0;
   lines.forEach((line, index) => {
@@ -80,13 +94,17 @@ export async function readJournal(path: string, logger: Logger): Promise<Journal
       return;
     }
     if (record.op === 'emit') {
-      if (!emits.has(record.id)) emits.set(record.id, record.item as PostItemInput);
+      if (!emits.has(record.id)) emits.set(record.id, { id: record.id, item: record.item as PostItemInput });
+    } else if (record.op === 'refused') {
+      // Against an emission still pending; one already confirmed (or never journaled) has nothing to mark.
+      const pending = emits.get(record.id);
+      if (pending) pending.refused = { code: record.code, message: record.message };
     } else {
       if (record.op === 'done') emits.delete(record.id);
       lastConfirmed = { item_id: record.item_id, created_at: record.created_at };
     }
   });
-  return { pending: [...emits].map(([id, item]) => ({ id, item })), lastConfirmed, skippedLines };
+  return { pending: [...emits.values()], lastConfirmed, skippedLines };
 }
 
 const emitLine = (id: string, item: PostItemInput): string =>
@@ -111,7 +129,7 @@ export class Journal {
   }
 
   /** Rewrites the journal atomically to exactly `state` (drops done and unreadable lines), then opens it. */
-  static async openCompacted(path: string, state: Pick<JournalState, 'pending' | 'lastConfirmed'>): Promise<Journal> {
+  static async openCompacted(path: string, state: { pending: Array<Pick<PendingEmission, 'id' | 'item'>>; lastConfirmed: ConfirmedItem | null }): Promise<Journal> {
     let text = state.lastConfirmed ? cursorLine(state.lastConfirmed) : '';
     for (const p of state.pending) text += emitLine(p.id, p.item);
     await writeFileAtomic(path, text, { mode: 0o600 });
@@ -123,6 +141,11 @@ export class Journal {
   appendEmit(id: string, item: PostItemInput): void {
     this.write(emitLine(id, item));
     this.unsynced = true;
+  }
+
+  /** Not synced (see the header): losing it only costs one more refusal of the same item. */
+  appendRefused(id: string, refusal: Refusal): void {
+    this.write(JSON.stringify({ op: 'refused', id, code: refusal.code, message: refusal.message }) + '\n');
   }
 
   appendDone(id: string, confirmed: ConfirmedItem): void {

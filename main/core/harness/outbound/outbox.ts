@@ -11,6 +11,10 @@
  * - 10 minutes of failures, or 3 `API_COMMAND_FAILED` answers → `THREAD_POST_FAILED`; `thread_item_too_large`
  *   → one re-fit to a quarter of the budget, then `THREAD_ITEM_TOO_LARGE`. Both go to `onFatal`, posting
  *   stops and the journal is kept.
+ * - A permanent refusal (the 3rd `API_COMMAND_FAILED`, or too large after the re-fit; not the 10-minute window)
+ *   is journaled against its emission (`refused`). The next open posts, in its place and under the same
+ *   `emission_id`, a `status` placeholder (`item_refused`), so a reset gets the thread going again; a refused
+ *   placeholder is retried as it is, never replaced by another.
  */
 import type { BlobHubApi, PostItemInput, SessionRef, ThreadItem } from '../../api/types';
 import { Backoff, MAX_COMMAND_FAILURES, sleep } from '../../api/retry';
@@ -20,8 +24,8 @@ import type { Logger } from '../../log';
 import { newEmissionId } from '../../ids';
 import type { ThreadLogRecord } from '../../agents/thread-log';
 import { ITEM_BUDGET_BYTES, fitToBudget, itemBytes } from './budget';
-import { emissionIdOf } from './items';
-import { Journal, readJournal, type ConfirmedItem } from './journal';
+import { REFUSAL_MESSAGE_MAX_CHARS, clip, emissionIdOf, isRefusedItemPlaceholder, oneLine, refusedItemPlaceholder, type Refusal } from './items';
+import { Journal, readJournal, type ConfirmedItem, type PendingEmission } from './journal';
 
 export const DEFAULT_POST_DEADLINE_MS = 10 * 60 * 1000;
 /** Pages searched back when no confirmed item bounds the search ("a page or two"). */
@@ -122,6 +126,23 @@ function classify(e: unknown): Failure {
   return { error: toWorkerError(e), kind: 'limited', ambiguous: true, retryAfterMs: null };
 }
 
+/**
+ * A journaled emission the server refused for good becomes its placeholder (same `emission_id`, same place);
+ * a refused placeholder stays as it is (no placeholder of a placeholder). Logged in section.log and thread.log.
+ */
+function replaceRefused(p: PendingEmission, options: OutboxOptions): PendingEmission {
+  if (!p.refused) return p;
+  const refusal: Refusal = p.refused;
+  const fields = { emission_id: p.id, code: refusal.code, message: refusal.message };
+  if (isRefusedItemPlaceholder(p.item)) {
+    options.logger.warn('outbox_placeholder_refused', `the placeholder ${p.id} was refused too (${refusal.code}); posting it again`, { thread: options.alias, ...fields });
+    return { id: p.id, item: p.item };
+  }
+  options.logger.warn('outbox_item_replaced', `item ${p.id} was refused for good (${refusal.code}); posting a placeholder in its place`, { thread: options.alias, ...fields });
+  options.threadLog?.append({ src: 'worker', event: 'outbox_item_replaced', ...fields, kind: p.item.metadata?.type ?? null });
+  return { id: p.id, item: refusedItemPlaceholder(p.item, p.id, refusal) };
+}
+
 export class Outbox {
   private readonly queue: Entry[] = [];
   private state: 'running' | 'failed' | 'closed' = 'running';
@@ -153,6 +174,8 @@ export class Outbox {
    */
   static async open(options: OutboxOptions): Promise<Outbox> {
     const state = await readJournal(options.journalPath, options.logger);
+    // The compacted journal holds the placeholder instead of the refused item (its payload is in thread.log).
+    state.pending = state.pending.map((p) => replaceRefused(p, options));
     const journal = await Journal.openCompacted(options.journalPath, state);
     const outbox = new Outbox(options, journal, state.lastConfirmed);
     for (const p of state.pending) outbox.queue.push(newEntry(p.id, p.item, null, true));
@@ -288,13 +311,15 @@ export class Outbox {
         if (this.refit(entry)) continue;
         this.fail(entry, new WorkerError('THREAD_ITEM_TOO_LARGE',
           `the server refused item ${entry.emissionId} as too large (${itemBytes(entry.item)} bytes after truncation)`,
-          { emission_id: entry.emissionId }));
+          { emission_id: entry.emissionId }), failure);
         return 'stop';
       }
       if (failure.kind === 'limited' && ++commandFailures >= MAX_COMMAND_FAILURES) {
+        // Only a definite 4xx answer is a refusal of the item; 3 unreadable answers or throws are not.
         this.fail(entry, new WorkerError('THREAD_POST_FAILED',
           `posting to ${this.options.alias} failed ${commandFailures} times: ${failure.error.message}`,
-          { emission_id: entry.emissionId, last_code: failure.error.code }));
+          { emission_id: entry.emissionId, last_code: failure.error.code }),
+        failure.error.code === 'API_COMMAND_FAILED' ? failure : undefined);
         return 'stop';
       }
       const elapsed = Date.now() - started;
@@ -396,11 +421,20 @@ export class Outbox {
     return true;
   }
 
-  private fail(entry: Entry, error: WorkerError): void {
+  /** `refusedBy`: the answer that refused the item for good; it is journaled so the next open replaces the item. */
+  private fail(entry: Entry, error: WorkerError, refusedBy?: Failure): void {
     this.state = 'failed';
     this.fatalError = error;
-    this.log.error('outbox_failed', error.message, { code: error.code, emission_id: entry.emissionId });
+    this.log.error('outbox_failed', error.message, { code: error.code, emission_id: entry.emissionId, refused: refusedBy !== undefined });
     this.logPayload('outbox_item_rejected', entry, entry.original ?? entry.item, { code: error.code, message: error.message });
+    if (refusedBy) {
+      try {
+        this.journal.appendRefused(entry.emissionId, { code: error.code, message: clip(oneLine(refusedBy.error.message), REFUSAL_MESSAGE_MAX_CHARS) });
+      } catch (e) {
+        // Then the next open posts the item itself again, as before this mark existed.
+        this.log.warn('outbox_journal_write_failed', toWorkerError(e).message, { emission_id: entry.emissionId });
+      }
+    }
     for (const e of this.queue) e.reject(error);
     this.notify();
     try {
