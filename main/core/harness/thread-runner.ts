@@ -756,7 +756,7 @@ export class ThreadRunner {
         }
         : null,
       open_prompt_id: this.openPrompt?.prompt.id ?? null,
-      thread_log: this.ctx.paths.threadLog(this.alias),
+      thread_log: this.threadLog.path, // the same path, without a path.join per view
     };
   }
 
