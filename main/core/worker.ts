@@ -5,8 +5,6 @@
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import v8 from 'node:v8';
-import { PerformanceObserver } from 'node:perf_hooks';
 import { VERSION } from '../version';
 import { WorkerError, isWorkerError, toWorkerError } from './errors';
 import { silentLogger, type Logger } from './log';
@@ -135,8 +133,6 @@ class Host implements LocalWorkerHost {
     }
     this.pre = pre;
     this.config = pre.config;
-    // After preflight: a preflight failure stays the one JSON line the CLI prints (decisions §2).
-    capYoungGeneration();
     if (this.pool) this.pool.resize(pre.config.concurrency.max_agents);
     else {
       this.pool = new SlotPool(pre.config.concurrency.max_agents);
@@ -388,49 +384,6 @@ export function applyHandoffPatch(metadata: Record<string, unknown>, patch: Hand
   }
   if (patch.state !== undefined) block('instance').state = patch.state;
   return out;
-}
-
-/** The young generation's ceiling per semi-space (V8's own on 64-bit Node: 16 MB, i.e. 32 MB committed). */
-export const YOUNG_GENERATION_SEMI_SPACE_MB = 8;
-
-let youngGenerationGoverned = false;
-
-/**
- * Keeps V8's young generation at most `semiSpaceMb` per semi-space, process-wide, from the first start on.
- *
- * V8 doubles its two semi-spaces whenever the objects that survived scavenges since the last growth exceed
- * their size, up to 16 MB each on 64-bit Node. Loading the modules takes them to 8 MB, a start-up burst
- * (20 sections attaching, 100 agents starting) to 16 MB, and they shrink only at a scavenge under a low
- * allocation rate, which an idle worker may not run for a minute: 32 MB of the 126 MB the scale bench
- * measured at rest, while the whole live heap was 20 MB (docs/performance.md).
- * `--max-semi-space-size` says this, but V8 reads it only when the isolate is created (the node command line;
- * `v8.setFlagsFromString` is too late, measured). `--semi-space-growth-factor` is read at every growth, so
- * after each GC the factor is set to 1 (no growth) when one more doubling would pass the ceiling, else back to
- * V8's default 2. Shrinking stays V8's business. A V8 that ignores the change behaves as before.
- *
- * Not applied (false) inside Electron (its V8 may refuse flag changes after start; the app can pass
- * `--js-flags`), or when the node command line or NODE_OPTIONS already sets a semi-space flag.
- */
-export function capYoungGeneration(semiSpaceMb = YOUNG_GENERATION_SEMI_SPACE_MB): boolean {
-  if (youngGenerationGoverned) return true;
-  if (process.versions.electron) return false;
-  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
-  if (given.some((a) => /^--(max|min)[-_]semi[-_]space[-_]size|^--semi[-_]space[-_]growth[-_]factor/.test(a))) return false;
-  const ceiling = semiSpaceMb * 1024 * 1024;
-  let factor = 2;
-  const govern = (): void => {
-    const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
-    if (!young) return;
-    // space_size = both semi-spaces, i.e. the size one more doubling would give each.
-    const next = young.space_size > ceiling ? 1 : 2;
-    if (next === factor) return;
-    factor = next;
-    v8.setFlagsFromString(`--semi-space-growth-factor=${next}`);
-  };
-  new PerformanceObserver(govern).observe({ entryTypes: ['gc'] });
-  govern();
-  youngGenerationGoverned = true;
-  return true;
 }
 
 export function createWorkerHost(options: WorkerHostOptions = {}): LocalWorkerHost {
