@@ -150,3 +150,17 @@ test('malformed fault: HTTP 200 with the raw body; applied:false stores nothing,
   w.emu.control.addFault({ command: 'realtime', kind: 'malformed', body: 'nope', times: 1 });
   await assert.rejects(connect(t, w.emu.realtimeUrl, { header: w.worker.api_key }), 'a 200 instead of an upgrade fails the handshake');
 });
+
+test('client_error fault: HTTP 400 that applies nothing; an `alias` rule hits only that thread', async (t) => {
+  const w = await world(t);
+  await makeThread(w, w.worker.api_key, 'job');
+  await makeThread(w, w.worker.api_key, 'other');
+  w.emu.control.addFault({ command: 'post_session_thread_item', kind: 'client_error', alias: 'job', times: 1 });
+  const other = await cmd(w, w.worker.api_key, 'post_session_thread_item', { alias: 'other', content: text('fine') });
+  assert.equal(other.status, 200, 'another alias is not hit');
+  const refused = await cmd(w, w.worker.api_key, 'post_session_thread_item', { alias: 'job', content: text('refused') });
+  assert.equal(refused.status, 400);
+  assert.equal(refused.body.error.code, 'invalid_request');
+  assert.equal(w.emu.control.listItems(w.ref, 'job').length, 0, 'nothing stored');
+  assert.equal((await cmd(w, w.worker.api_key, 'post_session_thread_item', { alias: 'job', content: text('later') })).status, 200, '`times` spent');
+});
