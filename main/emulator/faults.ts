@@ -8,15 +8,15 @@ import { z } from 'zod';
 export const FAULT_KINDS = ['status', 'client_error', 'rate_limit', 'drop_before', 'drop_after', 'latency', 'malformed'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
-export const FaultRuleSchema = z.strictObject({
+const FaultRuleShape = z.strictObject({
   /** A data command name, `users/me`, `realtime`, or `*` (every route). */
   command: z.string().min(1),
   /** Only requests whose body names this `alias` (data commands); absent = any alias, or none. */
   alias: z.string().min(1).optional(),
-  /** `client_error`: HTTP 400 `invalid_request`, nothing applied (the client's API_COMMAND_FAILED). */
+  /** `client_error`: an HTTP 4xx (default 400 `invalid_request`), nothing applied (the client's API_COMMAND_FAILED). */
   kind: z.enum(FAULT_KINDS),
-  /** For `status`: the HTTP status to answer (500..599; default 500). */
-  status: z.number().int().min(500).max(599).optional(),
+  /** For `status`: the HTTP status to answer (500..599; default 500). For `client_error`: 400..499 except 429. */
+  status: z.number().int().min(400).max(599).optional(),
   /** For `rate_limit`: the Retry-After header in seconds (default 1). */
   retryAfterSec: z.number().int().min(0).optional(),
   /**
@@ -32,6 +32,11 @@ export const FaultRuleSchema = z.strictObject({
   times: z.number().int().positive().optional(),
   /** Chance (0..1) that a matching request triggers the rule; absent = always. */
   probability: z.number().min(0).max(1).optional(),
+});
+export const FaultRuleSchema = FaultRuleShape.superRefine((rule, ctx) => {
+  if (rule.status === undefined) return;
+  const ok = rule.kind === 'status' ? rule.status >= 500 : rule.kind === 'client_error' ? rule.status < 500 && rule.status !== 429 : false;
+  if (!ok) ctx.addIssue({ code: 'custom', path: ['status'], message: `status ${rule.status} does not fit a ${rule.kind} fault` });
 });
 export type FaultRule = z.output<typeof FaultRuleSchema>;
 
@@ -99,7 +104,7 @@ export class FaultInjector {
       const { rule } = live;
       if (rule.kind === 'latency') decision.latencyMs += rule.latencyMs ?? 0;
       else if (rule.kind === 'status') decision.action = { kind: 'status', status: rule.status ?? 500 };
-      else if (rule.kind === 'client_error') decision.action = { kind: 'status', status: 400 };
+      else if (rule.kind === 'client_error') decision.action = { kind: 'status', status: rule.status ?? 400 };
       else if (rule.kind === 'rate_limit') decision.action = { kind: 'rate_limit', retryAfterSec: rule.retryAfterSec ?? 1 };
       else if (rule.kind === 'malformed') decision.action = { kind: 'malformed', body: rule.body ?? '{"truncated', applied: rule.applied === true };
       else decision.action = { kind: rule.kind };

@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import { silentLogger, type Logger } from '../core/log';
 import { DEFAULT_SHAPES, MUTATING_COMMANDS, peekCommand, runCommand, usersMeBody, type ShapeVariants } from './commands';
 import { Counters, callControl, createControl, type EmulatorControl } from './control';
-import { EmulatorError } from './errors';
+import { EmulatorError, type EmulatorErrorCode } from './errors';
 import { FaultInjector, type FaultDecision } from './faults';
 import { RealtimeHub, handshakeKey, rejectUpgrade } from './realtime';
 import { Store, type EmulatorUser, type SessionEvent } from './store';
@@ -70,7 +70,10 @@ function send(res: ServerResponse, reply: Reply): void {
 }
 
 /** The wire code of an injected `status` / `client_error` answer to a REST request. */
-function injectedCode(status: number): 'invalid_request' | 'service_unavailable' | 'internal_error' {
+function injectedCode(status: number): EmulatorErrorCode {
+  if (status === 401) return 'unauthorized';
+  if (status === 403) return 'forbidden';
+  if (status === 404) return 'not_found';
   if (status < 500) return 'invalid_request';
   return status === 503 ? 'service_unavailable' : 'internal_error';
 }

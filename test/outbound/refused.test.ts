@@ -121,6 +121,23 @@ test('a failure of the retry window (5xx) is not a refusal: the next open posts 
     await second.close();
   }));
 
+test('3 × 401 / 403 / 404 (the key, the membership, the thread — not the item) fail the post but mark nothing: the next open posts the item itself', () =>
+  withRig({}, async (rig) => {
+    for (const status of [401, 403, 404]) {
+      rig.emu.control.addFault({ command: POST, alias: ALIAS, kind: 'client_error', status, times: 3 });
+      const first = await rig.open();
+      const { emissionId, posted } = first.enqueue(textItem(`kept after ${status}`));
+      await assert.rejects(within(posted, 10_000, `3 × ${status}`), (e: unknown) => isWorkerError(e, 'THREAD_POST_FAILED'));
+      await first.close();
+      assert.ok(!(await journalLines(rig.journalPath)).some((l) => l.op === 'refused'), `no refused mark after ${status}`);
+      const second = await rig.open();
+      await within(second.drain(), 10_000, 'drained');
+      assert.equal(rig.items().at(-1)!.metadata?.emission_id, emissionId);
+      assert.deepEqual(rig.items().at(-1)!.content, [{ type: 'text', text: `kept after ${status}` }], `the item itself after ${status}`);
+      await second.close();
+    }
+  }));
+
 test('journals without a readable refused line replay as before: an older version\'s, a garbled one, a torn one', () =>
   withRig({}, async (rig) => {
     const a = textItem('a');

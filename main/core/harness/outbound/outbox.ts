@@ -127,6 +127,15 @@ function classify(e: unknown): Failure {
 }
 
 /**
+ * Whether a definite 4xx answer is about the item itself (400 / 422: its content or shape), so that the item may
+ * give way to a placeholder after a reset. 401/403/404/407/409 are about the key, the membership, the thread or
+ * the proxy: the item is fine, and after the user fixes that it must be posted as it is (decisions §8.3).
+ */
+function refusesTheItem(error: WorkerError): boolean {
+  return error instanceof ApiError && error.code === 'API_COMMAND_FAILED' && (error.status === 400 || error.status === 422);
+}
+
+/**
  * A journaled emission the server refused for good becomes its placeholder (same `emission_id`, same place);
  * a refused placeholder stays as it is (no placeholder of a placeholder). Logged in section.log and thread.log.
  */
@@ -319,7 +328,7 @@ export class Outbox {
         this.fail(entry, new WorkerError('THREAD_POST_FAILED',
           `posting to ${this.options.alias} failed ${commandFailures} times: ${failure.error.message}`,
           { emission_id: entry.emissionId, last_code: failure.error.code }),
-        failure.error.code === 'API_COMMAND_FAILED' ? failure : undefined);
+        refusesTheItem(failure.error) ? failure : undefined);
         return 'stop';
       }
       const elapsed = Date.now() - started;
