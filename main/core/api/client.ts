@@ -221,7 +221,7 @@ export class BlobHubClient implements BlobHubApi {
     // One agent: the API URL fixes the scheme and redirects are not followed.
     this.agent = this.proxy
       ? proxyAgent(this.apiUrl, this.proxy, { keepAlive: true })
-      : this.apiUrl.startsWith('https:') ? new ConnectTimeoutHttpsAgent(connectMs) : new ConnectTimeoutHttpAgent(connectMs);
+      : /^https:/i.test(this.apiUrl) ? new ConnectTimeoutHttpsAgent(connectMs) : new ConnectTimeoutHttpAgent(connectMs);
     this.http = axios.create({
       baseURL: this.apiUrl,
       timeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,

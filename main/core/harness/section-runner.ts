@@ -113,8 +113,8 @@ export class SectionRunner {
   private realtime: RealtimeStatus = 'off';
   private workerOutbox: ThreadOutbox | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
-  /** A heartbeat is between its read and its write: the next tick skips rather than overlap it. */
-  private beating = false;
+  /** The attachment (generation) whose heartbeat is between its read and its write: its next tick skips. */
+  private beatingGeneration: number | null = null;
   private readonly ticker = new Ticker();
   private readonly work = new SerialQueue();
   /** Bumped on every (re)attach so loops of an earlier attachment end. */
@@ -254,15 +254,16 @@ export class SectionRunner {
     if (generation !== this.generation || this.status !== 'attached') return;
     // On a slow server one heartbeat's retries can outlast the period; overlapping read-modify-writes could
     // land out of order (last_seen_at going back) and double the load on a server that is already struggling.
-    if (this.beating) return;
-    this.beating = true;
+    // A beat left over from an earlier attachment does not hold back this one's.
+    if (this.beatingGeneration === generation) return;
+    this.beatingGeneration = generation;
     try {
       const outcome = await touchWorkerObject(this.deps.api, this.ref, this.deps.userId, this.deps.now().toISOString());
       if (outcome !== 'written') await this.work.run(() => this.detachedExternally(generation));
     } catch (e) {
       this.deps.transient(toWorkerError(e));
     } finally {
-      this.beating = false;
+      if (this.beatingGeneration === generation) this.beatingGeneration = null;
     }
   }
 

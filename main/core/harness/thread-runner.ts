@@ -435,7 +435,11 @@ export class ThreadRunner {
   }
 
   private enqueue(item: PostItemInput): { emissionId: string; posted: Promise<ThreadItem> } | null {
-    if (!this.outbox) return null;
+    if (!this.outbox) {
+      // No outbox: the thread is not active (or its outbox just failed). thread.log still has the event.
+      this.log.warn('enqueue_dropped', `no outbox for ${this.alias}; the event stays in thread.log only`, { kind: item.metadata?.type ?? null });
+      return null;
+    }
     try {
       const handle = this.outbox.enqueue(item);
       handle.posted.catch(() => undefined); // failures surface through onFatal
@@ -655,15 +659,15 @@ export class ThreadRunner {
 
   private async ensureOutbox(): Promise<ThreadOutbox> {
     if (!this.outbox) {
-      let opened: ThreadOutbox | null = null;
+      let opened: ThreadOutbox | null = null; // the failure callback below refers to it
       opened = await this.ctx.openOutbox(this.alias, (error) => {
         void this.steps.run(async () => {
           if (this.phase !== 'idle' && !this.closed) await this.fail(error);
           // A failed outbox posts nothing more (it only journals). Drop it, so the next activation (the
           // user's reset to pending) opens the journal again and posts the unconfirmed items first.
           if (opened && this.outbox === opened) {
-            this.outbox = null;
-            await opened.close();
+            await opened.close(); // its journal descriptor is released before anything may open the file again
+            if (this.outbox === opened) this.outbox = null;
           }
         });
       }, this.threadLog, (posted) => this.noteOutbound(posted.emissionId, posted.item.id));
