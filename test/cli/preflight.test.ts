@@ -167,6 +167,7 @@ test('start: a signal during preflight still stops cleanly (exit 0, lock removed
   assert.equal(exit.status, 0, stderr);
   assert.ok(!existsSync(lockPath(w)), 'lock removed');
   assert.match(stderr, /"event":"stopped"/);
+  assert.doesNotMatch(stderr, /"event":"started"/, 'asked to stop before it ran: no started line');
 });
 
 test('lock: a live pid in instance.yaml is WORKER_ALREADY_RUNNING (15); the file is left alone', async (t) => {

@@ -43,70 +43,69 @@ export async function startHeadless(paths: StatePaths, logger: Logger): Promise<
 }
 
 /**
- * Listens for SIGINT/SIGTERM from the very start of `start`: a supervisor that sends SIGTERM as soon as it reads the
- * `started` line (or during preflight) must get a clean stop, never Node's default kill-by-signal.
+ * Listens for SIGINT/SIGTERM from the very start of `start`: a supervisor that sends SIGTERM as soon as it reads
+ * the `started` line (or during preflight) must get a clean stop, never Node's default kill-by-signal. The first
+ * signal resolves `received`; any later one calls `onRepeat` (the forced exit).
  */
-function listenForStopSignal(): { received: Promise<NodeJS.Signals>; keepAlive(): void; dispose(): void } {
-  let timer: NodeJS.Timeout | undefined;
-  let disposed = false;
+function listenForStopSignals(onRepeat: () => void): { received: Promise<NodeJS.Signals>; isReceived(): boolean; dispose(): void } {
+  let first: NodeJS.Signals | null = null;
   let resolveSignal: (sig: NodeJS.Signals) => void = () => undefined;
   const received = new Promise<NodeJS.Signals>((resolve) => (resolveSignal = resolve));
-  const dispose = (): void => {
-    disposed = true;
-    if (timer) clearInterval(timer);
-    process.off('SIGINT', on);
-    process.off('SIGTERM', on);
-  };
-  function on(sig: NodeJS.Signals): void {
-    dispose();
+  // Signal listeners do not keep Node alive; this timer does, until the first signal arrives.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  const on = (sig: NodeJS.Signals): void => {
+    if (first) return onRepeat();
+    first = sig;
+    clearInterval(keepAlive);
     resolveSignal(sig);
-  }
+  };
   process.on('SIGINT', on);
   process.on('SIGTERM', on);
   return {
     received,
-    // Signal listeners do not keep Node alive; this timer does, until a signal arrives.
-    keepAlive: () => {
-      if (!disposed) timer ??= setInterval(() => undefined, 1 << 30);
+    isReceived: () => first !== null,
+    dispose: () => {
+      clearInterval(keepAlive);
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
     },
-    dispose,
   };
 }
 
 export async function startCommand(paths: StatePaths, args: ParsedArgs): Promise<number> {
   const logger = createLogger({ sinks: [streamSink(process.stderr)], fields: { component: 'worker' } });
-  const stopSignal = listenForStopSignal();
+  // A second signal forces the exit (once running, the lock is still removed by the exit hook below).
+  const signals = listenForStopSignals(() => {
+    logger.warn('forced_exit', 'second signal; exiting without waiting');
+    process.exit(130);
+  });
   // Nothing is logged before preflight: a failure prints exactly one JSON line (decisions §2).
   let worker: HeadlessWorker;
   try {
     worker = await startHeadless(paths, logger);
   } catch (e) {
-    stopSignal.dispose();
+    signals.dispose();
     throw e;
   }
-  stopSignal.keepAlive();
   const hardExit = (): void => worker.stopSync();
   process.on('exit', hardExit);
-  const ready = { event: 'started', version: VERSION, state_root: paths.root, instance_id: worker.instanceId, user_id: worker.userId, sections: worker.sections, pid: process.pid };
-  logger.info('started', `worker running (${worker.sections} section(s)); stop with Ctrl-C or SIGTERM`, ready);
-  if (args.json) writeJson(ready);
-  else process.stdout.write(`Worker running as ${worker.userId} (instance ${worker.instanceId}). Press Ctrl-C to stop.\n`);
+  // Asked to stop during preflight: no `started` line, straight to the clean stop.
+  if (!signals.isReceived()) {
+    const ready = { event: 'started', version: VERSION, state_root: paths.root, instance_id: worker.instanceId, user_id: worker.userId, sections: worker.sections, pid: process.pid };
+    logger.info('started', `worker running (${worker.sections} section(s)); stop with Ctrl-C or SIGTERM`, ready);
+    if (args.json) writeJson(ready);
+    else process.stdout.write(`Worker running as ${worker.userId} (instance ${worker.instanceId}). Press Ctrl-C to stop.\n`);
+  }
 
-  const signal = await stopSignal.received;
+  const signal = await signals.received;
   logger.info('stopping', `received ${signal}; stopping`, { signal });
-  // A second signal while stopping forces the exit (the lock is still removed by the exit hook).
-  const force = (): void => {
-    logger.warn('forced_exit', 'second signal; exiting without waiting');
-    process.exit(130);
-  };
-  process.once('SIGINT', force);
-  process.once('SIGTERM', force);
   try {
     await worker.stop();
   } catch (e) {
     throw e instanceof WorkerError ? e : new WorkerError('INTERNAL_ERROR', `stop failed: ${(e as Error).message}`);
   } finally {
     process.off('exit', hardExit);
+    signals.dispose();
   }
   logger.info('stopped', 'worker stopped');
   return 0;
