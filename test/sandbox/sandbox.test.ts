@@ -58,6 +58,17 @@ test('the sandbox runs every flow and writes only inside its own state root', { 
   const real = await realLookingRoot(tmp.path);
   const sandboxRoot = join(real, 'sandbox');
   const before = treeDigest(tmp.path, sandboxRoot);
+  // A private TMPDIR for this process (os.tmpdir() reads it on every call), so sandboxes other test files or
+  // runs make in the shared /tmp at the same time cannot be mistaken for one made here.
+  const privateTmp = await tempDir('bhw-sandbox-tmp-');
+  t.after(() => privateTmp.cleanup());
+  const realTmpdir = process.env.TMPDIR;
+  process.env.TMPDIR = privateTmp.path;
+  t.after(() => {
+    if (realTmpdir === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = realTmpdir;
+  });
+  assert.equal(tmpdir(), privateTmp.path);
   const tmpBefore = new Set(readdirSync(tmpdir()).filter((n) => n.startsWith('blobhub-sandbox-')));
 
   const sandbox = await startSandbox({ stateRoot: sandboxRoot, agentSimDir: AGENT_SIM, autopilot: true, pace: 0.5 });
