@@ -160,6 +160,7 @@ class Host implements LocalWorkerHost {
         onFatal: req.onFatal,
         threadLog: req.threadLog,
         onPosted: req.onPosted,
+        postDeadlineMs: req.postDeadlineMs,
         backoffMaxMs: pre.config.polling.backoff_max_ms,
         onTransientError: (e) => this.transient(e, null, req.alias),
       }),

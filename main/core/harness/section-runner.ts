@@ -57,6 +57,8 @@ export interface OutboxRequest {
   threadLog?: ThreadLog;
   /** After the server confirmed an emission (thread.yaml `cursors.outbound`, decisions §12). */
   onPosted?: OutboxPosted;
+  /** The §11 retry window of one item (default 10 min); thread outboxes get `timing.postRetryWindowMs`. */
+  postDeadlineMs?: number;
 }
 
 export interface SectionDeps extends HarnessServices {
@@ -421,12 +423,12 @@ export class SectionRunner {
       sectionId: this.id,
       ref: this.ref,
       paths: this.jobPaths,
-      openOutbox: (alias, onFatal, threadLog, onPosted) => this.openOutbox(alias, onFatal, threadLog, onPosted),
+      openOutbox: (alias, onFatal, threadLog, onPosted) => this.openOutbox(alias, onFatal, threadLog, onPosted, d.timing.postRetryWindowMs),
       activity: (item) => this.activity(item),
     };
   }
 
-  private openOutbox(alias: string, onFatal: OutboxFatal, threadLog?: ThreadLog, onPosted?: OutboxPosted): Promise<ThreadOutbox> {
+  private openOutbox(alias: string, onFatal: OutboxFatal, threadLog?: ThreadLog, onPosted?: OutboxPosted, postDeadlineMs?: number): Promise<ThreadOutbox> {
     return this.deps.openOutbox({
       journalPath: this.jobPaths.threadOutbox(alias),
       ref: this.ref,
@@ -435,6 +437,7 @@ export class SectionRunner {
       onFatal,
       threadLog,
       onPosted,
+      postDeadlineMs,
     });
   }
 

@@ -35,8 +35,6 @@ export interface ThreadOutbox {
   enqueue(item: PostItemInput): { emissionId: string; posted: Promise<ThreadItem> };
   drain(timeoutMs?: number): Promise<unknown>;
   close(): Promise<void>;
-  /** The §11 retry window of one item; the runner sets it from `ThreadTiming.postRetryWindowMs`. */
-  postDeadlineMs?: number;
 }
 
 export type OutboxFatal = (error: WorkerError) => void;
@@ -671,7 +669,6 @@ export class ThreadRunner {
           }
         });
       }, this.threadLog, (posted) => this.noteOutbound(posted.emissionId, posted.item.id));
-      opened.postDeadlineMs = this.ctx.timing.postRetryWindowMs;
       this.outbox = opened;
     }
     return this.outbox;

@@ -162,8 +162,7 @@ export class Outbox {
   /** Abandons a request in flight (on close, after the grace period). */
   private readonly abort = new AbortController();
   private waiters: Array<() => void> = [];
-  /** The §11 retry window (`OutboxOptions.postDeadlineMs`); may be changed after open, read at every failure. */
-  postDeadlineMs: number;
+  private readonly postDeadlineMs: number;
   private readonly budgetBytes: number;
   private readonly log: Logger;
 
