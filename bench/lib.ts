@@ -18,7 +18,12 @@ export const FAKE_CLAUDE = join(ROOT, 'test/fakes/claude');
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export async function waitUntil<T>(fn: () => T | Promise<T>, what: string, timeoutMs: number, intervalMs = 10): Promise<NonNullable<T>> {
+export async function waitUntil<T>(
+  fn: () => T | Promise<T>,
+  what: string,
+  timeoutMs: number,
+  intervalMs = 10,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -73,7 +78,9 @@ export async function makeWorld(o: WorldOptions = {}): Promise<World> {
   await mkdir(workFolder, { recursive: true });
   const worker = emu.control.createUser({ name: 'Worker', email: 'worker@example.test' });
   const human = emu.control.createUser({ name: 'Human', email: 'human@example.test' });
-  const sessions = Array.from({ length: o.sections ?? 1 }, () => emu.control.createSession({ members: [worker.user_id, human.user_id] }));
+  const sessions = Array.from({ length: o.sections ?? 1 }, () =>
+    emu.control.createSession({ members: [worker.user_id, human.user_id] }),
+  );
   const recordFile = join(dir, 'record.jsonl');
   const scenarioFile = join(dir, 'scenario.json');
   await writeFile(scenarioFile, JSON.stringify(o.scenario ?? {}));
@@ -84,22 +91,57 @@ export async function makeWorld(o: WorldOptions = {}): Promise<World> {
     FAKE_AGENT_RECORD: recordFile,
     FAKE_AGENT_STATE_DIR: join(dir, 'agent-state'),
   };
-  const creds = { api: { key: worker.api_key, url: emu.apiUrl, ...(o.realtime ? { realtime_url: emu.realtimeUrl } : {}) } };
+  const creds = {
+    api: { key: worker.api_key, url: emu.apiUrl, ...(o.realtime ? { realtime_url: emu.realtimeUrl } : {}) },
+  };
   await writeFile(join(home, 'credentials.yaml'), YAML.stringify(creds), { mode: 0o600 });
   await chmod(join(home, 'credentials.yaml'), 0o600);
-  await writeFile(join(home, 'identity.yaml'), YAML.stringify({ user: { user_id: worker.user_id, name: 'Worker', email: 'worker@example.test', recorded_at: new Date().toISOString() } }));
-  await writeFile(join(home, 'config.yaml'), YAML.stringify({
-    polling: { interval_idle_ms: o.idleMs ?? 1500, interval_active_ms: o.activeMs ?? 3000, backoff_max_ms: o.backoffMaxMs ?? 30000 },
-    concurrency: { max_agents: o.maxAgents ?? 4 },
-    agents: { claude_code: { executable: FAKE_CLAUDE, permissions: 'approval' } },
-    sections: sessions.map((s, i) => ({ name: `s${i}`, job_type: 'session_agent_harness', session: s })),
-  }));
+  await writeFile(
+    join(home, 'identity.yaml'),
+    YAML.stringify({
+      user: {
+        user_id: worker.user_id,
+        name: 'Worker',
+        email: 'worker@example.test',
+        recorded_at: new Date().toISOString(),
+      },
+    }),
+  );
+  await writeFile(
+    join(home, 'config.yaml'),
+    YAML.stringify({
+      polling: {
+        interval_idle_ms: o.idleMs ?? 1500,
+        interval_active_ms: o.activeMs ?? 3000,
+        backoff_max_ms: o.backoffMaxMs ?? 30000,
+      },
+      concurrency: { max_agents: o.maxAgents ?? 4 },
+      agents: { claude_code: { executable: FAKE_CLAUDE, permissions: 'approval' } },
+      sections: sessions.map((s, i) => ({ name: `s${i}`, job_type: 'session_agent_harness', session: s })),
+    }),
+  );
   return {
-    emu, dir, home, paths: new StatePaths(home), worker, human, sessions, env, workFolder, recordFile,
+    emu,
+    dir,
+    home,
+    paths: new StatePaths(home),
+    worker,
+    human,
+    sessions,
+    env,
+    workFolder,
+    recordFile,
     handoff(ref, alias) {
       emu.control.uploadObject(human.user_id, ref, alias, {
         type: 'thread',
-        thread: { attributes: { name: alias }, metadata: { workspace: { work_folder: workFolder }, agent: { type: 'claude_code' }, instance: { state: 'pending' } } },
+        thread: {
+          attributes: { name: alias },
+          metadata: {
+            workspace: { work_folder: workFolder },
+            agent: { type: 'claude_code' },
+            instance: { state: 'pending' },
+          },
+        },
       });
     },
     say(ref, alias, text) {
@@ -128,7 +170,10 @@ export function startWorkerProcess(w: World): WorkerChild {
   const spawnedAt = Date.now();
   // BENCH_WORKER_NODE_ARGS: extra node flags for the worker only (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
   const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, CLI, 'start', '--home', w.home], { env: w.env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'start', '--home', w.home], {
+    env: w.env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   let partial = '';
   const lines: Array<Record<string, unknown> & { _at: number }> = [];
@@ -149,7 +194,9 @@ export function startWorkerProcess(w: World): WorkerChild {
   });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   return {
-    child, pid: child.pid!, spawnedAt,
+    child,
+    pid: child.pid!,
+    spawnedAt,
     stderr: () => err,
     logs: () => lines,
     async stop() {
@@ -178,9 +225,22 @@ export const CLK_TCK = 100;
 /** Parses thread.log (JSON lines) of one thread. */
 export async function threadLog(w: World, ref: SessionTuple, alias: string): Promise<Array<Record<string, unknown>>> {
   const text = await readFile(w.paths.job(ref.session_id).threadLog(alias), 'utf8').catch(() => '');
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-export function items(w: World, ref: SessionTuple, alias: string): Array<{ id: string; created_at: string; user_id?: string | null; content: Array<{ text?: string }>; metadata?: Record<string, unknown> | null }> {
+export function items(
+  w: World,
+  ref: SessionTuple,
+  alias: string,
+): Array<{
+  id: string;
+  created_at: string;
+  user_id?: string | null;
+  content: Array<{ text?: string }>;
+  metadata?: Record<string, unknown> | null;
+}> {
   return w.emu.control.listItems(ref, alias) as never;
 }

@@ -19,7 +19,17 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { SessionTuple } from '../main/emulator/index';
 import {
-  CLK_TCK, items, makeWorld, median, p99, procStats, sleep, startWorkerProcess, threadLog, waitUntil, type World,
+  CLK_TCK,
+  items,
+  makeWorld,
+  median,
+  p99,
+  procStats,
+  sleep,
+  startWorkerProcess,
+  threadLog,
+  waitUntil,
+  type World,
 } from './lib';
 
 const { values: flags } = parseArgs({
@@ -38,7 +48,8 @@ interface Row {
   note?: string;
 }
 const rows: Row[] = [];
-const fmt = (v: number | string): string => (typeof v === 'number' ? (Number.isFinite(v) ? (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(1)) : '–') : v);
+const fmt = (v: number | string): string =>
+  typeof v === 'number' ? (Number.isFinite(v) ? (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(1)) : '–') : v;
 
 function log(msg: string): void {
   process.stderr.write(`[bench] ${msg}\n`);
@@ -48,7 +59,10 @@ const kindOf = (i: { metadata?: Record<string, unknown> | null }): string => Str
 
 /** Hands a thread off with a first message and waits until that first turn is posted (agent active, idle). */
 async function warm(w: World, ref: SessionTuple, alias: string, timeoutMs = 60_000): Promise<void> {
-  w.emu.control.uploadObject(w.human.user_id, ref, alias, { type: 'thread', thread: { attributes: { name: alias }, metadata: {} } });
+  w.emu.control.uploadObject(w.human.user_id, ref, alias, {
+    type: 'thread',
+    thread: { attributes: { name: alias }, metadata: {} },
+  });
   w.say(ref, alias, 'hello');
   w.handoff(ref, alias);
   await waitUntil(() => items(w, ref, alias).some((i) => kindOf(i) === 'turn_end'), `${alias} warm`, timeoutMs, 25);
@@ -67,20 +81,36 @@ async function outbound(): Promise<void> {
     const ref = w.sessions[0]!;
     await warm(w, ref, 'job');
     w.say(ref, 'job', 'EMIT');
-    await waitUntil(() => items(w, ref, 'job').filter((i) => kindOf(i) === 'turn_end').length === 2, 'EMIT turn stored', 120_000, 100);
+    await waitUntil(
+      () => items(w, ref, 'job').filter((i) => kindOf(i) === 'turn_end').length === 2,
+      'EMIT turn stored',
+      120_000,
+      100,
+    );
     const emitted = new Map<string, number>();
     for (const r of await threadLog(w, ref, 'job')) {
       if (r.dir !== 'stdout' || typeof r.line !== 'string' || !r.line.includes('"assistant"')) continue;
-      const msg = JSON.parse(r.line) as { timestamp?: string; message?: { content?: Array<{ type: string; text?: string }> } };
+      const msg = JSON.parse(r.line) as {
+        timestamp?: string;
+        message?: { content?: Array<{ type: string; text?: string }> };
+      };
       const text = msg.message?.content?.find((b) => b.type === 'text')?.text;
       if (text && /^e\d+$/.test(text) && msg.timestamp) emitted.set(text, Date.parse(msg.timestamp));
     }
     const lat: number[] = [];
     for (const it of items(w, ref, 'job')) {
       const text = it.content[0]?.text ?? '';
-      if (kindOf(it) === 'text' && emitted.has(text) && storedAt.has(it.id)) lat.push(storedAt.get(it.id)! - emitted.get(text)!);
+      if (kindOf(it) === 'text' && emitted.has(text) && storedAt.has(it.id))
+        lat.push(storedAt.get(it.id)! - emitted.get(text)!);
     }
-    rows.push({ metric: `outbound latency, emission → stored (n=${lat.length})`, median: median(lat), p99: p99(lat), unit: 'ms', goal: 'p50 ≤ 10, p99 ≤ 50', ok: median(lat) <= 10 && p99(lat) <= 50 });
+    rows.push({
+      metric: `outbound latency, emission → stored (n=${lat.length})`,
+      median: median(lat),
+      p99: p99(lat),
+      unit: 'ms',
+      goal: 'p50 ≤ 10, p99 ≤ 50',
+      ok: median(lat) <= 10 && p99(lat) <= 50,
+    });
   } finally {
     await worker.stop();
     await w.close();
@@ -88,7 +118,7 @@ async function outbound(): Promise<void> {
 }
 
 async function inbound(realtime: boolean): Promise<void> {
-  const reps = realtime ? (QUICK ? 10 : 30) : (QUICK ? 6 : 20);
+  const reps = realtime ? (QUICK ? 10 : 30) : QUICK ? 6 : 20;
   const activeMs = 3000;
   const w = await makeWorld({ realtime, activeMs, idleMs: 1500 });
   const worker = startWorkerProcess(w);
@@ -102,18 +132,34 @@ async function inbound(realtime: boolean): Promise<void> {
       await sleep(realtime ? 50 + Math.random() * 100 : Math.random() * activeMs);
       const tag = `ping-${r}-${Math.random().toString(36).slice(2, 8)}`;
       const { at } = w.say(ref, 'job', tag);
-      const ts = await waitUntil(async () => {
-        const rec = (await threadLog(w, ref, 'job')).slice(seen).find((x) => x.dir === 'stdin' && String(x.line).includes(tag));
-        return rec ? Date.parse(String(rec.ts)) : null;
-      }, `turn ${tag} on stdin`, 15_000, 5);
+      const ts = await waitUntil(
+        async () => {
+          const rec = (await threadLog(w, ref, 'job'))
+            .slice(seen)
+            .find((x) => x.dir === 'stdin' && String(x.line).includes(tag));
+          return rec ? Date.parse(String(rec.ts)) : null;
+        },
+        `turn ${tag} on stdin`,
+        15_000,
+        5,
+      );
       lat.push(ts - at);
       seen = (await threadLog(w, ref, 'job')).length;
-      await waitUntil(() => items(w, ref, 'job').filter((i) => kindOf(i) === 'turn_end').length === r + 2, 'turn end', 15_000, 20);
+      await waitUntil(
+        () => items(w, ref, 'job').filter((i) => kindOf(i) === 'turn_end').length === r + 2,
+        'turn end',
+        15_000,
+        20,
+      );
     }
     const goal = realtime ? 100 : activeMs / 2 + 50;
     rows.push({
       metric: `inbound latency, posted → agent stdin, realtime ${realtime ? 'on' : `off (poll ${activeMs} ms)`} (n=${lat.length})`,
-      median: median(lat), p99: p99(lat), unit: 'ms', goal: realtime ? 'p50 ≤ 100' : `p50 ≤ ${goal}`, ok: median(lat) <= goal,
+      median: median(lat),
+      p99: p99(lat),
+      unit: 'ms',
+      goal: realtime ? 'p50 ≤ 100' : `p50 ≤ ${goal}`,
+      ok: median(lat) <= goal,
     });
   } finally {
     await worker.stop();
@@ -133,10 +179,16 @@ async function idle(realtime: boolean): Promise<void> {
     await sleep(windowMs);
     const c = w.emu.control.counters();
     const perMin = ((c.byUser[w.worker.user_id] ?? 0) * 60_000) / windowMs;
-    const by = Object.entries(c.byCommand).map(([k, v]) => `${k} ${v}`).join(', ');
+    const by = Object.entries(c.byCommand)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
     rows.push({
       metric: `idle cost, API requests/min, 1 section + 1 idle active thread, realtime ${realtime ? 'on' : 'off (poll 3000 ms active)'}`,
-      median: perMin, p99: '–', unit: 'req/min', goal: realtime ? '≤ 3' : '(none)', ok: realtime ? perMin <= 3 : null,
+      median: perMin,
+      p99: '–',
+      unit: 'req/min',
+      goal: realtime ? '≤ 3' : '(none)',
+      ok: realtime ? perMin <= 3 : null,
       note: `window ${windowMs / 1000} s: ${by}`,
     });
   } finally {
@@ -152,27 +204,50 @@ async function scale(): Promise<void> {
     const w = await makeWorld({ realtime: true, sections: 20 });
     const worker = startWorkerProcess(w);
     try {
-      const t = await waitUntil(() => {
-        const n = worker.logs().filter((l) => l.event === 'section_attached');
-        return n.length === 20 ? n[19]!._at : null;
-      }, '20 sections attached', 60_000, 5);
+      const t = await waitUntil(
+        () => {
+          const n = worker.logs().filter((l) => l.event === 'section_attached');
+          return n.length === 20 ? n[19]!._at : null;
+        },
+        '20 sections attached',
+        60_000,
+        5,
+      );
       attach.push(t - worker.spawnedAt);
     } finally {
       await worker.stop();
       await w.close();
     }
   }
-  rows.push({ metric: `start → 20 sections attached (process spawn included; ${attach.length} runs)`, median: median(attach), p99: p99(attach), unit: 'ms', goal: '≤ 2000', ok: p99(attach) <= 2000 });
+  rows.push({
+    metric: `start → 20 sections attached (process spawn included; ${attach.length} runs)`,
+    median: median(attach),
+    p99: p99(attach),
+    unit: 'ms',
+    goal: '≤ 2000',
+    ok: p99(attach) <= 2000,
+  });
 
   // 20 × 5 active idle threads: memory and CPU of the worker process.
   const w = await makeWorld({ realtime: true, sections: 20, maxAgents: 100 });
   const worker = startWorkerProcess(w);
   try {
     for (const ref of w.sessions) for (let i = 0; i < 5; i++) w.handoff(ref, `t${i}`);
-    await waitUntil(() => w.sessions.every((ref) => [0, 1, 2, 3, 4].every((i) => {
-      const env = w.emu.control.getObject(ref, `t${i}`);
-      return (env?.value as { thread?: { metadata?: { instance?: { state?: string } } } })?.thread?.metadata?.instance?.state === 'active';
-    })), '100 threads active', 180_000, 250);
+    await waitUntil(
+      () =>
+        w.sessions.every((ref) =>
+          [0, 1, 2, 3, 4].every((i) => {
+            const env = w.emu.control.getObject(ref, `t${i}`);
+            return (
+              (env?.value as { thread?: { metadata?: { instance?: { state?: string } } } })?.thread?.metadata?.instance
+                ?.state === 'active'
+            );
+          }),
+        ),
+      '100 threads active',
+      180_000,
+      250,
+    );
     await sleep(5000);
     const windowS = QUICK ? 15 : 30;
     const rss: number[] = [];
@@ -182,9 +257,23 @@ async function scale(): Promise<void> {
       await sleep(1000);
       rss.push(procStats(worker.pid).rssKb / 1024);
     }
-    const cpuPct = ((procStats(worker.pid).cpuTicks - start.cpuTicks) / CLK_TCK) / ((Date.now() - t0) / 1000) * 100;
-    rows.push({ metric: 'scale 20 × 5 idle: worker RSS (1 s samples)', median: median(rss), p99: p99(rss), unit: 'MB', goal: '≤ 120', ok: p99(rss) <= 120 });
-    rows.push({ metric: `scale 20 × 5 idle: worker CPU over ${windowS} s`, median: cpuPct, p99: '–', unit: '% of a core', goal: '≤ 1', ok: cpuPct <= 1 });
+    const cpuPct = ((procStats(worker.pid).cpuTicks - start.cpuTicks) / CLK_TCK / ((Date.now() - t0) / 1000)) * 100;
+    rows.push({
+      metric: 'scale 20 × 5 idle: worker RSS (1 s samples)',
+      median: median(rss),
+      p99: p99(rss),
+      unit: 'MB',
+      goal: '≤ 120',
+      ok: p99(rss) <= 120,
+    });
+    rows.push({
+      metric: `scale 20 × 5 idle: worker CPU over ${windowS} s`,
+      median: cpuPct,
+      p99: '–',
+      unit: '% of a core',
+      goal: '≤ 1',
+      ok: cpuPct <= 1,
+    });
   } finally {
     await worker.stop();
     await w.close();
@@ -208,22 +297,43 @@ async function throughput(): Promise<void> {
       const text = await readFile(w.paths.job(ref.session_id).threadOutbox(a), 'utf8').catch(() => '');
       return (text.match(/"op":"emit"/g)?.length ?? 0) - (text.match(/"op":"done"/g)?.length ?? 0);
     };
-    const done = (): boolean => aliases.every((a) => items(w, ref, a).filter((i) => kindOf(i) === 'turn_end').length === 2);
+    const done = (): boolean =>
+      aliases.every((a) => items(w, ref, a).filter((i) => kindOf(i) === 'turn_end').length === 2);
     while (!done()) {
       if (Date.now() - t0 > 300_000) throw new Error('throughput: not drained in 300 s');
       samples.push(await Promise.all(aliases.map(backlog)));
       await sleep(250);
     }
     const elapsed = (Date.now() - t0) / 1000;
-    const posted = aliases.reduce((n, a) => n + items(w, ref, a).filter((i) => kindOf(i) === 'text' && /^s\d+$/.test(i.content[0]?.text ?? '')).length, 0);
+    const posted = aliases.reduce(
+      (n, a) =>
+        n + items(w, ref, a).filter((i) => kindOf(i) === 'text' && /^s\d+$/.test(i.content[0]?.text ?? '')).length,
+      0,
+    );
     const maxBacklog = samples.map((s) => Math.max(...s));
     const peak = Math.max(0, ...maxBacklog);
     const peakAt = maxBacklog.indexOf(peak) * 0.25;
     // "Keeps growing" = the largest backlog is still rising in the last quarter of the run.
     const lastQuarter = maxBacklog.slice(Math.floor(maxBacklog.length * 0.75));
     const growingAtEnd = lastQuarter.length > 1 && lastQuarter.at(-1)! > lastQuarter[0]!;
-    rows.push({ metric: `throughput: ${T} threads × ${N} emissions (5 ms apart), ${posted} items`, median: posted / elapsed, p99: '–', unit: 'items/s', goal: `offered ≈ ${Math.round((T * 1000) / 6)}/s`, ok: null, note: `all stored in ${elapsed.toFixed(1)} s` });
-    rows.push({ metric: 'throughput: largest per-thread backlog (unconfirmed emits)', median: peak, p99: '–', unit: 'items', goal: 'drains, not growing', ok: !growingAtEnd, note: `peak at ${peakAt.toFixed(1)} s, ${growingAtEnd ? 'still growing' : 'drained'} by the end` });
+    rows.push({
+      metric: `throughput: ${T} threads × ${N} emissions (5 ms apart), ${posted} items`,
+      median: posted / elapsed,
+      p99: '–',
+      unit: 'items/s',
+      goal: `offered ≈ ${Math.round((T * 1000) / 6)}/s`,
+      ok: null,
+      note: `all stored in ${elapsed.toFixed(1)} s`,
+    });
+    rows.push({
+      metric: 'throughput: largest per-thread backlog (unconfirmed emits)',
+      median: peak,
+      p99: '–',
+      unit: 'items',
+      goal: 'drains, not growing',
+      ok: !growingAtEnd,
+      note: `peak at ${peakAt.toFixed(1)} s, ${growingAtEnd ? 'still growing' : 'drained'} by the end`,
+    });
   } finally {
     await worker.stop();
     await w.close();
@@ -232,8 +342,20 @@ async function throughput(): Promise<void> {
 
 const SCENARIOS: Array<[string, () => Promise<void>]> = [
   ['outbound', outbound],
-  ['inbound', async () => { await inbound(true); await inbound(false); }],
-  ['idle', async () => { await idle(true); await idle(false); }],
+  [
+    'inbound',
+    async () => {
+      await inbound(true);
+      await inbound(false);
+    },
+  ],
+  [
+    'idle',
+    async () => {
+      await idle(true);
+      await idle(false);
+    },
+  ],
   ['scale', scale],
   ['throughput', throughput],
 ];
@@ -248,17 +370,31 @@ async function main(): Promise<void> {
     try {
       await fn();
     } catch (e) {
-      rows.push({ metric: `${name}: FAILED`, median: '–', p99: '–', unit: '', goal: '', ok: false, note: String((e as Error).message) });
+      rows.push({
+        metric: `${name}: FAILED`,
+        median: '–',
+        p99: '–',
+        unit: '',
+        goal: '',
+        ok: false,
+        note: String((e as Error).message),
+      });
     }
     log(`${name} done in ${((Date.now() - t) / 1000).toFixed(0)} s`);
   }
   const head = `BlobHub worker bench — ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? 'cpu'}), Node ${process.version}, ${os.platform()} ${os.release()}; load average at start ${loadAtStart}, at end ${os.loadavg()[0]!.toFixed(2)}; total ${((Date.now() - started) / 1000).toFixed(0)} s${QUICK ? ' (--quick)' : ''}`;
   const lines = [head, '', '| figure | median | p99 | unit | goal | met |', '|---|---:|---:|---|---|---|'];
-  for (const r of rows) lines.push(`| ${r.metric}${r.note ? ` — ${r.note}` : ''} | ${fmt(r.median)} | ${fmt(r.p99)} | ${r.unit} | ${r.goal} | ${r.ok === null ? '–' : r.ok ? 'yes' : '**no**'} |`);
+  for (const r of rows)
+    lines.push(
+      `| ${r.metric}${r.note ? ` — ${r.note}` : ''} | ${fmt(r.median)} | ${fmt(r.p99)} | ${r.unit} | ${r.goal} | ${r.ok === null ? '–' : r.ok ? 'yes' : '**no**'} |`,
+    );
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-main().then(() => process.exit(0), (e) => {
-  process.stderr.write(`bench failed: ${String(e)}\n`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (e) => {
+    process.stderr.write(`bench failed: ${String(e)}\n`);
+    process.exit(1);
+  },
+);

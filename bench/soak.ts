@@ -18,7 +18,11 @@ import { seededRandom as rng } from '../main/emulator/faults';
 import { items, makeWorld, sleep, startWorkerProcess, threadLog, waitUntil, type World } from './lib';
 
 const { values } = parseArgs({
-  options: { minutes: { type: 'string', default: '3' }, threads: { type: 'string', default: '10' }, seed: { type: 'string', default: '7' } },
+  options: {
+    minutes: { type: 'string', default: '3' },
+    threads: { type: 'string', default: '10' },
+    seed: { type: 'string', default: '7' },
+  },
 });
 const MINUTES = Math.min(10, Math.max(0.25, Number(values.minutes)));
 const THREADS = Math.max(1, Math.min(20, Number(values.threads)));
@@ -38,8 +42,17 @@ const log = (m: string): void => void process.stderr.write(`[soak] ${m}\n`);
 
 async function main(): Promise<number> {
   const w: World = await makeWorld({
-    realtime: true, activeMs: 1000, idleMs: 1000, backoffMaxMs: 4000, maxAgents: THREADS, emulator: { seed: SEED },
-    scenario: { markers: { ASK: { steps: [{ tool: { name: 'Bash', input: { command: 'make check' } } }, { text: 'approved and ran' }] } } },
+    realtime: true,
+    activeMs: 1000,
+    idleMs: 1000,
+    backoffMaxMs: 4000,
+    maxAgents: THREADS,
+    emulator: { seed: SEED },
+    scenario: {
+      markers: {
+        ASK: { steps: [{ tool: { name: 'Bash', input: { command: 'make check' } } }, { text: 'approved and ran' }] },
+      },
+    },
   });
   const ref: SessionTuple = w.sessions[0]!;
   const aliases = Array.from({ length: THREADS }, (_, i) => `conv${i}`);
@@ -50,13 +63,23 @@ async function main(): Promise<number> {
   let faultRules = 0;
   try {
     for (const a of aliases) {
-      w.emu.control.uploadObject(w.human.user_id, ref, a, { type: 'thread', thread: { attributes: { name: a }, metadata: {} } });
+      w.emu.control.uploadObject(w.human.user_id, ref, a, {
+        type: 'thread',
+        thread: { attributes: { name: a }, metadata: {} },
+      });
       w.handoff(ref, a);
     }
-    await waitUntil(() => aliases.every((a) => {
-      const v = w.emu.control.getObject(ref, a)?.value as { thread?: { metadata?: { instance?: { state?: string } } } } | undefined;
-      return v?.thread?.metadata?.instance?.state === 'active';
-    }), 'threads active', 60_000, 100);
+    await waitUntil(
+      () =>
+        aliases.every((a) => {
+          const v = w.emu.control.getObject(ref, a)?.value as
+            { thread?: { metadata?: { instance?: { state?: string } } } } | undefined;
+          return v?.thread?.metadata?.instance?.state === 'active';
+        }),
+      'threads active',
+      60_000,
+      100,
+    );
     log(`${THREADS} threads active; faults on for ${MINUTES} min (seed ${SEED})`);
 
     // Faults: `times` huge so `remaining` counts firings. Latency spikes on top (they slow, not fail).
@@ -100,7 +123,9 @@ async function main(): Promise<number> {
     const fired = w.emu.control.faults().reduce((n, f) => n + (BIG - (f.remaining ?? BIG)), 0);
     const requests = w.emu.control.counters().requests;
     w.emu.control.clearFaults();
-    log(`posting stopped: ${k} human messages; ${fired} faults fired over ${requests} requests, ${realtimeDrops} realtime drops; draining…`);
+    log(
+      `posting stopped: ${k} human messages; ${fired} faults fired over ${requests} requests, ${realtimeDrops} realtime drops; draining…`,
+    );
 
     // Drain: every posted message delivered, every turn ended, every prompt answered.
     const delivered = async (): Promise<boolean> => {
@@ -138,7 +163,9 @@ async function main(): Promise<number> {
       const tags = posted.get(a)!;
       // §9.2: the first item after a pending_prompt answers it, whatever it says; such a message is consumed
       // by the prompt (its text is the deny message the agent sees), not given as a turn.
-      const answers = items(w, ref, a).filter((i) => kindOf(i) === 'pending_prompt_resolved').map((i) => JSON.stringify(i.metadata?.answer ?? ''));
+      const answers = items(w, ref, a)
+        .filter((i) => kindOf(i) === 'pending_prompt_resolved')
+        .map((i) => JSON.stringify(i.metadata?.answer ?? ''));
       let lastIndex = -1;
       for (const tag of tags) {
         const hits = stdin.map((s, i) => [s, i] as const).filter(([s]) => new RegExp(`\\b${tag}\\b`).test(s));
@@ -173,7 +200,9 @@ async function main(): Promise<number> {
         const msg = JSON.parse(r.line) as { message?: { content?: Array<{ type: string; text?: string }> } };
         for (const b of msg.message?.content ?? []) if (b.type === 'text' && b.text?.trim()) out.push(b.text);
       }
-      const got = items(w, ref, a).filter((i) => kindOf(i) === 'text').map((i) => i.content[0]?.text ?? '');
+      const got = items(w, ref, a)
+        .filter((i) => kindOf(i) === 'text')
+        .map((i) => i.content[0]?.text ?? '');
       emitted += out.length;
       stored += got.length;
       const counts = new Map<string, number>();
@@ -186,23 +215,55 @@ async function main(): Promise<number> {
       if (got.join('\u0000') !== out.slice(0, got.length).join('\u0000') && lost === 0 && dup === 0) order++;
     }
     const prompts = aliases.flatMap((a) => items(w, ref, a).filter((i) => kindOf(i) === 'pending_prompt'));
-    const resolved = aliases.flatMap((a) => items(w, ref, a).filter((i) => kindOf(i) === 'pending_prompt_resolved' && i.metadata?.resolution === 'answered'));
+    const resolved = aliases.flatMap((a) =>
+      items(w, ref, a).filter((i) => kindOf(i) === 'pending_prompt_resolved' && i.metadata?.resolution === 'answered'),
+    );
     const failed = items(w, ref, 'worker').filter((i) => kindOf(i) === 'thread_failed');
     const stderr = worker.stderr();
     const stacks = /\n\s+at \S|\\n\s+at \S/.test(stderr);
 
     const totals = {
-      minutes: MINUTES, threads: THREADS, seed: SEED,
-      human_messages: k, human_delivered_once: k - humanLost - humanDup - asAnswer, human_as_prompt_answer: asAnswer, human_lost: humanLost, human_duplicated: humanDup, human_out_of_order: humanOrder,
-      agent_texts_emitted: emitted, agent_texts_stored: stored, agent_texts_lost: lost, agent_texts_duplicated: dup, threads_out_of_order: order,
-      emission_ids: ids.size, emission_id_duplicates: idDups,
-      prompts_posted: prompts.length, prompts_answered: resolved.length,
-      thread_failures: failed.length, api_requests: requests, faults_injected: fired, fault_rules: faultRules, realtime_drops: realtimeDrops,
+      minutes: MINUTES,
+      threads: THREADS,
+      seed: SEED,
+      human_messages: k,
+      human_delivered_once: k - humanLost - humanDup - asAnswer,
+      human_as_prompt_answer: asAnswer,
+      human_lost: humanLost,
+      human_duplicated: humanDup,
+      human_out_of_order: humanOrder,
+      agent_texts_emitted: emitted,
+      agent_texts_stored: stored,
+      agent_texts_lost: lost,
+      agent_texts_duplicated: dup,
+      threads_out_of_order: order,
+      emission_ids: ids.size,
+      emission_id_duplicates: idDups,
+      prompts_posted: prompts.length,
+      prompts_answered: resolved.length,
+      thread_failures: failed.length,
+      api_requests: requests,
+      faults_injected: fired,
+      fault_rules: faultRules,
+      realtime_drops: realtimeDrops,
       stack_traces_on_stderr: stacks,
     };
-    const ok = humanLost === 0 && humanDup === 0 && humanOrder === 0 && lost === 0 && dup === 0 && order === 0 && idDups === 0
-      && prompts.length === resolved.length && failed.length === 0 && !stacks;
-    process.stdout.write(`${Object.entries(totals).map(([key, v]) => `${key.padEnd(26)} ${String(v)}`).join('\n')}\nresult                     ${ok ? 'PASS' : 'FAIL'}\n`);
+    const ok =
+      humanLost === 0 &&
+      humanDup === 0 &&
+      humanOrder === 0 &&
+      lost === 0 &&
+      dup === 0 &&
+      order === 0 &&
+      idDups === 0 &&
+      prompts.length === resolved.length &&
+      failed.length === 0 &&
+      !stacks;
+    process.stdout.write(
+      `${Object.entries(totals)
+        .map(([key, v]) => `${key.padEnd(26)} ${String(v)}`)
+        .join('\n')}\nresult                     ${ok ? 'PASS' : 'FAIL'}\n`,
+    );
     if (failed.length) process.stdout.write(`failures: ${JSON.stringify(failed.map((f) => f.metadata?.error))}\n`);
     return ok ? 0 : 1;
   } finally {
@@ -224,7 +285,10 @@ async function stdinTurns(w: World): Promise<string[]> {
   return out;
 }
 
-main().then((code) => process.exit(code), (e) => {
-  process.stderr.write(`soak failed: ${String(e)}\n`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`soak failed: ${String(e)}\n`);
+    process.exit(1);
+  },
+);

@@ -30,14 +30,23 @@ function png(size, pixel) {
   for (let y = 0; y < size; y++) {
     raw[y * (size * 4 + 1)] = 0;
     for (let x = 0; x < size; x++) {
-      let r = 0, g = 0, b = 0, a = 0;
-      for (let sy = 0; sy < S; sy++) for (let sx = 0; sx < S; sx++) {
-        // Normalised coordinates in [-1, 1].
-        const u = ((x + (sx + 0.5) / S) / size) * 2 - 1;
-        const v = ((y + (sy + 0.5) / S) / size) * 2 - 1;
-        const c = pixel(u, v);
-        if (c) { r += c[0] * c[3]; g += c[1] * c[3]; b += c[2] * c[3]; a += c[3]; }
-      }
+      let r = 0,
+        g = 0,
+        b = 0,
+        a = 0;
+      for (let sy = 0; sy < S; sy++)
+        for (let sx = 0; sx < S; sx++) {
+          // Normalised coordinates in [-1, 1].
+          const u = ((x + (sx + 0.5) / S) / size) * 2 - 1;
+          const v = ((y + (sy + 0.5) / S) / size) * 2 - 1;
+          const c = pixel(u, v);
+          if (c) {
+            r += c[0] * c[3];
+            g += c[1] * c[3];
+            b += c[2] * c[3];
+            a += c[3];
+          }
+        }
       const o = y * (size * 4 + 1) + 1 + x * 4;
       raw[o] = a ? Math.round(r / a) : 0;
       raw[o + 1] = a ? Math.round(g / a) : 0;
@@ -51,7 +60,9 @@ function png(size, pixel) {
   ihdr.set([8, 6, 0, 0, 0], 8);
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', Buffer.alloc(0)),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw, { level: 9 })),
+    chunk('IEND', Buffer.alloc(0)),
   ]);
 }
 
@@ -63,7 +74,10 @@ const d = (u, v) => Math.hypot(u, v);
 // Each state: a shape function (u, v) → colour | null, given the base colour (coloured or template).
 const states = {
   idle: { color: '#6b7b8c', shape: (c) => (u, v) => (d(u, v) <= 0.86 && d(u, v) >= 0.52 ? c : null) },
-  running: { color: '#2e9e5b', shape: (c) => (u, v) => (d(u, v) <= 0.86 ? (d(u, v) <= 0.3 && c !== BLACK ? WHITE : c) : null) },
+  running: {
+    color: '#2e9e5b',
+    shape: (c) => (u, v) => (d(u, v) <= 0.86 ? (d(u, v) <= 0.3 && c !== BLACK ? WHITE : c) : null),
+  },
   needs_input: {
     color: '#d99a00',
     shape: (c, tpl) => (u, v) => {
@@ -95,7 +109,10 @@ const states = {
 const trayDir = `${root}renderer/assets/tray/`;
 mkdirSync(trayDir, { recursive: true });
 for (const [name, { color, shape }] of Object.entries(states)) {
-  for (const [suffix, size] of [['', 16], ['@2x', 32]]) {
+  for (const [suffix, size] of [
+    ['', 16],
+    ['@2x', 32],
+  ]) {
     writeFileSync(`${trayDir}${name}${suffix}.png`, png(size, shape(hex(color), false)));
     writeFileSync(`${trayDir}${name}Template${suffix}.png`, png(size, shape(BLACK, true)));
   }
@@ -103,12 +120,15 @@ for (const [name, { color, shape }] of Object.entries(states)) {
 
 // App icon (electron-builder derives .icns/.ico from a 512×512 PNG): a rounded square with the "running" mark.
 const blue = hex('#2f6fde');
-writeFileSync(`${root}build/icon.png`, png(512, (u, v) => {
-  const q = Math.max(Math.abs(u) - 0.62, 0) ** 2 + Math.max(Math.abs(v) - 0.62, 0) ** 2;
-  if (q > 0.3 ** 2) return null;
-  const r = d(u, v);
-  if (r <= 0.5 && r >= 0.32) return WHITE;
-  if (r <= 0.16) return WHITE;
-  return blue;
-}));
+writeFileSync(
+  `${root}build/icon.png`,
+  png(512, (u, v) => {
+    const q = Math.max(Math.abs(u) - 0.62, 0) ** 2 + Math.max(Math.abs(v) - 0.62, 0) ** 2;
+    if (q > 0.3 ** 2) return null;
+    const r = d(u, v);
+    if (r <= 0.5 && r >= 0.32) return WHITE;
+    if (r <= 0.16) return WHITE;
+    return blue;
+  }),
+);
 console.log('icons written');

@@ -32,6 +32,7 @@ export async function call<T>(request: Promise<IpcResult<T>>): Promise<T> {
 }
 
 export function errorText(e: unknown): { code: string; message: string; remediation?: string } {
-  if (e instanceof ApiError) return { code: e.code, message: e.message, ...(e.remediation ? { remediation: e.remediation } : {}) };
+  if (e instanceof ApiError)
+    return { code: e.code, message: e.message, ...(e.remediation ? { remediation: e.remediation } : {}) };
   return { code: 'INTERNAL_ERROR', message: e instanceof Error ? e.message : String(e) };
 }

@@ -25,7 +25,9 @@ export function time(iso: string | null | undefined): string {
   if (Number.isNaN(d.getTime())) return iso;
   const now = new Date();
   const hms = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
-  return d.toDateString() === now.toDateString() ? hms : `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${hms}`;
+  return d.toDateString() === now.toDateString()
+    ? hms
+    : `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${hms}`;
 }
 
 export function resolvedLine(t: SnapshotThread): string {

@@ -24,7 +24,12 @@ async function boot(): Promise<void> {
   unsubscribe?.();
   unsubscribe = null;
   const route = parseRoute(location.hash);
-  document.title = route.view === 'login' ? 'Sign in — BlobHub Worker' : route.view === 'prompt' ? 'Answer prompt — BlobHub Worker' : 'BlobHub Worker';
+  document.title =
+    route.view === 'login'
+      ? 'Sign in — BlobHub Worker'
+      : route.view === 'prompt'
+        ? 'Answer prompt — BlobHub Worker'
+        : 'BlobHub Worker';
   if (route.view === 'login') return mountLogin(root);
 
   let snapshot: Snapshot;

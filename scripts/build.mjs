@@ -18,33 +18,69 @@ const nodeEntries = [
 const jobs = [];
 for (const [entry, outfile, shebang] of nodeEntries) {
   if (!existsSync(at(entry))) continue;
-  jobs.push(build({
-    entryPoints: [at(entry)], outfile: at(outfile), bundle: true, platform: 'node', format: 'esm',
-    target: 'node20', packages: 'external', sourcemap: true, banner: { js: shebang }, logLevel: 'warning',
-  }));
+  jobs.push(
+    build({
+      entryPoints: [at(entry)],
+      outfile: at(outfile),
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      sourcemap: true,
+      banner: { js: shebang },
+      logLevel: 'warning',
+    }),
+  );
 }
 if (existsSync(at('main/app/main.ts'))) {
-  jobs.push(build({
-    entryPoints: [at('main/app/main.ts')], outfile: at('dist/app/main.cjs'), bundle: true, platform: 'node',
-    format: 'cjs', target: 'node22', external: ['electron'], sourcemap: true, logLevel: 'warning',
-  }));
+  jobs.push(
+    build({
+      entryPoints: [at('main/app/main.ts')],
+      outfile: at('dist/app/main.cjs'),
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node22',
+      external: ['electron'],
+      sourcemap: true,
+      logLevel: 'warning',
+    }),
+  );
 }
 if (existsSync(at('main/preload/index.ts'))) {
-  jobs.push(build({
-    entryPoints: [at('main/preload/index.ts')], outfile: at('dist/app/preload.cjs'), bundle: true,
-    platform: 'browser', format: 'cjs', target: 'chrome130', external: ['electron'], logLevel: 'warning',
-  }));
+  jobs.push(
+    build({
+      entryPoints: [at('main/preload/index.ts')],
+      outfile: at('dist/app/preload.cjs'),
+      bundle: true,
+      platform: 'browser',
+      format: 'cjs',
+      target: 'chrome130',
+      external: ['electron'],
+      logLevel: 'warning',
+    }),
+  );
 }
 if (existsSync(at('renderer/main.ts'))) {
   await mkdir(at('dist/renderer'), { recursive: true });
-  jobs.push(build({
-    entryPoints: [at('renderer/main.ts')], outfile: at('dist/renderer/app.js'), bundle: true,
-    platform: 'browser', format: 'iife', target: 'chrome130', sourcemap: true, logLevel: 'warning',
-  }));
+  jobs.push(
+    build({
+      entryPoints: [at('renderer/main.ts')],
+      outfile: at('dist/renderer/app.js'),
+      bundle: true,
+      platform: 'browser',
+      format: 'iife',
+      target: 'chrome130',
+      sourcemap: true,
+      logLevel: 'warning',
+    }),
+  );
   for (const f of ['index.html', 'styles.css']) {
     if (existsSync(at(`renderer/${f}`))) jobs.push(cp(at(`renderer/${f}`), at(`dist/renderer/${f}`)));
   }
-  if (existsSync(at('renderer/assets'))) jobs.push(cp(at('renderer/assets'), at('dist/renderer/assets'), { recursive: true }));
+  if (existsSync(at('renderer/assets')))
+    jobs.push(cp(at('renderer/assets'), at('dist/renderer/assets'), { recursive: true }));
 }
 // The agent simulator (the sandbox's scripted demo agent) runs as plain .mjs files in a child process.
 if (existsSync(at('main/sandbox/agent-sim'))) {

@@ -12,7 +12,15 @@ import { execFileSync } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
 // main/desktop is the app's pure logic: the desktop tests load it under plain Node.
-const HEADLESS_DIRS = ['main/core', 'main/cli', 'main/ipc', 'main/desktop', 'main/emulator', 'main/sandbox', 'renderer'];
+const HEADLESS_DIRS = [
+  'main/core',
+  'main/cli',
+  'main/ipc',
+  'main/desktop',
+  'main/emulator',
+  'main/sandbox',
+  'renderer',
+];
 
 function* sourceFiles(dir: string): Generator<string> {
   if (!existsSync(dir)) return;
@@ -23,7 +31,8 @@ function* sourceFiles(dir: string): Generator<string> {
   }
 }
 
-const RUNTIME_ELECTRON = /(^|\n)\s*import\s+(?!type\b)[^;]*from\s+['"]electron(\/[^'"]*)?['"]|require\(\s*['"]electron(\/[^'"]*)?['"]\s*\)|import\(\s*['"]electron['"]\s*\)|from\s+['"]electron-log\/main['"]/;
+const RUNTIME_ELECTRON =
+  /(^|\n)\s*import\s+(?!type\b)[^;]*from\s+['"]electron(\/[^'"]*)?['"]|require\(\s*['"]electron(\/[^'"]*)?['"]\s*\)|import\(\s*['"]electron['"]\s*\)|from\s+['"]electron-log\/main['"]/;
 
 test('no runtime electron import in headless code (static scan)', () => {
   const offenders: string[] = [];

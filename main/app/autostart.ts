@@ -19,7 +19,9 @@ export function createAutostart(): Autostart {
       async set(enabled) {
         if (!enabled) return rm(file, { force: true });
         await mkdir(dirname(file), { recursive: true });
-        await writeFile(file, linuxAutostartEntry({ exec: autostartExec(process.execPath, process.env) }), { mode: 0o644 });
+        await writeFile(file, linuxAutostartEntry({ exec: autostartExec(process.execPath, process.env) }), {
+          mode: 0o644,
+        });
       },
     };
   }

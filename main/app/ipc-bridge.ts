@@ -14,17 +14,22 @@ import type { Logger } from '../core/log';
 export function setupIpc(router: Router, windows: WindowManager, logger: Logger): () => void {
   const trusted = (event: IpcMainInvokeEvent): boolean => {
     const frame = event.senderFrame;
-    return !!frame && isTrustedSender(
-      { webContentsId: event.sender.id, isMainFrame: frame === event.sender.mainFrame, frameUrl: frame.url },
-      windows.webContentsIds,
-      windows.indexUrl,
+    return (
+      !!frame &&
+      isTrustedSender(
+        { webContentsId: event.sender.id, isMainFrame: frame === event.sender.mainFrame, frameUrl: frame.url },
+        windows.webContentsIds,
+        windows.indexUrl,
+      )
     );
   };
   for (const channel of IPC_CHANNELS) {
     ipcMain.removeHandler(channel);
     ipcMain.handle(channel, async (event, payload: unknown) => {
       if (!trusted(event)) {
-        logger.warn('ipc.forbidden_sender', `Rejected ${channel} from an untrusted sender`, { code: 'IPC_FORBIDDEN_SENDER' });
+        logger.warn('ipc.forbidden_sender', `Rejected ${channel} from an untrusted sender`, {
+          code: 'IPC_FORBIDDEN_SENDER',
+        });
         return { ok: false, error: { code: 'IPC_FORBIDDEN_SENDER', message: 'This window may not call the worker.' } };
       }
       const win = BrowserWindow.fromWebContents(event.sender);

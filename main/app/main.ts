@@ -28,7 +28,9 @@ const SHUTDOWN_TIMEOUT_MS = 30_000;
 const APP_ID = 'io.blobhub.worker';
 
 const platform: DesktopPorts['platform'] =
-  process.platform === 'darwin' || process.platform === 'linux' || process.platform === 'win32' ? process.platform : 'other';
+  process.platform === 'darwin' || process.platform === 'linux' || process.platform === 'win32'
+    ? process.platform
+    : 'other';
 const trayPlatform: TrayPlatform = platform === 'other' ? 'linux' : platform;
 
 /** Deny every permission, add the CSP header (the meta tag is what counts for file://), lock navigation. */
@@ -60,7 +62,11 @@ async function boot(stateRoot: string, logger: Logger): Promise<void> {
   // user starts the sandbox. Its state lives in <state root>/sandbox and is removed when it stops.
   const sandbox = createSandboxSwitch({
     real: realHost,
-    sandbox: { stateRoot: join(stateRoot, 'sandbox'), agentSimDir: join(__dirname, '..', 'agent-sim'), execPath: process.execPath },
+    sandbox: {
+      stateRoot: join(stateRoot, 'sandbox'),
+      agentSimDir: join(__dirname, '..', 'agent-sim'),
+      execPath: process.execPath,
+    },
     logger,
   });
   const host = sandbox.host;
@@ -92,7 +98,8 @@ async function boot(stateRoot: string, logger: Logger): Promise<void> {
   const router = createRouter({ host, ports, sandbox, logger: logger.child({ component: 'ipc' }) });
   const run = (command: Command): void => {
     void runCommand(router, command).then((result) => {
-      if (!result.ok) logger.warn('tray.command_failed', `${command.channel}: ${result.error.message}`, { code: result.error.code });
+      if (!result.ok)
+        logger.warn('tray.command_failed', `${command.channel}: ${result.error.message}`, { code: result.error.code });
     });
   };
   setupIpc(router, windows, logger);
@@ -124,7 +131,10 @@ async function boot(stateRoot: string, logger: Logger): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info('app.quit', 'Stopping the worker before exit');
-    withTimeout(Promise.all([sandbox.leave(), realHost.stop()]).then(() => undefined), SHUTDOWN_TIMEOUT_MS)
+    withTimeout(
+      Promise.all([sandbox.leave(), realHost.stop()]).then(() => undefined),
+      SHUTDOWN_TIMEOUT_MS,
+    )
       .catch((e: unknown) => logger.error('app.stop_failed', e instanceof Error ? e.message : String(e)))
       .finally(() => {
         stopped = true;
@@ -134,7 +144,9 @@ async function boot(stateRoot: string, logger: Logger): Promise<void> {
   });
 
   // A failed preflight does not exit the app: the snapshot carries the code and remediation.
-  await host.start().catch((e: unknown) => logger.error('app.start_failed', e instanceof Error ? e.message : String(e)));
+  await host
+    .start()
+    .catch((e: unknown) => logger.error('app.start_failed', e instanceof Error ? e.message : String(e)));
   const first = initialWindow(host.snapshot(), { argv: process.argv });
   if (first) windows.open(first);
 }
@@ -151,7 +163,8 @@ function main(): void {
   // A tray app: closing the last window must not quit (the default would).
   app.on('window-all-closed', () => undefined);
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => app.quit());
-  app.whenReady()
+  app
+    .whenReady()
     .then(() => {
       app.dock?.hide();
       return boot(stateRoot, logger);

@@ -15,11 +15,22 @@ export interface TrayController {
 function toTemplate(items: TrayItem[], run: (command: Command) => void): MenuItemConstructorOptions[] {
   return items.map((item): MenuItemConstructorOptions => {
     switch (item.kind) {
-      case 'separator': return { type: 'separator' };
-      case 'label': return { label: item.label, enabled: false };
-      case 'action': return { id: item.id, label: item.label, enabled: item.enabled, click: () => run(item.command) };
-      case 'checkbox': return { id: item.id, type: 'checkbox', label: item.label, checked: item.checked, click: () => run(item.command) };
-      case 'submenu': return { id: item.id, label: item.label, submenu: toTemplate(item.items, run) };
+      case 'separator':
+        return { type: 'separator' };
+      case 'label':
+        return { label: item.label, enabled: false };
+      case 'action':
+        return { id: item.id, label: item.label, enabled: item.enabled, click: () => run(item.command) };
+      case 'checkbox':
+        return {
+          id: item.id,
+          type: 'checkbox',
+          label: item.label,
+          checked: item.checked,
+          click: () => run(item.command),
+        };
+      case 'submenu':
+        return { id: item.id, label: item.label, submenu: toTemplate(item.items, run) };
     }
   });
 }

@@ -103,4 +103,3 @@ export function createWindowManager(opts: { indexHtml: string; preload: string; 
     all: () => [...byKey.values()].filter((w) => !w.isDestroyed()),
   };
 }
-

@@ -79,12 +79,18 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
     const allowed = new Set<string>([...GLOBAL, ...ALLOWED[command]]);
     for (const t of tokens) {
       if (t.kind === 'option' && !allowed.has(t.name)) {
-        throw new WorkerError('USAGE', `option --${t.name} is not accepted by "${command}"; usage: ${usageOf(command)}`);
+        throw new WorkerError(
+          'USAGE',
+          `option --${t.name} is not accepted by "${command}"; usage: ${usageOf(command)}`,
+        );
       }
     }
     const want = POSITIONALS[command].count;
     if (rest.length !== want) {
-      throw new WorkerError('USAGE', `"${command}" takes ${want === 0 ? 'no arguments' : `${want} arguments`}; usage: ${usageOf(command)}`);
+      throw new WorkerError(
+        'USAGE',
+        `"${command}" takes ${want === 0 ? 'no arguments' : `${want} arguments`}; usage: ${usageOf(command)}`,
+      );
     }
   }
   if (values.home !== undefined && values.home.trim() === '') throw new WorkerError('USAGE', '--home needs a folder');
@@ -129,7 +135,8 @@ const OPTION_HELP: Array<[OptionName, string, string]> = [
 ];
 
 const optionLine = (column: string, text: string): string => `  ${column.padEnd(18)} ${text}`;
-const onlyLogin = (name: OptionName): boolean => ALLOWED.login.includes(name) && !COMMANDS.some((c) => c !== 'login' && ALLOWED[c].includes(name));
+const onlyLogin = (name: OptionName): boolean =>
+  ALLOWED.login.includes(name) && !COMMANDS.some((c) => c !== 'login' && ALLOWED[c].includes(name));
 
 export const HELP = `blobhub-worker — runs coding agents (Claude Code, Codex) for BlobHub sessions
 

@@ -20,9 +20,10 @@ export function printError(e: unknown, stderr: NodeJS.WriteStream = process.stde
  */
 function oneShotRemediation(err: WorkerError, command?: string | null): string {
   if (err.code !== 'API_NETWORK_ERROR' || !command) return err.remediation;
-  const url = command === 'login'
-    ? 'the API URL (--api-url)'
-    : 'the API URL (api.url in credentials.yaml; `blobhub-worker whoami` shows it)';
+  const url =
+    command === 'login'
+      ? 'the API URL (--api-url)'
+      : 'the API URL (api.url in credentials.yaml; `blobhub-worker whoami` shows it)';
   return `Check the network and ${url}, then run \`blobhub-worker ${command}\` again.`;
 }
 

@@ -17,33 +17,46 @@ export const ERROR_CODES = {
   // Process (preflight) codes — decisions §2 exit statuses.
   CREDENTIALS_NOT_FOUND: { class: 'process', exitStatus: 10, remediation: 'Run `blobhub-worker login`.' },
   INSECURE_CREDENTIALS_PERMISSIONS: {
-    class: 'process', exitStatus: 11,
+    class: 'process',
+    exitStatus: 11,
     remediation: 'chmod 600 ~/.blobhub-worker/credentials.yaml',
   },
   IDENTITY_NOT_FOUND: { class: 'process', exitStatus: 12, remediation: 'Run `blobhub-worker login`.' },
   USER_IDENTITY_MISMATCH: {
-    class: 'process', exitStatus: 13,
+    class: 'process',
+    exitStatus: 13,
     remediation: 'Confirm intent with `blobhub-worker login`, or restore the prior identity.yaml.',
   },
-  AUTH_INVALID: { class: 'process', exitStatus: 14, remediation: 'Re-run `blobhub-worker login` with a valid API key.' },
+  AUTH_INVALID: {
+    class: 'process',
+    exitStatus: 14,
+    remediation: 'Re-run `blobhub-worker login` with a valid API key.',
+  },
   WORKER_ALREADY_RUNNING: {
-    class: 'process', exitStatus: 15,
+    class: 'process',
+    exitStatus: 15,
     remediation: 'Stop the other worker process. A stale dead-PID lock file is replaced automatically.',
   },
   INVALID_CONFIG: {
-    class: 'process', exitStatus: 16,
-    remediation: 'Fix config.yaml; every key is described in README.md, section "Configuration" (README.md#configuration).',
+    class: 'process',
+    exitStatus: 16,
+    remediation:
+      'Fix config.yaml; every key is described in README.md, section "Configuration" (README.md#configuration).',
   },
   UNKNOWN_JOB_TYPE: {
-    class: 'process', exitStatus: 17, remediation: 'Use a supported job_type (session_agent_harness).',
+    class: 'process',
+    exitStatus: 17,
+    remediation: 'Use a supported job_type (session_agent_harness).',
   },
   MISSING_SESSION_KEYS: { class: 'process', exitStatus: 18, remediation: "Complete the section's session block." },
   DUPLICATE_SECTION_TARGET: { class: 'process', exitStatus: 19, remediation: 'Remove one of the duplicate sections.' },
   // Ours, beyond the §2 table (docs/cli.md, "Exit statuses"): a proxy variable the API traffic would use is unusable.
   PROXY_CONFIG_INVALID: {
-    class: 'process', exitStatus: 21,
-    remediation: 'Fix or unset the named variable: a proxy is http://[user:password@]host[:port] (or https://…); '
-      + 'list hosts to reach directly in NO_PROXY.',
+    class: 'process',
+    exitStatus: 21,
+    remediation:
+      'Fix or unset the named variable: a proxy is http://[user:password@]host[:port] (or https://…); ' +
+      'list hosts to reach directly in NO_PROXY.',
   },
 
   // Section-level codes (session-agent-harness reference).
@@ -52,13 +65,16 @@ export const ERROR_CODES = {
     remediation: 'Manually free the session: delete_session_object(session_id, alias="worker").',
   },
   SECTION_WORKER_OBJECT_MALFORMED: {
-    class: 'section', remediation: 'Delete the malformed object and let the worker recreate it.',
+    class: 'section',
+    remediation: 'Delete the malformed object and let the worker recreate it.',
   },
   SESSION_DETACHED_EXTERNALLY: {
-    class: 'section', remediation: 'Re-attach by restarting the worker, or use Re-attach in the desktop app.',
+    class: 'section',
+    remediation: 'Re-attach by restarting the worker, or use Re-attach in the desktop app.',
   },
   SESSION_NOT_FOUND: {
-    class: 'section', remediation: 'Check the (org_id, blob_id, revision_id, session_id) tuple and permissions.',
+    class: 'section',
+    remediation: 'Check the (org_id, blob_id, revision_id, session_id) tuple and permissions.',
   },
 
   // Thread-level codes.
@@ -66,52 +82,74 @@ export const ERROR_CODES = {
   WORK_FOLDER_NOT_FOUND: { class: 'thread', remediation: 'Create the directory or fix the path.' },
   WORK_FOLDER_NOT_A_DIR: { class: 'thread', remediation: 'Point at an actual directory.' },
   WORK_FOLDER_NOT_READABLE: {
-    class: 'thread', remediation: 'chmod / chown the directory so the worker user can read+execute it.',
+    class: 'thread',
+    remediation: 'chmod / chown the directory so the worker user can read+execute it.',
   },
   AGENT_TYPE_UNSUPPORTED: { class: 'thread', remediation: 'Use a supported value: claude_code or codex.' },
   PERMISSIONS_UNSUPPORTED: {
-    class: 'thread', remediation: 'Use a supported value: autonomous or approval (default is approval).',
+    class: 'thread',
+    remediation: 'Use a supported value: autonomous or approval (default is approval).',
   },
   AGENT_EXECUTABLE_NOT_FOUND: {
-    class: 'thread', remediation: 'Install the agent, or override agents.<type>.executable in config.yaml.',
+    class: 'thread',
+    remediation: 'Install the agent, or override agents.<type>.executable in config.yaml.',
   },
   AGENT_CRASHED: { class: 'thread', remediation: 'Inspect thread.log; reset the thread to pending to retry.' },
   THREAD_POST_FAILED: {
-    class: 'thread', remediation: 'Check session access; inspect thread.log for the rejected payload.',
+    class: 'thread',
+    remediation: 'Check session access; inspect thread.log for the rejected payload.',
   },
   THREAD_ITEM_TOO_LARGE: {
-    class: 'thread', remediation: 'Inspect thread.log; reduce tool output size; reset the thread.',
+    class: 'thread',
+    remediation: 'Inspect thread.log; reduce tool output size; reset the thread.',
   },
 
   // Transient API codes (decisions §11): retried, never a state transition on their own.
   API_TRANSIENT_ERROR: { class: 'transient', remediation: 'Retried automatically with backoff.' },
   API_RATE_LIMITED: { class: 'transient', remediation: 'Retried automatically after Retry-After.' },
   API_NETWORK_ERROR: {
-    class: 'transient', exitStatus: 20, remediation: 'Check the network and the API URL; retried automatically.',
+    class: 'transient',
+    exitStatus: 20,
+    remediation: 'Check the network and the API URL; retried automatically.',
   },
   API_COMMAND_FAILED: { class: 'transient', remediation: 'Retried up to 3 times; inspect the logs.' },
 
   // Our own codes for bad input and local trouble (never a stack trace).
   USAGE: { class: 'usage', exitStatus: 2, remediation: 'See `blobhub-worker --help`.' },
   API_BAD_RESPONSE: {
-    class: 'transient', remediation: 'The server answered with an unexpected shape; retried automatically.',
+    class: 'transient',
+    remediation: 'The server answered with an unexpected shape; retried automatically.',
   },
   STATE_FILE_INVALID: {
-    class: 'local', remediation: 'Fix or remove the named file; the worker does not overwrite it by itself.',
+    class: 'local',
+    remediation: 'Fix or remove the named file; the worker does not overwrite it by itself.',
   },
   STATE_IO_ERROR: { class: 'local', remediation: 'Check permissions and free space under the state root.' },
   NOT_FOUND: { class: 'usage', exitStatus: 1, remediation: 'Check the section name and thread alias.' },
   INVALID_STATE: { class: 'usage', exitStatus: 1, remediation: 'Only failed or completed threads can be reset.' },
   AGENT_PROTOCOL_ERROR: { class: 'local', remediation: 'The agent printed something unexpected; see thread.log.' },
   IPC_INVALID_INPUT: { class: 'usage', remediation: 'The window sent a malformed request; reload it.' },
-  IPC_UNKNOWN_CHANNEL: { class: 'usage', remediation: 'The window asked for a channel the app does not offer; update the app.' },
-  IPC_FORBIDDEN_SENDER: { class: 'usage', remediation: 'Only the app\'s own windows may call the worker.' },
+  IPC_UNKNOWN_CHANNEL: {
+    class: 'usage',
+    remediation: 'The window asked for a channel the app does not offer; update the app.',
+  },
+  IPC_FORBIDDEN_SENDER: { class: 'usage', remediation: "Only the app's own windows may call the worker." },
   OPEN_FAILED: { class: 'local', remediation: 'Check that the path exists and a program is registered to open it.' },
-  SANDBOX_NOT_AVAILABLE: { class: 'usage', remediation: 'The local sandbox is not available here; sign in with an API key.' },
-  SANDBOX_START_FAILED: { class: 'local', remediation: 'See the sandbox log lines; the sandbox folder can be deleted safely.' },
-  SANDBOX_DEMO_INCOMPLETE: { class: 'local', remediation: 'Run `npm run demo -- --keep-running` and look at the sandbox\'s thread.log files.' },
+  SANDBOX_NOT_AVAILABLE: {
+    class: 'usage',
+    remediation: 'The local sandbox is not available here; sign in with an API key.',
+  },
+  SANDBOX_START_FAILED: {
+    class: 'local',
+    remediation: 'See the sandbox log lines; the sandbox folder can be deleted safely.',
+  },
+  SANDBOX_DEMO_INCOMPLETE: {
+    class: 'local',
+    remediation: "Run `npm run demo -- --keep-running` and look at the sandbox's thread.log files.",
+  },
   OUTBOX_CLOSED: {
-    class: 'local', remediation: 'The item stays in the outbox journal and is posted when the thread runs again.',
+    class: 'local',
+    remediation: 'The item stays in the outbox journal and is posted when the thread runs again.',
   },
   INTERNAL_ERROR: { class: 'local', remediation: 'Please report this with the log file.' },
 } as const satisfies Record<string, CodeInfo>;

@@ -19,7 +19,11 @@ export type LoginResult =
   | { ok: true; identity: UserIdentity; identityChanged: boolean }
   /** The key belongs to another user than the recorded one and the change was not confirmed. */
   | { ok: false; code: 'USER_IDENTITY_MISMATCH'; recorded: UserIdentity; server: UserIdentity }
-  | { ok: false; code: 'AUTH_INVALID' | 'API_NETWORK_ERROR' | 'INSECURE_CREDENTIALS_PERMISSIONS' | 'USAGE'; message: string };
+  | {
+      ok: false;
+      code: 'AUTH_INVALID' | 'API_NETWORK_ERROR' | 'INSECURE_CREDENTIALS_PERMISSIONS' | 'USAGE';
+      message: string;
+    };
 
 /** Fields of a thread envelope the handoff editor may change (decisions §14). `null` removes a field. */
 export interface HandoffPatch {

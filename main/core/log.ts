@@ -53,7 +53,10 @@ function redactValue(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    out[k] = /^(api_?key|key|x-api-key|authorization)$/i.test(k) && typeof v === 'string' ? '[REDACTED]' : redactValue(v, depth + 1);
+    out[k] =
+      /^(api_?key|key|x-api-key|authorization)$/i.test(k) && typeof v === 'string'
+        ? '[REDACTED]'
+        : redactValue(v, depth + 1);
   }
   return out;
 }
@@ -86,7 +89,11 @@ export function createLogger(options: LoggerOptions): Logger {
     warn: (e, m, f) => emit('warning', e, m, f),
     error: (e, m, f) => emit('error', e, m, f),
     child: (fields, extraSinks = []) =>
-      createLogger({ sinks: [...options.sinks, ...extraSinks], minLevel: options.minLevel, fields: { ...base, ...fields } }),
+      createLogger({
+        sinks: [...options.sinks, ...extraSinks],
+        minLevel: options.minLevel,
+        fields: { ...base, ...fields },
+      }),
   };
 }
 

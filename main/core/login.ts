@@ -84,7 +84,10 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
   try {
     ensureStateRoot(paths.root);
   } catch (e) {
-    throw new WorkerError('STATE_IO_ERROR', `cannot create the state root ${paths.root} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new WorkerError(
+      'STATE_IO_ERROR',
+      `cannot create the state root ${paths.root} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
 
   const mode = await credentialsMode(paths.credentials);
@@ -106,11 +109,16 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
 
   const recordedFile = await readYamlFile(paths.identity, IdentityFile);
   const recorded: UserIdentity | null = recordedFile
-    ? { user_id: recordedFile.user.user_id, name: recordedFile.user.name ?? null, email: recordedFile.user.email ?? null }
+    ? {
+        user_id: recordedFile.user.user_id,
+        name: recordedFile.user.name ?? null,
+        email: recordedFile.user.email ?? null,
+      }
     : null;
   const identityChanged = recorded !== null && recorded.user_id !== server.user_id;
   if (identityChanged) {
-    const confirmed = request.confirmIdentityChange === true || (await options.confirmIdentityChange?.(recorded, server)) === true;
+    const confirmed =
+      request.confirmIdentityChange === true || (await options.confirmIdentityChange?.(recorded, server)) === true;
     if (!confirmed) return { ok: false, code: 'USER_IDENTITY_MISMATCH', recorded, server };
     logger.warn('identity_changed', `recorded identity changes from ${recorded.user_id} to ${server.user_id}`);
   }
@@ -134,10 +142,16 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
     logger.info('config_template_written', `wrote a starter ${paths.config}`);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw new WorkerError('STATE_IO_ERROR', `cannot write ${paths.config} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+      throw new WorkerError(
+        'STATE_IO_ERROR',
+        `cannot write ${paths.config} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
     }
   }
-  logger.info('login_ok', `logged in as ${server.user_id}`, { user_id: server.user_id, identity_changed: identityChanged });
+  logger.info('login_ok', `logged in as ${server.user_id}`, {
+    user_id: server.user_id,
+    identity_changed: identityChanged,
+  });
   return { ok: true, identity: server, identityChanged };
 }
 

@@ -51,7 +51,11 @@ export interface PreflightResult {
  * Reads a file that `login` writes. Missing or unusable, it is "not found" for the user's purpose: the code
  * says to re-run login (exit 10 / 12).
  */
-async function readLoginFile<S extends z.ZodType>(path: string, schema: S, code: 'CREDENTIALS_NOT_FOUND' | 'IDENTITY_NOT_FOUND'): Promise<z.output<S>> {
+async function readLoginFile<S extends z.ZodType>(
+  path: string,
+  schema: S,
+  code: 'CREDENTIALS_NOT_FOUND' | 'IDENTITY_NOT_FOUND',
+): Promise<z.output<S>> {
   let file: z.output<S> | undefined;
   try {
     file = await readYamlFile(path, schema, { invalidCode: code });
@@ -68,7 +72,8 @@ export async function loadCredentials(paths: StatePaths): Promise<CredentialsFil
   if (mode === null) {
     throw new WorkerError('CREDENTIALS_NOT_FOUND', `${paths.credentials} does not exist; run \`blobhub-worker login\``);
   }
-  if ((mode & 0o077) !== 0) throw new WorkerError('INSECURE_CREDENTIALS_PERMISSIONS', insecureMessage(paths.credentials, mode));
+  if ((mode & 0o077) !== 0)
+    throw new WorkerError('INSECURE_CREDENTIALS_PERMISSIONS', insecureMessage(paths.credentials, mode));
   const creds = await readLoginFile(paths.credentials, CredentialsFile, 'CREDENTIALS_NOT_FOUND');
   registerSecret(creds.api.key);
   return creds;
@@ -91,7 +96,12 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
     const realtimeUrl = resolveRealtimeUrl(credentials.api);
     const realtimeProxy = realtimeUrl ? chooseProxy(realtimeUrl, options.clientOptions?.env) : null;
     // Quick check with the default backoff cap; the worker's client below uses the configured one.
-    const probe = new BlobHubClient({ apiUrl: credentials.api.url, apiKey: credentials.api.key, logger, ...options.clientOptions });
+    const probe = new BlobHubClient({
+      apiUrl: credentials.api.url,
+      apiKey: credentials.api.key,
+      logger,
+      ...options.clientOptions,
+    });
     let server: UserIdentity;
     try {
       server = await fetchIdentity(probe);
@@ -119,10 +129,21 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
       ...options.clientOptions,
     });
     logger.info('preflight_ok', `preflight passed; ${config.sections.length} section(s)`, {
-      instance_id: lock.instanceId, user_id: identity.user_id,
-      api_proxy: probe.proxy?.display ?? null, realtime_proxy: realtimeProxy?.display ?? null,
+      instance_id: lock.instanceId,
+      user_id: identity.user_id,
+      api_proxy: probe.proxy?.display ?? null,
+      realtime_proxy: realtimeProxy?.display ?? null,
     });
-    return { credentials, identity, serverIdentity: server, config, configWarnings: warnings, lock, client, realtimeUrl };
+    return {
+      credentials,
+      identity,
+      serverIdentity: server,
+      config,
+      configWarnings: warnings,
+      lock,
+      client,
+      realtimeUrl,
+    };
   } catch (e) {
     client?.close();
     await lock.release();

@@ -125,7 +125,12 @@ class Host implements LocalWorkerHost {
       });
     } catch (e) {
       const err = toWorkerError(e);
-      this.preflightError = { code: err.code, message: err.message, remediation: err.remediation, at: this.now().toISOString() };
+      this.preflightError = {
+        code: err.code,
+        message: err.message,
+        remediation: err.remediation,
+        at: this.now().toISOString(),
+      };
       const signedOut = err.code === 'CREDENTIALS_NOT_FOUND' || err.code === 'IDENTITY_NOT_FOUND';
       // Not logged here: the shell reports it (the CLI prints exactly one JSON line, decisions §2).
       this.setPhase(signedOut ? 'signed_out' : 'preflight_failed');
@@ -139,50 +144,57 @@ class Host implements LocalWorkerHost {
       this.pool.onChange(() => this.changed());
     }
     const startedAt = this.now().toISOString();
-    this.sections = pre.config.sections.map((section) => new SectionRunner({
-      section,
-      paths: this.paths,
-      api: pre.client,
-      userId: pre.identity.user_id,
-      instance: { instanceId: pre.lock.instanceId, version: VERSION, startedAt },
-      config: () => this.config!,
-      pool: this.pool!,
-      logger: this.logger,
-      env: this.env,
-      agentFactory: this.options.agentFactory ?? createAgentSession,
-      resolveExecutable: this.options.resolveExecutable ?? defaultResolveExecutable,
-      openOutbox: (req) => Outbox.open({
-        api: pre.client,
-        ref: req.ref,
-        alias: req.alias,
-        journalPath: req.journalPath,
-        logger: req.logger,
-        onFatal: req.onFatal,
-        threadLog: req.threadLog,
-        onPosted: req.onPosted,
-        postDeadlineMs: req.postDeadlineMs,
-        backoffMaxMs: pre.config.polling.backoff_max_ms,
-        onTransientError: (e) => this.transient(e, null, req.alias),
-      }),
-      openFeed: pre.realtimeUrl
-        ? (h) => new RealtimeClient({
-          url: pre.realtimeUrl!,
-          apiKey: pre.credentials.api.key,
-          ref: h.ref,
-          logger: this.logger.child({ section: section.session.session_id }),
-          backoffMaxMs: pre.config.polling.backoff_max_ms,
-          onEvent: h.onEvent,
-          onStatus: h.onStatus,
-          onConnected: h.onConnected,
-        })
-        : null,
-      changed: () => this.changed(),
-      transient: (e, thread) => this.transient(e, section.session.session_id, thread ?? null),
-      now: this.now,
-      timing: this.timing,
-    }));
+    this.sections = pre.config.sections.map(
+      (section) =>
+        new SectionRunner({
+          section,
+          paths: this.paths,
+          api: pre.client,
+          userId: pre.identity.user_id,
+          instance: { instanceId: pre.lock.instanceId, version: VERSION, startedAt },
+          config: () => this.config!,
+          pool: this.pool!,
+          logger: this.logger,
+          env: this.env,
+          agentFactory: this.options.agentFactory ?? createAgentSession,
+          resolveExecutable: this.options.resolveExecutable ?? defaultResolveExecutable,
+          openOutbox: (req) =>
+            Outbox.open({
+              api: pre.client,
+              ref: req.ref,
+              alias: req.alias,
+              journalPath: req.journalPath,
+              logger: req.logger,
+              onFatal: req.onFatal,
+              threadLog: req.threadLog,
+              onPosted: req.onPosted,
+              postDeadlineMs: req.postDeadlineMs,
+              backoffMaxMs: pre.config.polling.backoff_max_ms,
+              onTransientError: (e) => this.transient(e, null, req.alias),
+            }),
+          openFeed: pre.realtimeUrl
+            ? (h) =>
+                new RealtimeClient({
+                  url: pre.realtimeUrl!,
+                  apiKey: pre.credentials.api.key,
+                  ref: h.ref,
+                  logger: this.logger.child({ section: section.session.session_id }),
+                  backoffMaxMs: pre.config.polling.backoff_max_ms,
+                  onEvent: h.onEvent,
+                  onStatus: h.onStatus,
+                  onConnected: h.onConnected,
+                })
+            : null,
+          changed: () => this.changed(),
+          transient: (e, thread) => this.transient(e, section.session.session_id, thread ?? null),
+          now: this.now,
+          timing: this.timing,
+        }),
+    );
     this.setPhase('running');
-    this.logger.info('worker_running', `running ${this.sections.length} section(s)`, { instance_id: pre.lock.instanceId });
+    this.logger.info('worker_running', `running ${this.sections.length} section(s)`, {
+      instance_id: pre.lock.instanceId,
+    });
     for (const s of this.sections) {
       void s.start().catch((e) => {
         const err = toWorkerError(e);
@@ -198,9 +210,13 @@ class Host implements LocalWorkerHost {
       return;
     }
     this.setPhase('stopping');
-    await Promise.all(this.sections.map((s) => s.stop().catch((e) => {
-      this.logger.warn('section_stop_failed', toWorkerError(e).message, { section: s.id });
-    })));
+    await Promise.all(
+      this.sections.map((s) =>
+        s.stop().catch((e) => {
+          this.logger.warn('section_stop_failed', toWorkerError(e).message, { section: s.id });
+        }),
+      ),
+    );
     const pre = this.pre;
     this.pre = null;
     this.setPhase('stopped');
@@ -257,7 +273,10 @@ class Host implements LocalWorkerHost {
     });
     if (outcome === 'missing') throw new WorkerError('NOT_FOUND', `Thread ${alias} does not exist in this session.`);
     if (outcome !== 'written') {
-      throw new WorkerError('INVALID_STATE', `Thread ${alias} is ${JSON.stringify(seen ?? null)}; only failed or completed threads can be reset.`);
+      throw new WorkerError(
+        'INVALID_STATE',
+        `Thread ${alias} is ${JSON.stringify(seen ?? null)}; only failed or completed threads can be reset.`,
+      );
     }
   }
 
@@ -295,11 +314,11 @@ class Host implements LocalWorkerHost {
       instance_id: pre?.lock.instanceId ?? null,
       identity: pre
         ? {
-          user_id: pre.identity.user_id,
-          name: pre.serverIdentity.name ?? pre.identity.name ?? null,
-          email: pre.serverIdentity.email ?? pre.identity.email ?? null,
-          api_url: pre.credentials.api.url,
-        }
+            user_id: pre.identity.user_id,
+            name: pre.serverIdentity.name ?? pre.identity.name ?? null,
+            email: pre.serverIdentity.email ?? pre.identity.email ?? null,
+            api_url: pre.credentials.api.url,
+          }
         : null,
       agents: { busy: this.pool?.busy ?? 0, max: this.pool?.max ?? base.agents.max },
       sections: this.sections.map((s) => s.view()),
@@ -377,7 +396,11 @@ export function applyHandoffPatch(metadata: Record<string, unknown>, patch: Hand
   };
   if (patch.work_folder !== undefined) set(block('workspace'), 'work_folder', patch.work_folder);
   const agentFields: Array<[keyof HandoffPatch, string]> = [
-    ['agent_type', 'type'], ['executable', 'executable'], ['model', 'model'], ['effort', 'effort'], ['permissions', 'permissions'],
+    ['agent_type', 'type'],
+    ['executable', 'executable'],
+    ['model', 'model'],
+    ['effort', 'effort'],
+    ['permissions', 'permissions'],
   ];
   if (agentFields.some(([k]) => patch[k] !== undefined)) {
     const agent = block('agent');

@@ -11,7 +11,8 @@ export const AUTOSTART_FILE = 'blobhub-worker.desktop';
 
 /** `$XDG_CONFIG_HOME/autostart/blobhub-worker.desktop`, defaulting to `~/.config`. */
 export function linuxAutostartPath(env: NodeJS.ProcessEnv, home: string): string {
-  const configHome = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.startsWith('/') ? env.XDG_CONFIG_HOME : join(home, '.config');
+  const configHome =
+    env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.startsWith('/') ? env.XDG_CONFIG_HOME : join(home, '.config');
   return join(configHome, 'autostart', AUTOSTART_FILE);
 }
 
@@ -33,7 +34,12 @@ export interface AutostartEntryOptions {
   comment?: string;
 }
 
-export function linuxAutostartEntry({ exec, args = [HIDDEN_FLAG], name = 'BlobHub Worker', comment }: AutostartEntryOptions): string {
+export function linuxAutostartEntry({
+  exec,
+  args = [HIDDEN_FLAG],
+  name = 'BlobHub Worker',
+  comment,
+}: AutostartEntryOptions): string {
   const oneLine = (s: string) => s.replace(/[\r\n]+/g, ' ');
   return [
     '[Desktop Entry]',

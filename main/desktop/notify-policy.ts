@@ -19,7 +19,10 @@ export interface DesktopNotification {
 /** Bound on remembered keys; the oldest are forgotten first (a Set keeps insertion order). */
 export const SEEN_LIMIT = 2000;
 
-function keysOf(snapshot: Snapshot): { failures: Map<string, DesktopNotification>; prompts: Map<string, DesktopNotification> } {
+function keysOf(snapshot: Snapshot): {
+  failures: Map<string, DesktopNotification>;
+  prompts: Map<string, DesktopNotification>;
+} {
   const failures = new Map<string, DesktopNotification>();
   for (const { section, thread } of failedThreads(snapshot)) {
     const at = thread.last_error?.at ?? 'unknown';

@@ -29,7 +29,13 @@ export function isOwnPage(frameUrl: string, indexUrl: string): boolean {
   try {
     const a = new URL(frameUrl);
     const b = new URL(indexUrl);
-    return a.protocol === 'file:' && a.protocol === b.protocol && a.host === b.host && a.pathname === b.pathname && a.search === '';
+    return (
+      a.protocol === 'file:' &&
+      a.protocol === b.protocol &&
+      a.host === b.host &&
+      a.pathname === b.pathname &&
+      a.search === ''
+    );
   } catch {
     return false;
   }

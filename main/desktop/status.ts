@@ -9,19 +9,30 @@ export const ICON_STATES: readonly IconState[] = ['idle', 'running', 'needs_inpu
 
 /** Preflight codes a new sign-in fixes: the app opens the login window for them instead of exiting. */
 export const LOGIN_CODES: ReadonlySet<string> = new Set([
-  'CREDENTIALS_NOT_FOUND', 'IDENTITY_NOT_FOUND', 'AUTH_INVALID', 'USER_IDENTITY_MISMATCH',
+  'CREDENTIALS_NOT_FOUND',
+  'IDENTITY_NOT_FOUND',
+  'AUTH_INVALID',
+  'USER_IDENTITY_MISMATCH',
 ]);
 
 export function needsLogin(snapshot: Snapshot): boolean {
   if (snapshot.phase === 'signed_out') return true;
-  return snapshot.phase === 'preflight_failed' && !!snapshot.preflight_error && LOGIN_CODES.has(snapshot.preflight_error.code);
+  return (
+    snapshot.phase === 'preflight_failed' &&
+    !!snapshot.preflight_error &&
+    LOGIN_CODES.has(snapshot.preflight_error.code)
+  );
 }
 
-export interface FailedThread { section: SnapshotSection; thread: SnapshotThread }
+export interface FailedThread {
+  section: SnapshotSection;
+  thread: SnapshotThread;
+}
 
 export function failedThreads(snapshot: Snapshot): FailedThread[] {
   return snapshot.sections.flatMap((section) =>
-    section.threads.filter((t) => t.state === 'failed').map((thread) => ({ section, thread })));
+    section.threads.filter((t) => t.state === 'failed').map((thread) => ({ section, thread })),
+  );
 }
 
 /**
@@ -33,7 +44,8 @@ export function iconState(snapshot: Snapshot): IconState {
   if (snapshot.phase === 'preflight_failed') return 'error';
   if (snapshot.prompts.length > 0) return 'needs_input';
   if (failedThreads(snapshot).length > 0 || snapshot.sections.some((s) => s.attachment === 'refused')) return 'error';
-  if (snapshot.agents.busy > 0 || snapshot.sections.some((s) => s.threads.some((t) => t.state === 'active_turn'))) return 'running';
+  if (snapshot.agents.busy > 0 || snapshot.sections.some((s) => s.threads.some((t) => t.state === 'active_turn')))
+    return 'running';
   return 'idle';
 }
 
@@ -70,7 +82,9 @@ export function truncate(text: string, max: number): string {
 
 /** The core's remediations speak CLI; in the app a sign-in problem is fixed with the Sign in button. */
 export function desktopRemediation(code: string, remediation: string | undefined): string | undefined {
-  if (code === 'USER_IDENTITY_MISMATCH') return 'Sign in again and confirm the new user, or restore the prior identity.yaml.';
-  if (LOGIN_CODES.has(code)) return 'Sign in with the API key of the worker\'s BlobHub user (same as `blobhub-worker login`).';
+  if (code === 'USER_IDENTITY_MISMATCH')
+    return 'Sign in again and confirm the new user, or restore the prior identity.yaml.';
+  if (LOGIN_CODES.has(code))
+    return "Sign in with the API key of the worker's BlobHub user (same as `blobhub-worker login`).";
   return remediation;
 }

@@ -6,7 +6,14 @@
 import type { Snapshot } from '../core/snapshot';
 import type { Command } from '../ipc/contract';
 import {
-  failedThreads, iconState, identityLabel, needsLogin, promptSummary, sectionLabel, truncate, type IconState,
+  failedThreads,
+  iconState,
+  identityLabel,
+  needsLogin,
+  promptSummary,
+  sectionLabel,
+  truncate,
+  type IconState,
 } from './status';
 
 export type TrayPlatform = 'darwin' | 'linux' | 'win32';
@@ -57,7 +64,11 @@ const ICON_TEXT: Record<IconState, string> = {
 };
 
 const THREAD_TEXT: Record<string, string> = {
-  pending: 'pending', active_turn: 'active (turn)', active_idle: 'active (idle)', completed: 'completed', failed: 'failed',
+  pending: 'pending',
+  active_turn: 'active (turn)',
+  active_idle: 'active (idle)',
+  completed: 'completed',
+  failed: 'failed',
 };
 
 /** Windows caps tray tooltips at 127 characters (NOTIFYICONDATA.szTip). */
@@ -84,30 +95,50 @@ export function buildTrayModel(snapshot: Snapshot, { platform, startAtLogin }: T
   if (sandbox) items.push({ kind: 'label', label: SANDBOX_HEADER });
   items.push({ kind: 'label', label: `BlobHub Worker — ${PHASE_TEXT[snapshot.phase]}` });
   if (who) items.push({ kind: 'label', label: `Signed in as ${who}` });
-  if (snapshot.preflight_error) items.push({ kind: 'label', label: `${snapshot.preflight_error.code}: ${truncate(snapshot.preflight_error.message, 80)}` });
+  if (snapshot.preflight_error)
+    items.push({
+      kind: 'label',
+      label: `${snapshot.preflight_error.code}: ${truncate(snapshot.preflight_error.message, 80)}`,
+    });
   if (snapshot.phase === 'running' || snapshot.agents.busy > 0) {
     items.push({ kind: 'label', label: `Agents ${snapshot.agents.busy}/${snapshot.agents.max} busy` });
   }
   for (const section of snapshot.sections) {
     const code = section.error ? ` (${section.error.code})` : '';
     const threads = section.threads.length === 1 ? '1 thread' : `${section.threads.length} threads`;
-    items.push({ kind: 'label', label: `${truncate(sectionLabel(section), 40)}: ${section.attachment}${code} · ${threads}` });
+    items.push({
+      kind: 'label',
+      label: `${truncate(sectionLabel(section), 40)}: ${section.attachment}${code} · ${threads}`,
+    });
   }
 
   items.push({ kind: 'separator' });
-  items.push({ kind: 'action', id: 'open-dashboard', label: 'Open dashboard', command: open('dashboard'), enabled: true });
+  items.push({
+    kind: 'action',
+    id: 'open-dashboard',
+    label: 'Open dashboard',
+    command: open('dashboard'),
+    enabled: true,
+  });
   if (sandbox) {
     items.push({
-      kind: 'action', id: 'leave-sandbox', label: 'Leave sandbox (back to your worker)', enabled: true,
+      kind: 'action',
+      id: 'leave-sandbox',
+      label: 'Leave sandbox (back to your worker)',
+      enabled: true,
       command: { channel: 'sandbox:leave', input: undefined },
     });
   }
 
   if (snapshot.prompts.length > 0) {
     items.push({
-      kind: 'submenu', id: 'prompts', label: `Answer prompts (${snapshot.prompts.length})`,
+      kind: 'submenu',
+      id: 'prompts',
+      label: `Answer prompts (${snapshot.prompts.length})`,
       items: snapshot.prompts.slice(0, MAX_LISTED).map((p) => ({
-        kind: 'action', id: `prompt:${p.id}`, enabled: true,
+        kind: 'action',
+        id: `prompt:${p.id}`,
+        enabled: true,
         label: `${truncate(p.thread, 24)}: ${truncate(promptSummary(p), 50)}`,
         command: { channel: 'window:open', input: { view: 'prompt', promptId: p.id } },
       })),
@@ -115,9 +146,13 @@ export function buildTrayModel(snapshot: Snapshot, { platform, startAtLogin }: T
   }
   if (failed.length > 0) {
     items.push({
-      kind: 'submenu', id: 'failed', label: `Failed threads (${failed.length})`,
+      kind: 'submenu',
+      id: 'failed',
+      label: `Failed threads (${failed.length})`,
       items: failed.slice(0, MAX_LISTED).map(({ section, thread }) => ({
-        kind: 'action', id: `reset:${section.id}:${thread.alias}`, enabled: true,
+        kind: 'action',
+        id: `reset:${section.id}:${thread.alias}`,
+        enabled: true,
         label: `Reset ${truncate(thread.alias, 24)} to pending${thread.last_error ? ` — ${thread.last_error.code}` : ''}`,
         command: { channel: 'thread:reset', input: { sectionId: section.id, alias: thread.alias } },
       })),
@@ -125,36 +160,72 @@ export function buildTrayModel(snapshot: Snapshot, { platform, startAtLogin }: T
   }
   if (snapshot.sections.length > 0) {
     items.push({
-      kind: 'submenu', id: 'sections', label: 'Sections',
+      kind: 'submenu',
+      id: 'sections',
+      label: 'Sections',
       items: snapshot.sections.map((section) => ({
-        kind: 'submenu', id: `section:${section.id}`, label: `${truncate(sectionLabel(section), 40)} — ${section.attachment}`,
-        items: section.threads.length === 0
-          ? [{ kind: 'label', label: 'No threads' }]
-          : section.threads.slice(0, MAX_LISTED * 2).map((t) => ({ kind: 'label', label: `${truncate(t.alias, 30)}: ${THREAD_TEXT[t.state] ?? t.state}` })),
+        kind: 'submenu',
+        id: `section:${section.id}`,
+        label: `${truncate(sectionLabel(section), 40)} — ${section.attachment}`,
+        items:
+          section.threads.length === 0
+            ? [{ kind: 'label', label: 'No threads' }]
+            : section.threads
+                .slice(0, MAX_LISTED * 2)
+                .map((t) => ({ kind: 'label', label: `${truncate(t.alias, 30)}: ${THREAD_TEXT[t.state] ?? t.state}` })),
       })),
     });
   }
 
   items.push({ kind: 'separator' });
-  items.push({ kind: 'action', id: 'open-config', label: inSandbox('Open config.yaml'), command: { channel: 'config:open', input: undefined }, enabled: true });
   items.push({
-    kind: 'action', id: 'reload-config', label: inSandbox('Reload config'), command: { channel: 'config:reload', input: undefined },
+    kind: 'action',
+    id: 'open-config',
+    label: inSandbox('Open config.yaml'),
+    command: { channel: 'config:open', input: undefined },
+    enabled: true,
+  });
+  items.push({
+    kind: 'action',
+    id: 'reload-config',
+    label: inSandbox('Reload config'),
+    command: { channel: 'config:reload', input: undefined },
     enabled: !needsLogin(snapshot) && snapshot.phase !== 'stopping',
   });
-  items.push({ kind: 'action', id: 'open-logs', label: inSandbox('Open logs folder'), command: { channel: 'logs:open', input: undefined }, enabled: true });
+  items.push({
+    kind: 'action',
+    id: 'open-logs',
+    label: inSandbox('Open logs folder'),
+    command: { channel: 'logs:open', input: undefined },
+    enabled: true,
+  });
   items.push({ kind: 'separator' });
   items.push({
-    kind: 'checkbox', id: 'start-at-login', label: 'Start at login', checked: startAtLogin,
+    kind: 'checkbox',
+    id: 'start-at-login',
+    label: 'Start at login',
+    checked: startAtLogin,
     command: { channel: 'app:setStartAtLogin', input: { enabled: !startAtLogin } },
   });
   // In the sandbox, "Sign out" would only leave it (the real credentials are never touched): Leave sandbox says that.
   if (!sandbox) {
-    items.push(needsLogin(snapshot)
-      ? { kind: 'action', id: 'sign-in', label: 'Sign in…', command: open('login'), enabled: true }
-      : { kind: 'action', id: 'sign-out', label: 'Sign out', command: { channel: 'auth:signOut', input: undefined }, enabled: true });
+    items.push(
+      needsLogin(snapshot)
+        ? { kind: 'action', id: 'sign-in', label: 'Sign in…', command: open('login'), enabled: true }
+        : {
+            kind: 'action',
+            id: 'sign-out',
+            label: 'Sign out',
+            command: { channel: 'auth:signOut', input: undefined },
+            enabled: true,
+          },
+    );
   }
   items.push({
-    kind: 'action', id: 'quit', enabled: true, command: { channel: 'app:quit', input: undefined },
+    kind: 'action',
+    id: 'quit',
+    enabled: true,
+    command: { channel: 'app:quit', input: undefined },
     label: platform === 'darwin' ? 'Quit BlobHub Worker' : 'Quit (stops agents gracefully)',
   });
 
@@ -162,7 +233,8 @@ export function buildTrayModel(snapshot: Snapshot, { platform, startAtLogin }: T
   const parts = [`BlobHub Worker${sandbox ? ' (sandbox)' : ''}: ${ICON_TEXT[icon]}`];
   if (who) parts.push(who);
   if (snapshot.phase === 'running') parts.push(`${snapshot.agents.busy}/${snapshot.agents.max} agents`);
-  if (snapshot.prompts.length) parts.push(`${snapshot.prompts.length} prompt${snapshot.prompts.length === 1 ? '' : 's'} waiting`);
+  if (snapshot.prompts.length)
+    parts.push(`${snapshot.prompts.length} prompt${snapshot.prompts.length === 1 ? '' : 's'} waiting`);
   if (failed.length) parts.push(`${failed.length} failed`);
   if (snapshot.preflight_error) parts.push(snapshot.preflight_error.code);
 

@@ -31,7 +31,9 @@ export function parseFlags(argv: string[]): Flags {
   const flags: Flags = { port: 0, pageSize: 50, itemSizeCap: 1024 * 1024, json: false, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    const [name, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [name, inline] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg, undefined];
     const value = () => inline ?? argv[++i];
     if (name === '--port') flags.port = intFlag(name, value(), 0, 65535);
     else if (name === '--page-size') flags.pageSize = intFlag(name, value(), 1, 10_000);
@@ -52,7 +54,11 @@ const shellQuote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
  * layout as README's quick start.
  */
 function handoffCurl(o: {
-  controlUrl: string; humanId: string; session: { revision_id: string; session_id: string }; alias: string; workFolder: string;
+  controlUrl: string;
+  humanId: string;
+  session: { revision_id: string; session_id: string };
+  alias: string;
+  workFolder: string;
 }): string {
   const j = JSON.stringify;
   const body = [
@@ -80,7 +86,12 @@ async function main(): Promise<void> {
   const logger = createLogger({ sinks: [streamSink(process.stderr)], minLevel: flags.verbose ? 'debug' : 'warning' });
   let emulator;
   try {
-    emulator = await startEmulator({ port: flags.port, pageSize: flags.pageSize, itemSizeCap: flags.itemSizeCap, logger });
+    emulator = await startEmulator({
+      port: flags.port,
+      pageSize: flags.pageSize,
+      itemSizeCap: flags.itemSizeCap,
+      logger,
+    });
   } catch (e) {
     process.stderr.write(`emulator: cannot listen on 127.0.0.1:${flags.port}: ${(e as Error).message}\n`);
     process.exit(1);
@@ -104,7 +115,9 @@ async function main(): Promise<void> {
 
   const login = `login --api-url ${emulator.apiUrl} --realtime-url ${emulator.realtimeUrl} --api-key-stdin`;
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ apiUrl: emulator.apiUrl, realtimeUrl: emulator.realtimeUrl, controlUrl: emulator.controlUrl, worker, human, session })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ apiUrl: emulator.apiUrl, realtimeUrl: emulator.realtimeUrl, controlUrl: emulator.controlUrl, worker, human, session })}\n`,
+    );
   } else {
     process.stdout.write(
       [
@@ -132,7 +145,14 @@ async function main(): Promise<void> {
         'then replace the `sections: []` line of ~/.blobhub-worker/config.yaml with the entry above and run `npm start`.',
         '',
         'Hand a thread to the worker (as the human user; work_folder is where the agent runs — use your project folder):',
-        '  ' + handoffCurl({ controlUrl: emulator.controlUrl, humanId: human.user_id, session, alias: 'try-1', workFolder: tmpdir() }),
+        '  ' +
+          handoffCurl({
+            controlUrl: emulator.controlUrl,
+            humanId: human.user_id,
+            session,
+            alias: 'try-1',
+            workFolder: tmpdir(),
+          }),
         '',
       ].join('\n'),
     );

@@ -33,16 +33,24 @@ export const ShapeVariantsPatch = z.strictObject({
 });
 
 const id = z.string().min(1);
-const optionalString = z.string().nullish().transform((v) => v ?? undefined);
+const optionalString = z
+  .string()
+  .nullish()
+  .transform((v) => v ?? undefined);
 
 export const ObjectValueSchema = z.looseObject({ type: z.string().min(1, { error: 'value.type is required' }) });
 
 export const ContentBlockSchema = z.discriminatedUnion('type', [
   z.looseObject({ type: z.literal('text'), text: z.string() }),
-  z.looseObject({ type: z.literal('json'), json: z.unknown() }).refine((b) => 'json' in b, { error: 'a json block needs a "json" field' }),
+  z
+    .looseObject({ type: z.literal('json'), json: z.unknown() })
+    .refine((b) => 'json' in b, { error: 'a json block needs a "json" field' }),
 ]);
 
-export const MetadataSchema = z.record(z.string(), z.unknown()).nullish().transform((v) => v ?? undefined);
+export const MetadataSchema = z
+  .record(z.string(), z.unknown())
+  .nullish()
+  .transform((v) => v ?? undefined);
 
 const CommandSchemas = {
   upload_session_object: z.looseObject({ session_id: id, alias: id, value: ObjectValueSchema }),
@@ -59,18 +67,31 @@ const CommandSchemas = {
   list_session_thread_items: z.looseObject({
     session_id: id,
     alias: id,
-    ascending: z.boolean().nullish().transform((v) => v ?? false),
+    ascending: z
+      .boolean()
+      .nullish()
+      .transform((v) => v ?? false),
     created_since: optionalString,
     created_before: optionalString,
   }),
   get_session_thread_item: z.looseObject({ session_id: id, alias: id, item_id: id }),
   /** Emulator-specific (blobhub-api.md §6): the event log, `created_since` in epoch ms. */
-  list_session_events: z.looseObject({ session_id: id, created_since: z.number().nullish().transform((v) => v ?? undefined) }),
+  list_session_events: z.looseObject({
+    session_id: id,
+    created_since: z
+      .number()
+      .nullish()
+      .transform((v) => v ?? undefined),
+  }),
 } as const;
 
 export type CommandName = keyof typeof CommandSchemas;
 export const COMMANDS = Object.keys(CommandSchemas) as CommandName[];
-export const MUTATING_COMMANDS: ReadonlySet<string> = new Set(['upload_session_object', 'delete_session_object', 'post_session_thread_item']);
+export const MUTATING_COMMANDS: ReadonlySet<string> = new Set([
+  'upload_session_object',
+  'delete_session_object',
+  'post_session_thread_item',
+]);
 
 /** The command name of a parsed body, if it has one (fault rules and counters key on it before validation). */
 export function peekCommand(body: unknown): string | undefined {
@@ -83,7 +104,8 @@ export function peekCommand(body: unknown): string | undefined {
 
 function parse<S extends z.ZodType>(schema: S, body: unknown, what: string): z.output<S> {
   const result = schema.safeParse(body);
-  if (!result.success) throw new EmulatorError(400, 'invalid_request', `Invalid ${what} request: ${describeIssues(result.error.issues)}`);
+  if (!result.success)
+    throw new EmulatorError(400, 'invalid_request', `Invalid ${what} request: ${describeIssues(result.error.issues)}`);
   return result.data;
 }
 
@@ -107,10 +129,18 @@ export function usersMeBody(user: EmulatorUser, shape: ShapeVariants['usersMe'])
 }
 
 /** Applies one command body for `user` against `revisionId`; returns the 200 body or throws EmulatorError. */
-export function runCommand(store: Store, shapes: ShapeVariants, user: EmulatorUser, revisionId: string, body: unknown): Record<string, unknown> {
+export function runCommand(
+  store: Store,
+  shapes: ShapeVariants,
+  user: EmulatorUser,
+  revisionId: string,
+  body: unknown,
+): Record<string, unknown> {
   const head = parse(z.looseObject({ engine: z.string(), command: z.string() }), body, 'command');
-  if (head.engine !== ENGINE) throw new EmulatorError(400, 'unknown_engine', `Unknown engine "${head.engine}"; expected "${ENGINE}".`);
-  if (!Object.hasOwn(CommandSchemas, head.command)) throw new EmulatorError(400, 'unknown_command', `Unknown command "${head.command}".`);
+  if (head.engine !== ENGINE)
+    throw new EmulatorError(400, 'unknown_engine', `Unknown engine "${head.engine}"; expected "${ENGINE}".`);
+  if (!Object.hasOwn(CommandSchemas, head.command))
+    throw new EmulatorError(400, 'unknown_command', `Unknown command "${head.command}".`);
   const command = head.command as CommandName;
   const userId = user.user_id;
   const ref = (sessionId: string) => ({ revision_id: revisionId, session_id: sessionId });
@@ -135,7 +165,11 @@ export function runCommand(store: Store, shapes: ShapeVariants, user: EmulatorUs
     }
     case 'post_session_thread_item': {
       const p = parse(CommandSchemas[command], body, command);
-      const item = store.post(userId, ref(p.session_id), p.alias, { content: p.content, parent_id: p.parent_id, metadata: p.metadata });
+      const item = store.post(userId, ref(p.session_id), p.alias, {
+        content: p.content,
+        parent_id: p.parent_id,
+        metadata: p.metadata,
+      });
       return { item };
     }
     case 'list_session_thread_items': {

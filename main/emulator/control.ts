@@ -9,7 +9,16 @@ import { EmulatorError, describeIssues } from './errors';
 import { ShapeVariantsPatch, ContentBlockSchema, ObjectValueSchema, type ShapeVariants } from './commands';
 import { FaultRuleSchema, type FaultInjector, type FaultRule } from './faults';
 import type { RealtimeHub } from './realtime';
-import type { ContentBlock, Envelope, ObjectValue, SessionEvent, SessionRef, SessionTuple, Store, ThreadItem } from './store';
+import type {
+  ContentBlock,
+  Envelope,
+  ObjectValue,
+  SessionEvent,
+  SessionRef,
+  SessionTuple,
+  Store,
+  ThreadItem,
+} from './store';
 
 export interface CountersSnapshot {
   /** Every request to the API surface (REST + realtime handshakes), faulted or not; control calls excluded. */
@@ -65,11 +74,23 @@ export type AuthMode = 'ok' | 401 | 403;
 export interface EmulatorControl {
   createUser(input: { name: string; email: string; apiKey?: string }): { user_id: string; api_key: string };
   /** Ids default to fresh `org_`/`blb_`/`rev_`/`ses_` ULIDs; members are user_ids with access. */
-  createSession(input?: { org_id?: string; blob_id?: string; revision_id?: string; session_id?: string; members?: string[] }): SessionTuple;
+  createSession(input?: {
+    org_id?: string;
+    blob_id?: string;
+    revision_id?: string;
+    session_id?: string;
+    members?: string[];
+  }): SessionTuple;
   grantAccess(ref: SessionRef, userId: string): void;
   revokeAccess(ref: SessionRef, userId: string): void;
   /** Posts as `userId` (who must have access), under the same rules as `post_session_thread_item`. */
-  postItem(userId: string, ref: SessionRef, alias: string, content: ContentBlock[], metadata?: Record<string, unknown>): ThreadItem;
+  postItem(
+    userId: string,
+    ref: SessionRef,
+    alias: string,
+    content: ContentBlock[],
+    metadata?: Record<string, unknown>,
+  ): ThreadItem;
   /** Uploads as `userId` (who must have access), like `upload_session_object`. */
   uploadObject(userId: string, ref: SessionRef, alias: string, value: ObjectValue): Envelope;
   /** Deletes as the operator (cascade, event), like `delete_session_object`. */
@@ -131,7 +152,8 @@ function rawControl({ store, faults, hub, counters, shapes }: ControlDeps): Emul
     createSession: (input = {}) => store.createSession(input),
     grantAccess: (ref, userId) => store.grant(ref, userId),
     revokeAccess: (ref, userId) => store.revoke(ref, userId),
-    postItem: (userId, ref, alias, content, metadata) => store.post(store.user(userId).user_id, ref, alias, { content, metadata }),
+    postItem: (userId, ref, alias, content, metadata) =>
+      store.post(store.user(userId).user_id, ref, alias, { content, metadata }),
     uploadObject: (userId, ref, alias, value) => store.upload(store.user(userId).user_id, ref, alias, value),
     deleteObject: (ref, alias) => store.deleteObject(null, ref, alias),
     getObject: (ref, alias) => orNull(() => store.download(null, ref, alias)),
@@ -176,27 +198,98 @@ const Alias = id;
  * single object argument instead (`createUser`, `createSession`, `addFault`, `setShapes`).
  */
 const METHODS: { [K in keyof EmulatorControl]: { args: Array<[string, z.ZodType]>; body?: true } } = {
-  createUser: { body: true, args: [['input', z.strictObject({ name: z.string().min(1), email: z.string().min(1), apiKey: z.string().min(6).optional() })]] },
+  createUser: {
+    body: true,
+    args: [
+      [
+        'input',
+        z.strictObject({ name: z.string().min(1), email: z.string().min(1), apiKey: z.string().min(6).optional() }),
+      ],
+    ],
+  },
   createSession: {
     body: true,
-    args: [['input', z.strictObject({ org_id: id.optional(), blob_id: id.optional(), revision_id: id.optional(), session_id: id.optional(), members: z.array(id).optional() }).optional()]],
+    args: [
+      [
+        'input',
+        z
+          .strictObject({
+            org_id: id.optional(),
+            blob_id: id.optional(),
+            revision_id: id.optional(),
+            session_id: id.optional(),
+            members: z.array(id).optional(),
+          })
+          .optional(),
+      ],
+    ],
   },
-  grantAccess: { args: [['ref', Ref], ['userId', id]] },
-  revokeAccess: { args: [['ref', Ref], ['userId', id]] },
-  postItem: { args: [['userId', id], ['ref', Ref], ['alias', Alias], ['content', z.array(ContentBlockSchema)], ['metadata', z.record(z.string(), z.unknown()).optional()]] },
-  uploadObject: { args: [['userId', id], ['ref', Ref], ['alias', Alias], ['value', ObjectValueSchema]] },
-  deleteObject: { args: [['ref', Ref], ['alias', Alias]] },
-  getObject: { args: [['ref', Ref], ['alias', Alias]] },
+  grantAccess: {
+    args: [
+      ['ref', Ref],
+      ['userId', id],
+    ],
+  },
+  revokeAccess: {
+    args: [
+      ['ref', Ref],
+      ['userId', id],
+    ],
+  },
+  postItem: {
+    args: [
+      ['userId', id],
+      ['ref', Ref],
+      ['alias', Alias],
+      ['content', z.array(ContentBlockSchema)],
+      ['metadata', z.record(z.string(), z.unknown()).optional()],
+    ],
+  },
+  uploadObject: {
+    args: [
+      ['userId', id],
+      ['ref', Ref],
+      ['alias', Alias],
+      ['value', ObjectValueSchema],
+    ],
+  },
+  deleteObject: {
+    args: [
+      ['ref', Ref],
+      ['alias', Alias],
+    ],
+  },
+  getObject: {
+    args: [
+      ['ref', Ref],
+      ['alias', Alias],
+    ],
+  },
   listObjects: { args: [['ref', Ref]] },
-  listItems: { args: [['ref', Ref], ['alias', Alias]] },
-  events: { args: [['ref', Ref], ['since', z.number().optional()]] },
+  listItems: {
+    args: [
+      ['ref', Ref],
+      ['alias', Alias],
+    ],
+  },
+  events: {
+    args: [
+      ['ref', Ref],
+      ['since', z.number().optional()],
+    ],
+  },
   addFault: { body: true, args: [['rule', FaultRuleSchema]] },
   clearFaults: { args: [['command', z.string().min(1).optional()]] },
   faults: { args: [] },
   counters: { args: [] },
   resetCounters: { args: [] },
   setShapes: { body: true, args: [['patch', ShapeVariantsPatch]] },
-  setAuth: { args: [['userId', id], ['mode', z.union([z.literal('ok'), z.literal(401), z.literal(403)])]] },
+  setAuth: {
+    args: [
+      ['userId', id],
+      ['mode', z.union([z.literal('ok'), z.literal(401), z.literal(403)])],
+    ],
+  },
   dropRealtime: { args: [] },
   refuseRealtime: { args: [['refuse', z.boolean()]] },
   realtimeConnections: { args: [] },
@@ -209,7 +302,12 @@ export const CONTROL_METHODS = Object.keys(METHODS) as Array<keyof EmulatorContr
 function validateArgs(method: keyof EmulatorControl, args: unknown[]): unknown[] {
   return METHODS[method].args.map(([name, schema], i) => {
     const parsed = schema.safeParse(args[i]);
-    if (!parsed.success) throw new EmulatorError(400, 'invalid_request', `Invalid ${method} argument "${name}": ${describeIssues(parsed.error.issues)}`);
+    if (!parsed.success)
+      throw new EmulatorError(
+        400,
+        'invalid_request',
+        `Invalid ${method} argument "${name}": ${describeIssues(parsed.error.issues)}`,
+      );
     return parsed.data;
   });
 }
@@ -219,7 +317,8 @@ export function callControl(control: EmulatorControl, method: string, body: unkn
   if (!Object.hasOwn(METHODS, method)) throw new EmulatorError(404, 'not_found', `Unknown control method "${method}".`);
   const name = method as keyof EmulatorControl;
   const named = body ?? {};
-  if (typeof named !== 'object' || Array.isArray(named)) throw new EmulatorError(400, 'invalid_request', 'The control body must be a JSON object.');
+  if (typeof named !== 'object' || Array.isArray(named))
+    throw new EmulatorError(400, 'invalid_request', 'The control body must be a JSON object.');
   const spec = METHODS[name];
   const args = spec.body ? [named] : spec.args.map(([arg]) => (named as Record<string, unknown>)[arg]);
   const result = (control[name] as (...a: unknown[]) => unknown)(...args);
@@ -227,7 +326,9 @@ export function callControl(control: EmulatorControl, method: string, body: unkn
 }
 
 /** The control API of an emulator in another process, every method async. */
-export type RemoteControl = { [K in keyof EmulatorControl]: (...args: Parameters<EmulatorControl[K]>) => Promise<ReturnType<EmulatorControl[K]>> };
+export type RemoteControl = {
+  [K in keyof EmulatorControl]: (...args: Parameters<EmulatorControl[K]>) => Promise<ReturnType<EmulatorControl[K]>>;
+};
 
 const RemoteAnswer = z.union([
   z.object({ result: z.unknown() }),
@@ -240,9 +341,14 @@ export function connectControl(controlUrl: string): RemoteControl {
     const spec = METHODS[method];
     remote[method] = async (...args) => {
       const body = spec.body ? (args[0] ?? {}) : Object.fromEntries(spec.args.map(([name], i) => [name, args[i]]));
-      const res = await fetch(`${controlUrl}/${method}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const res = await fetch(`${controlUrl}/${method}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       const answer = RemoteAnswer.parse(await res.json());
-      if ('error' in answer) throw new EmulatorError(res.status, answer.error.code as EmulatorError['code'], answer.error.message);
+      if ('error' in answer)
+        throw new EmulatorError(res.status, answer.error.code as EmulatorError['code'], answer.error.message);
       return answer.result;
     };
   }

@@ -5,7 +5,15 @@
  */
 import { z } from 'zod';
 
-export const FAULT_KINDS = ['status', 'client_error', 'rate_limit', 'drop_before', 'drop_after', 'latency', 'malformed'] as const;
+export const FAULT_KINDS = [
+  'status',
+  'client_error',
+  'rate_limit',
+  'drop_before',
+  'drop_after',
+  'latency',
+  'malformed',
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 const FaultRuleShape = z.strictObject({
@@ -35,8 +43,18 @@ const FaultRuleShape = z.strictObject({
 });
 export const FaultRuleSchema = FaultRuleShape.superRefine((rule, ctx) => {
   if (rule.status === undefined) return;
-  const ok = rule.kind === 'status' ? rule.status >= 500 : rule.kind === 'client_error' ? rule.status < 500 && rule.status !== 429 : false;
-  if (!ok) ctx.addIssue({ code: 'custom', path: ['status'], message: `status ${rule.status} does not fit a ${rule.kind} fault` });
+  const ok =
+    rule.kind === 'status'
+      ? rule.status >= 500
+      : rule.kind === 'client_error'
+        ? rule.status < 500 && rule.status !== 429
+        : false;
+  if (!ok)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['status'],
+      message: `status ${rule.status} does not fit a ${rule.kind} fault`,
+    });
 });
 export type FaultRule = z.output<typeof FaultRuleSchema>;
 
@@ -105,8 +123,10 @@ export class FaultInjector {
       if (rule.kind === 'latency') decision.latencyMs += rule.latencyMs ?? 0;
       else if (rule.kind === 'status') decision.action = { kind: 'status', status: rule.status ?? 500 };
       else if (rule.kind === 'client_error') decision.action = { kind: 'status', status: rule.status ?? 400 };
-      else if (rule.kind === 'rate_limit') decision.action = { kind: 'rate_limit', retryAfterSec: rule.retryAfterSec ?? 1 };
-      else if (rule.kind === 'malformed') decision.action = { kind: 'malformed', body: rule.body ?? '{"truncated', applied: rule.applied === true };
+      else if (rule.kind === 'rate_limit')
+        decision.action = { kind: 'rate_limit', retryAfterSec: rule.retryAfterSec ?? 1 };
+      else if (rule.kind === 'malformed')
+        decision.action = { kind: 'malformed', body: rule.body ?? '{"truncated', applied: rule.applied === true };
       else decision.action = { kind: rule.kind };
     }
     this.rules = this.rules.filter((r) => r.remaining > 0);

@@ -7,7 +7,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { silentLogger, type Logger } from '../core/log';
-import { DEFAULT_SHAPES, MUTATING_COMMANDS, peekCommand, runCommand, usersMeBody, type ShapeVariants } from './commands';
+import {
+  DEFAULT_SHAPES,
+  MUTATING_COMMANDS,
+  peekCommand,
+  runCommand,
+  usersMeBody,
+  type ShapeVariants,
+} from './commands';
 import { Counters, callControl, createControl, type EmulatorControl } from './control';
 import { EmulatorError, type EmulatorErrorCode } from './errors';
 import { FaultInjector, type FaultDecision } from './faults';
@@ -65,7 +72,11 @@ function errorReply(e: EmulatorError, headers?: Record<string, string>): Reply {
 function send(res: ServerResponse, reply: Reply): void {
   if (res.destroyed) return;
   const body = JSON.stringify(reply.body);
-  res.writeHead(reply.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...reply.headers });
+  res.writeHead(reply.status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    ...reply.headers,
+  });
   res.end(body);
 }
 
@@ -97,7 +108,8 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new EmulatorError(413, 'payload_too_large', `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`);
+    if (size > MAX_BODY_BYTES)
+      throw new EmulatorError(413, 'payload_too_large', `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`);
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString('utf8');
@@ -143,7 +155,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const authenticate = (key: string | undefined): EmulatorUser => {
     const user = store.userByKey(key);
     if (!user || user.authOverride === 401) throw new EmulatorError(401, 'unauthorized', 'Invalid or missing API key.');
-    if (user.authOverride === 403) throw new EmulatorError(403, 'forbidden', 'This API key is not allowed to access the API.');
+    if (user.authOverride === 403)
+      throw new EmulatorError(403, 'forbidden', 'This API key is not allowed to access the API.');
     counters.user(user.user_id);
     return user;
   };
@@ -154,7 +167,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   };
 
   /** Runs `work` under the fault decision for `command`: latency first, then an injected answer or drop, else the real reply. */
-  const underFaults = async (req: IncomingMessage, res: ServerResponse, command: string, work: () => Reply, alias?: string): Promise<void> => {
+  const underFaults = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    command: string,
+    work: () => Reply,
+    alias?: string,
+  ): Promise<void> => {
     const decision: FaultDecision = faults.decide(command, alias);
     if (!(await delay(decision.latencyMs))) return;
     const action = decision.action;
@@ -163,11 +182,21 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return;
     }
     if (action?.kind === 'status') {
-      send(res, errorReply(new EmulatorError(action.status, injectedCode(action.status), `Injected fault: HTTP ${action.status}.`)));
+      send(
+        res,
+        errorReply(
+          new EmulatorError(action.status, injectedCode(action.status), `Injected fault: HTTP ${action.status}.`),
+        ),
+      );
       return;
     }
     if (action?.kind === 'rate_limit') {
-      send(res, errorReply(new EmulatorError(429, 'rate_limited', 'Too many requests.'), { 'retry-after': String(action.retryAfterSec) }));
+      send(
+        res,
+        errorReply(new EmulatorError(429, 'rate_limited', 'Too many requests.'), {
+          'retry-after': String(action.retryAfterSec),
+        }),
+      );
       return;
     }
     if (action?.kind === 'malformed' && !action.applied) {
@@ -178,10 +207,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     try {
       reply = work();
     } catch (e) {
-      reply = errorReply(e instanceof EmulatorError ? e : new EmulatorError(500, 'internal_error', 'Unexpected failure.'));
-      if (!(e instanceof EmulatorError)) logger.error('emulator.internal', 'command failed unexpectedly', { error: String(e) });
+      reply = errorReply(
+        e instanceof EmulatorError ? e : new EmulatorError(500, 'internal_error', 'Unexpected failure.'),
+      );
+      if (!(e instanceof EmulatorError))
+        logger.error('emulator.internal', 'command failed unexpectedly', { error: String(e) });
     }
-    logger.debug('emulator.request', `${command} → ${reply.status}`, { command, status: reply.status, dropped: action?.kind === 'drop_after' });
+    logger.debug('emulator.request', `${command} → ${reply.status}`, {
+      command,
+      status: reply.status,
+      dropped: action?.kind === 'drop_after',
+    });
     // drop_after: the command took effect, the client never hears so.
     if (action?.kind === 'drop_after') req.socket.destroy();
     else if (action?.kind === 'malformed') sendRaw(res, 200, action.body);
@@ -193,7 +229,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       counters.route('GET /v1/users/me');
       counters.command('users/me', false);
       if (req.method !== 'GET') return send(res, errorReply(new EmulatorError(405, 'method_not_allowed', 'Use GET.')));
-      return underFaults(req, res, 'users/me', () => ({ status: 200, body: usersMeBody(authenticate(headerKey(req)), shapes.usersMe) }));
+      return underFaults(req, res, 'users/me', () => ({
+        status: 200,
+        body: usersMeBody(authenticate(headerKey(req)), shapes.usersMe),
+      }));
     }
     const match = DATA_ROUTE.exec(path);
     if (!match) {
@@ -213,28 +252,40 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const mutating = MUTATING_COMMANDS.has(command);
     counters.command(command, mutating);
     const revisionId = decodeURIComponent(match[1]!);
-    return underFaults(req, res, command, () => {
-      const user = authenticate(headerKey(req));
-      if (bodyError) throw bodyError;
-      const result = runCommand(store, shapes, user, revisionId, body);
-      if (mutating) counters.applied();
-      return { status: 200, body: result };
-    }, peekAlias(body));
+    return underFaults(
+      req,
+      res,
+      command,
+      () => {
+        const user = authenticate(headerKey(req));
+        if (bodyError) throw bodyError;
+        const result = runCommand(store, shapes, user, revisionId, body);
+        if (mutating) counters.applied();
+        return { status: 200, body: result };
+      },
+      peekAlias(body),
+    );
   };
 
   const handleControl = async (req: IncomingMessage, res: ServerResponse, method: string): Promise<void> => {
     try {
-      if (req.method !== 'POST' && req.method !== 'GET') throw new EmulatorError(405, 'method_not_allowed', 'Use POST (or GET for argument-less methods).');
+      if (req.method !== 'POST' && req.method !== 'GET')
+        throw new EmulatorError(405, 'method_not_allowed', 'Use POST (or GET for argument-less methods).');
       const body = req.method === 'POST' ? await readJson(req) : undefined;
       send(res, { status: 200, body: callControl(control, method, body) });
     } catch (e) {
-      send(res, errorReply(e instanceof EmulatorError ? e : new EmulatorError(500, 'internal_error', 'Unexpected failure.')));
+      send(
+        res,
+        errorReply(e instanceof EmulatorError ? e : new EmulatorError(500, 'internal_error', 'Unexpected failure.')),
+      );
     }
   };
 
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', `http://${HOST}`).pathname;
-    const done = path.startsWith(CONTROL_PREFIX) ? handleControl(req, res, path.slice(CONTROL_PREFIX.length)) : handleApi(req, res, path);
+    const done = path.startsWith(CONTROL_PREFIX)
+      ? handleControl(req, res, path.slice(CONTROL_PREFIX.length))
+      : handleApi(req, res, path);
     done.catch((e: unknown) => {
       logger.error('emulator.internal', 'request failed unexpectedly', { error: String(e) });
       send(res, errorReply(new EmulatorError(500, 'internal_error', 'Unexpected failure.')));
@@ -255,17 +306,27 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const action = decision.action;
     if (action?.kind === 'drop_before') return void socket.destroy();
     if (action?.kind === 'status') {
-      return rejectUpgrade(socket, action.status, action.status < 500 ? 'invalid_request' : 'internal_error', `Injected fault: HTTP ${action.status}.`);
+      return rejectUpgrade(
+        socket,
+        action.status,
+        action.status < 500 ? 'invalid_request' : 'internal_error',
+        `Injected fault: HTTP ${action.status}.`,
+      );
     }
     if (action?.kind === 'rate_limit') {
-      return rejectUpgrade(socket, 429, 'rate_limited', 'Too many requests.', { 'Retry-After': String(action.retryAfterSec) });
+      return rejectUpgrade(socket, 429, 'rate_limited', 'Too many requests.', {
+        'Retry-After': String(action.retryAfterSec),
+      });
     }
     if (action?.kind === 'malformed') {
       // Not an upgrade: a plain 200 with the raw body (the client must treat it as a failed handshake).
-      socket.end(`HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(action.body)}\r\n\r\n${action.body}`);
+      socket.end(
+        `HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(action.body)}\r\n\r\n${action.body}`,
+      );
       return void socket.destroy();
     }
-    if (hub.refuse) return rejectUpgrade(socket, 503, 'service_unavailable', 'The realtime server is not accepting connections.');
+    if (hub.refuse)
+      return rejectUpgrade(socket, 503, 'service_unavailable', 'The realtime server is not accepting connections.');
     let user: EmulatorUser;
     try {
       user = authenticate(handshakeKey(req));

@@ -41,7 +41,10 @@ interface Connection {
 }
 
 class RpcError extends Error {
-  constructor(readonly code: number, message: string) {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -59,9 +62,17 @@ export function handshakeKey(req: IncomingMessage): string | undefined {
 }
 
 /** Answers an upgrade request with a plain HTTP error and closes the socket. */
-export function rejectUpgrade(socket: Duplex, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+export function rejectUpgrade(
+  socket: Duplex,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
   const body = JSON.stringify({ error: { code, message } });
-  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const extra = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`,
@@ -97,7 +108,8 @@ export class RealtimeHub {
   /** Completes the handshake for an already authenticated user. */
   accept(req: IncomingMessage, socket: Duplex, head: Buffer, user: EmulatorUser): Promise<WebSocket> {
     // Base64 keys may hold characters `ws` rejects in a subprotocol token; it only needs to see the marker.
-    if (req.headers['sec-websocket-protocol']?.includes(KEY_PROTOCOL)) req.headers['sec-websocket-protocol'] = KEY_PROTOCOL;
+    if (req.headers['sec-websocket-protocol']?.includes(KEY_PROTOCOL))
+      req.headers['sec-websocket-protocol'] = KEY_PROTOCOL;
     return new Promise((resolve) => {
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         const conn: Connection = { ws, user, initialized: false, subs: new Map() };
@@ -142,7 +154,10 @@ export class RealtimeHub {
     const parsed = RpcMessage.safeParse(raw);
     if (!parsed.success) {
       const id = raw && typeof raw === 'object' && 'id' in raw ? (raw as { id: unknown }).id : null;
-      this.send(conn, { id: typeof id === 'string' || typeof id === 'number' ? id : null, error: { code: 400, message: `Invalid request: ${describeIssues(parsed.error.issues)}` } });
+      this.send(conn, {
+        id: typeof id === 'string' || typeof id === 'number' ? id : null,
+        error: { code: 400, message: `Invalid request: ${describeIssues(parsed.error.issues)}` },
+      });
       return;
     }
     const { id, method, params } = parsed.data;
@@ -150,7 +165,8 @@ export class RealtimeHub {
       const result = this.dispatch(conn, method, params ?? {});
       if (id !== undefined) this.send(conn, { id, result });
     } catch (e) {
-      const error = e instanceof RpcError ? { code: e.code, message: e.message } : { code: 500, message: 'Unexpected failure.' };
+      const error =
+        e instanceof RpcError ? { code: e.code, message: e.message } : { code: 500, message: 'Unexpected failure.' };
       if (id !== undefined) this.send(conn, { id, error });
     }
   }
@@ -191,7 +207,14 @@ export class RealtimeHub {
       if (!sub?.types.has(event.type) || !this.store.hasAccess(ref, conn.user.user_id)) continue;
       this.send(conn, {
         method: 'subscription/event',
-        params: { scope: 'revision', scope_id: ref.revision_id, target: 'session', target_id: ref.session_id, type: event.type, event },
+        params: {
+          scope: 'revision',
+          scope_id: ref.revision_id,
+          target: 'session',
+          target_id: ref.session_id,
+          type: event.type,
+          event,
+        },
       });
     }
   }

@@ -57,7 +57,11 @@ export interface ThreadItem {
   metadata?: Record<string, unknown>;
 }
 
-export const SESSION_EVENT_TYPES = ['session_object_modified', 'session_object_deleted', 'session_thread_item_posted'] as const;
+export const SESSION_EVENT_TYPES = [
+  'session_object_modified',
+  'session_object_deleted',
+  'session_thread_item_posted',
+] as const;
 export type SessionEventType = (typeof SESSION_EVENT_TYPES)[number];
 
 export interface SessionEvent {
@@ -153,7 +157,13 @@ export class Store {
   createUser(input: { name: string; email: string; apiKey?: string }): EmulatorUser {
     const apiKey = input.apiKey ?? newApiKey();
     if (this.usersByKey.has(apiKey)) throw new EmulatorError(409, 'conflict', 'That API key is already in use.');
-    const user: EmulatorUser = { user_id: prefixed('usr'), name: input.name, email: input.email, api_key: apiKey, authOverride: null };
+    const user: EmulatorUser = {
+      user_id: prefixed('usr'),
+      name: input.name,
+      email: input.email,
+      api_key: apiKey,
+      authOverride: null,
+    };
     this.users.set(user.user_id, user);
     this.usersByKey.set(apiKey, user);
     return user;
@@ -257,7 +267,8 @@ export class Store {
   /** Deletes the envelope; for threads the items go with it (cascade). */
   deleteObject(userId: string | null, ref: SessionRef, alias: string): void {
     const session = this.sessionOf(ref, userId);
-    if (!session.objects.delete(alias)) throw new EmulatorError(404, 'not_found', `Session object "${alias}" not found.`);
+    if (!session.objects.delete(alias))
+      throw new EmulatorError(404, 'not_found', `Session object "${alias}" not found.`);
     session.items.delete(alias);
     this.emit(session, 'session_object_deleted', { session_object: { alias } });
   }
@@ -267,8 +278,13 @@ export class Store {
   private threadItems(session: Session, alias: string): ThreadItem[] {
     const envelope = session.objects.get(alias);
     if (!envelope || envelope.value.type !== 'thread') {
-      throw new EmulatorError(400, 'invalid_thread_envelope',
-        envelope ? `Session object "${alias}" is of type "${envelope.value.type}", not "thread".` : `Thread "${alias}" does not exist.`);
+      throw new EmulatorError(
+        400,
+        'invalid_thread_envelope',
+        envelope
+          ? `Session object "${alias}" is of type "${envelope.value.type}", not "thread".`
+          : `Thread "${alias}" does not exist.`,
+      );
     }
     let items = session.items.get(alias);
     if (!items) session.items.set(alias, (items = []));
@@ -292,8 +308,11 @@ export class Store {
     // Measured with a stamp of the final length, before the clock advances, so a refused item costs nothing.
     const size = Buffer.byteLength(JSON.stringify({ ...item, created_at: formatMicros(0) }), 'utf8');
     if (size > this.itemSizeCap) {
-      throw new EmulatorError(413, 'thread_item_too_large',
-        `The serialized item is ${size} bytes; the server accepts at most ${this.itemSizeCap}.`);
+      throw new EmulatorError(
+        413,
+        'thread_item_too_large',
+        `The serialized item is ${size} bytes; the server accepts at most ${this.itemSizeCap}.`,
+      );
     }
     item.created_at = this.clock.nextIso();
     items.push(item);
@@ -318,7 +337,9 @@ export class Store {
   }
 
   getItem(userId: string | null, ref: SessionRef, alias: string, itemId: string): ThreadItem {
-    const item = this.sessionOf(ref, userId).items.get(alias)?.find((i) => i.id === itemId);
+    const item = this.sessionOf(ref, userId)
+      .items.get(alias)
+      ?.find((i) => i.id === itemId);
     if (!item) throw new EmulatorError(404, 'not_found', `Item ${itemId} not found in thread "${alias}".`);
     return clone(item);
   }

@@ -10,13 +10,21 @@ import { z } from 'zod';
 import { Snapshot } from '../core/snapshot';
 import type { Channel, MethodName } from './channels';
 
-const id = (what: string) => z.string({ error: `${what} must be a string` }).min(1, `${what} must not be empty`).max(512);
+const id = (what: string) =>
+  z
+    .string({ error: `${what} must be a string` })
+    .min(1, `${what} must not be empty`)
+    .max(512);
 const noInput = z.undefined();
 
 export const ThreadRef = z.strictObject({ sectionId: id('sectionId'), alias: id('alias') });
 export const SectionRef = z.strictObject({ sectionId: id('sectionId') });
 
-export const UserIdentity = z.object({ user_id: z.string(), name: z.string().nullable(), email: z.string().nullable() });
+export const UserIdentity = z.object({
+  user_id: z.string(),
+  name: z.string().nullable(),
+  email: z.string().nullable(),
+});
 
 export const LoginInput = z.strictObject({
   apiUrl: z.url({ protocol: /^https?$/, error: 'apiUrl must be an http(s) URL' }),
@@ -27,7 +35,12 @@ export const LoginInput = z.strictObject({
 /** The host's LoginResult, re-declared as a schema: it carries identities and codes, never the key. */
 export const LoginResult = z.union([
   z.object({ ok: z.literal(true), identity: UserIdentity, identityChanged: z.boolean() }),
-  z.object({ ok: z.literal(false), code: z.literal('USER_IDENTITY_MISMATCH'), recorded: UserIdentity, server: UserIdentity }),
+  z.object({
+    ok: z.literal(false),
+    code: z.literal('USER_IDENTITY_MISMATCH'),
+    recorded: UserIdentity,
+    server: UserIdentity,
+  }),
   z.object({
     ok: z.literal(false),
     code: z.enum(['AUTH_INVALID', 'API_NETWORK_ERROR', 'INSECURE_CREDENTIALS_PERMISSIONS', 'USAGE']),
@@ -91,7 +104,10 @@ export const contract = {
   'config:reload': { input: noInput, output: done },
   'logs:open': { input: noInput, output: done },
   'app:getSettings': { input: noInput, output: AppSettings },
-  'app:setStartAtLogin': { input: z.strictObject({ enabled: z.boolean({ error: 'enabled must be a boolean' }) }), output: AppSettings },
+  'app:setStartAtLogin': {
+    input: z.strictObject({ enabled: z.boolean({ error: 'enabled must be a boolean' }) }),
+    output: AppSettings,
+  },
   'app:quit': { input: noInput, output: done },
   'window:open': { input: WindowRequest, output: done },
   /** Closes the calling window (login after success, prompt after answering). */
@@ -104,7 +120,9 @@ export const contract = {
 
 // Both directions: every contract key is a channel (above) and every channel has a contract entry.
 type ContractChannel = keyof typeof contract;
-const _sameChannels: [Exclude<Channel, ContractChannel>, Exclude<ContractChannel, Channel>] extends [never, never] ? true : false = true;
+const _sameChannels: [Exclude<Channel, ContractChannel>, Exclude<ContractChannel, Channel>] extends [never, never]
+  ? true
+  : false = true;
 void _sameChannels;
 
 export type Input<C extends Channel> = z.input<(typeof contract)[C]['input']>;

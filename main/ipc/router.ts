@@ -18,15 +18,24 @@ import type { Snapshot } from '../core/snapshot';
 import { needsLogin } from '../desktop/status';
 import { isChannel, type Channel } from './channels';
 import {
-  contract, type AppSettings, type Input, type IpcResult, type Output, type WindowRequest,
-  type HandoffPatch, type PromptAnswer, type LoginResult,
+  contract,
+  type AppSettings,
+  type Input,
+  type IpcResult,
+  type Output,
+  type WindowRequest,
+  type HandoffPatch,
+  type PromptAnswer,
+  type LoginResult,
 } from './contract';
 
 // Compile-time guarantees that the contract's schemas and the core's types agree.
 const _answer = (a: PromptAnswer): CorePromptAnswer => a;
 const _patch = (p: HandoffPatch): CoreHandoffPatch => p;
-const _login = (r: CoreLoginResult): z.input<typeof contract['auth:login']['output']> => r;
-void _answer; void _patch; void _login;
+const _login = (r: CoreLoginResult): z.input<(typeof contract)['auth:login']['output']> => r;
+void _answer;
+void _patch;
+void _login;
 export type { LoginResult };
 
 /** Who is calling: a window we created (identified by the glue) or the main process itself (tray, notifications). */
@@ -63,7 +72,9 @@ export interface Router {
   invoke(channel: unknown, payload: unknown, sender: IpcSender): Promise<IpcResult<unknown>>;
 }
 
-type Handlers = { [C in Channel]: (input: z.output<(typeof contract)[C]['input']>, sender: IpcSender) => Promise<Output<C>> | Output<C> };
+type Handlers = {
+  [C in Channel]: (input: z.output<(typeof contract)[C]['input']>, sender: IpcSender) => Promise<Output<C>> | Output<C>;
+};
 
 /** `apiKey: must not be empty; answer.kind: Invalid input` — names each failing field, never echoes values. */
 export function describeIssues(error: z.ZodError): string {
@@ -197,7 +208,10 @@ export function createRouter({ host, ports, logger, sandbox }: RouterDeps): Rout
 }
 
 /** Runs a main-process command (tray item, notification click) through the router. */
-export async function runCommand(router: Router, command: { channel: Channel; input: unknown }): Promise<IpcResult<unknown>> {
+export async function runCommand(
+  router: Router,
+  command: { channel: Channel; input: unknown },
+): Promise<IpcResult<unknown>> {
   return router.invoke(command.channel, command.input, { kind: 'main' });
 }
 

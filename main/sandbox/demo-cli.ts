@@ -30,11 +30,13 @@ export function parseDemoFlags(argv: string[]): Flags {
     if (name === '--keep-running') flags.keepRunning = true;
     else if (name === '--timeout-ms') {
       const v = value();
-      if (!/^\d+$/.test(v) || Number(v) < 1000 || Number(v) > 600_000) throw new WorkerError('USAGE', '--timeout-ms must be an integer between 1000 and 600000');
+      if (!/^\d+$/.test(v) || Number(v) < 1000 || Number(v) > 600_000)
+        throw new WorkerError('USAGE', '--timeout-ms must be an integer between 1000 and 600000');
       flags.timeoutMs = Number(v);
     } else if (name === '--pace') {
       const v = Number(value());
-      if (!Number.isFinite(v) || v < 0.1 || v > 10) throw new WorkerError('USAGE', '--pace must be a number between 0.1 and 10');
+      if (!Number.isFinite(v) || v < 0.1 || v > 10)
+        throw new WorkerError('USAGE', '--pace must be a number between 0.1 and 10');
       flags.pace = v;
     } else throw new WorkerError('USAGE', `unknown argument ${arg}; ${USAGE}`);
   }
@@ -85,7 +87,9 @@ async function main(): Promise<number> {
 
   if (flags.keepRunning) {
     // Left up for exploring (e.g. with `blobhub-worker status --home <state root>`) until Ctrl-C.
-    void done.then(() => out('\nEvery scripted flow ran. The sandbox keeps running (--keep-running); press Ctrl-C to stop.'));
+    void done.then(() =>
+      out('\nEvery scripted flow ran. The sandbox keeps running (--keep-running); press Ctrl-C to stop.'),
+    );
     await interrupt;
   } else {
     let timer: NodeJS.Timeout | undefined;
@@ -108,7 +112,10 @@ async function main(): Promise<number> {
     return 130;
   }
   if (!complete) {
-    throw new WorkerError('SANDBOX_DEMO_INCOMPLETE', `the demo did not show every flow within ${flags.timeoutMs} ms (missing: ${progress.missing().join(', ')})`);
+    throw new WorkerError(
+      'SANDBOX_DEMO_INCOMPLETE',
+      `the demo did not show every flow within ${flags.timeoutMs} ms (missing: ${progress.missing().join(', ')})`,
+    );
   }
   out('Every flow ran; the sandbox stopped cleanly.');
   return 0;

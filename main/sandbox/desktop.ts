@@ -62,16 +62,17 @@ export function createSandboxSwitch(options: SandboxSwitchOptions): SandboxSwitc
     return run;
   };
 
-  const leave = (): Promise<void> => serial(async () => {
-    const running = sandbox;
-    if (!running) return;
-    unsubscribeSandbox?.();
-    unsubscribeSandbox = null;
-    sandbox = null;
-    publish();
-    await running.stop().catch((e: unknown) => logger.warn('sandbox.leave_failed', toWorkerError(e).message));
-    logger.info('sandbox.left', 'left the sandbox; back to the real worker');
-  });
+  const leave = (): Promise<void> =>
+    serial(async () => {
+      const running = sandbox;
+      if (!running) return;
+      unsubscribeSandbox?.();
+      unsubscribeSandbox = null;
+      sandbox = null;
+      publish();
+      await running.stop().catch((e: unknown) => logger.warn('sandbox.leave_failed', toWorkerError(e).message));
+      logger.info('sandbox.left', 'left the sandbox; back to the real worker');
+    });
 
   const host: WorkerHost = {
     get stateRoot() {
@@ -98,7 +99,8 @@ export function createSandboxSwitch(options: SandboxSwitchOptions): SandboxSwitc
     answerPrompt: (promptId: string, answer: PromptAnswer) => current().answerPrompt(promptId, answer),
     detachSection: (sectionId: string) => current().detachSection(sectionId),
     reattachSection: (sectionId: string) => current().reattachSection(sectionId),
-    updateHandoff: (sectionId: string, alias: string, patch: HandoffPatch) => current().updateHandoff(sectionId, alias, patch),
+    updateHandoff: (sectionId: string, alias: string, patch: HandoffPatch) =>
+      current().updateHandoff(sectionId, alias, patch),
   };
 
   return {
@@ -106,16 +108,17 @@ export function createSandboxSwitch(options: SandboxSwitchOptions): SandboxSwitc
     get active() {
       return sandbox !== null;
     },
-    start: () => serial(async () => {
-      if (sandbox) return;
-      const started = await start({ ...options.sandbox, logger: logger.child({ component: 'sandbox' }) });
-      sandbox = started;
-      unsubscribeSandbox = started.host.onChange(() => {
-        if (sandbox === started) publish();
-      });
-      logger.info('sandbox.started', `sandbox running on ${started.apiUrl}, state in ${started.stateRoot}`);
-      publish();
-    }),
+    start: () =>
+      serial(async () => {
+        if (sandbox) return;
+        const started = await start({ ...options.sandbox, logger: logger.child({ component: 'sandbox' }) });
+        sandbox = started;
+        unsubscribeSandbox = started.host.onChange(() => {
+          if (sandbox === started) publish();
+        });
+        logger.info('sandbox.started', `sandbox running on ${started.apiUrl}, state in ${started.stateRoot}`);
+        publish();
+      }),
     leave,
   };
 }

@@ -49,7 +49,15 @@ export interface SandboxOptions {
 
 /** What the sandbox saw happen, in order; `npm run demo` prints these. */
 export type SandboxActivity =
-  | { type: 'item'; at: number; alias: string; by: 'worker' | 'human'; kind: string; brief: string; metadata: Record<string, unknown> }
+  | {
+      type: 'item';
+      at: number;
+      alias: string;
+      by: 'worker' | 'human';
+      kind: string;
+      brief: string;
+      metadata: Record<string, unknown>;
+    }
   | { type: 'state'; at: number; alias: string; state: string }
   | { type: 'note'; at: number; alias: string | null; text: string }
   | { type: 'answered'; at: number; alias: string; promptKind: string; answer: PromptAnswer };
@@ -73,7 +81,10 @@ async function prepareRoot(stateRoot: string | undefined): Promise<string> {
   if (existsSync(root)) {
     const entries = readdirSync(root);
     if (entries.length > 0 && !entries.includes(SANDBOX_MARKER)) {
-      throw new WorkerError('SANDBOX_START_FAILED', `${root} exists and is not a sandbox folder; the sandbox will not touch it.`);
+      throw new WorkerError(
+        'SANDBOX_START_FAILED',
+        `${root} exists and is not a sandbox folder; the sandbox will not touch it.`,
+      );
     }
     await rm(root, { recursive: true, force: true, maxRetries: 3, retryDelay: 100 });
   }
@@ -104,7 +115,9 @@ function itemBrief(item: ThreadItem): string {
 export function autopilotAnswer(prompt: SnapshotPrompt): PromptAnswer {
   if (prompt.kind === 'approval') return { kind: 'approval', decision: 'allow' };
   if (prompt.kind === 'text') return { kind: 'text', text: 'Go ahead.' };
-  const questions = Array.isArray(prompt.payload.questions) ? (prompt.payload.questions as Array<Record<string, unknown>>) : [];
+  const questions = Array.isArray(prompt.payload.questions)
+    ? (prompt.payload.questions as Array<Record<string, unknown>>)
+    : [];
   const answers: Record<string, string> = {};
   for (const q of questions) {
     const labels = (Array.isArray(q.options) ? (q.options as Array<{ label?: unknown }>) : [])
@@ -136,10 +149,16 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     await mkdir(agentDir, { recursive: true, mode: 0o700 });
     const scenarioFile = join(agentDir, 'scenario.json');
     await writeFile(scenarioFile, JSON.stringify(demoScenario(pace), null, 2));
-    const executable = await writeLauncher({
-      path: join(agentDir, 'claude'), agentSimDir: options.agentSimDir, execPath: options.execPath ?? process.execPath,
-      scenarioFile, stateDir: join(agentDir, 'state'),
-    }, options.platform);
+    const executable = await writeLauncher(
+      {
+        path: join(agentDir, 'claude'),
+        agentSimDir: options.agentSimDir,
+        execPath: options.execPath ?? process.execPath,
+        scenarioFile,
+        stateDir: join(agentDir, 'state'),
+      },
+      options.platform,
+    );
 
     // Work folders: the login thread's exists; the docs thread's is created only after its failure.
     const workDir = join(root, 'work');
@@ -149,18 +168,24 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 
     // Credentials through the normal login path, then the sandbox's own config.yaml (replacing the starter).
     host = createWorkerHost({
-      home: root, logger: logger.child({ component: 'sandbox.worker' }),
+      home: root,
+      logger: logger.child({ component: 'sandbox.worker' }),
       // The demo agent exits at stdin EOF at once: short stop bounds keep "Leave sandbox" and the demo quick.
       timing: { stopGraceMs: 2_000, stopKillMs: 1_000, shutdownTurnWaitMs: 1_500, shutdownDrainMs: 2_000 },
     });
     const login = await host.login({ apiUrl: emu.apiUrl, realtimeUrl: emu.realtimeUrl, apiKey: worker.api_key });
-    if (!login.ok) throw new WorkerError('SANDBOX_START_FAILED', `The sandbox could not sign in to its emulator (${login.code}).`);
-    await writeFileAtomic(join(root, 'config.yaml'), toYaml({
-      polling: { interval_idle_ms: 500, interval_active_ms: 500, backoff_max_ms: 2_000 },
-      concurrency: { max_agents: 2 },
-      agents: { claude_code: { executable, permissions: 'approval' } },
-      sections: [{ name: 'Sandbox demo', job_type: 'session_agent_harness', session }],
-    }), { mode: 0o600 });
+    if (!login.ok)
+      throw new WorkerError('SANDBOX_START_FAILED', `The sandbox could not sign in to its emulator (${login.code}).`);
+    await writeFileAtomic(
+      join(root, 'config.yaml'),
+      toYaml({
+        polling: { interval_idle_ms: 500, interval_active_ms: 500, backoff_max_ms: 2_000 },
+        concurrency: { max_agents: 2 },
+        agents: { claude_code: { executable, permissions: 'approval' } },
+        sections: [{ name: 'Sandbox demo', job_type: 'session_agent_harness', session }],
+      }),
+      { mode: 0o600 },
+    );
 
     // ----------------------------------------------------------------- activity feed + scripted actors
     const started = Date.now();
@@ -212,7 +237,12 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         if (!item) return;
         const kind = itemKind(item);
         emit({
-          type: 'item', at: at(), alias, by: item.user_id === worker.user_id ? 'worker' : 'human', kind, brief: itemBrief(item),
+          type: 'item',
+          at: at(),
+          alias,
+          by: item.user_id === worker.user_id ? 'worker' : 'human',
+          kind,
+          brief: itemBrief(item),
           metadata: item.metadata ?? {},
         });
         // (c) After the agent's first turn on the login thread, the demo human answers in the thread.
@@ -224,7 +254,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         }
       } else if (event.type === 'session_object_modified') {
         const env = control.getObject(session, alias);
-        const state = (env?.value as { thread?: { metadata?: { instance?: { state?: unknown } } } } | undefined)?.thread?.metadata?.instance?.state;
+        const state = (env?.value as { thread?: { metadata?: { instance?: { state?: unknown } } } } | undefined)?.thread
+          ?.metadata?.instance?.state;
         if (typeof state !== 'string' || states.get(alias) === state) return;
         states.set(alias, state);
         emit({ type: 'state', at: at(), alias, state });
@@ -246,8 +277,15 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     });
 
     // The demo threads exist as plain chats with the human's opening message; handoffs come once the worker runs.
-    const thread = (name: string, metadata: Record<string, unknown>) => ({ type: 'thread', thread: { attributes: { name }, metadata } });
-    const handoff = (folder: string) => ({ workspace: { work_folder: folder }, agent: { type: 'claude_code' }, instance: { state: 'pending' } });
+    const thread = (name: string, metadata: Record<string, unknown>) => ({
+      type: 'thread',
+      thread: { attributes: { name }, metadata },
+    });
+    const handoff = (folder: string) => ({
+      workspace: { work_folder: folder },
+      agent: { type: 'claude_code' },
+      instance: { state: 'pending' },
+    });
     for (const t of [LOGIN_THREAD, DOCS_THREAD]) {
       control.uploadObject(human.user_id, session, t.alias, thread(t.name, {}));
       control.postItem(human.user_id, session, t.alias, [{ type: 'text', text: t.opening }]);
@@ -257,23 +295,26 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const answered = new Set<string>();
     const unsubscribeHost = options.autopilot
       ? host.onChange((snap: Snapshot) => {
-        for (const prompt of snap.prompts) {
-          if (answered.has(prompt.id)) continue;
-          answered.add(prompt.id);
-          later(900, async () => {
-            const answer = autopilotAnswer(prompt);
-            await liveHost.answerPrompt(prompt.id, answer);
-            emit({ type: 'answered', at: at(), alias: prompt.thread, promptKind: prompt.kind, answer });
-          });
-        }
-      })
+          for (const prompt of snap.prompts) {
+            if (answered.has(prompt.id)) continue;
+            answered.add(prompt.id);
+            later(900, async () => {
+              const answer = autopilotAnswer(prompt);
+              await liveHost.answerPrompt(prompt.id, answer);
+              emit({ type: 'answered', at: at(), alias: prompt.thread, promptKind: prompt.kind, answer });
+            });
+          }
+        })
       : () => undefined;
 
     await host.start();
     const snap = host.snapshot();
     if (snap.phase !== 'running') {
       const e = snap.preflight_error;
-      throw new WorkerError('SANDBOX_START_FAILED', `The sandbox worker did not start${e ? ` (${e.code}: ${e.message})` : ''}.`);
+      throw new WorkerError(
+        'SANDBOX_START_FAILED',
+        `The sandbox worker did not start${e ? ` (${e.code}: ${e.message})` : ''}.`,
+      );
     }
 
     // (a) and (b): the demo human hands both threads off, a moment apart, so the dashboard shows it live.
@@ -287,7 +328,11 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const emulator = emu;
     let stopped: Promise<void> | null = null;
     return {
-      host, stateRoot: root, apiUrl: emu.apiUrl, session, sectionId,
+      host,
+      stateRoot: root,
+      apiUrl: emu.apiUrl,
+      session,
+      sectionId,
       threads: { login: LOGIN_THREAD.alias, docs: DOCS_THREAD.alias },
       onActivity(listener) {
         for (const a of history) listener(a);
@@ -303,7 +348,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
           unsubscribeHost();
           listeners.clear();
           if (!(await settledWithin(liveHost.stop(), STOP_BOUND_MS))) {
-            logger.warn('sandbox.stop_slow', `the sandbox worker did not stop within ${STOP_BOUND_MS} ms; removing the sandbox anyway`);
+            logger.warn(
+              'sandbox.stop_slow',
+              `the sandbox worker did not stop within ${STOP_BOUND_MS} ms; removing the sandbox anyway`,
+            );
           }
           await emulator.close().catch(() => undefined);
           await rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
@@ -324,9 +372,14 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 function settledWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), ms);
-    promise.then(() => true, () => true).then((v) => {
-      clearTimeout(timer);
-      resolve(v);
-    });
+    promise
+      .then(
+        () => true,
+        () => true,
+      )
+      .then((v) => {
+        clearTimeout(timer);
+        resolve(v);
+      });
   });
 }

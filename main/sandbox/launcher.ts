@@ -57,7 +57,10 @@ export function launcherScript(o: LauncherOptions): string {
 /** The launcher is a POSIX shell script: SANDBOX_NOT_AVAILABLE on Windows (see the header). */
 export function checkLauncherPlatform(platform: NodeJS.Platform = process.platform): void {
   if (platform === 'win32') {
-    throw new WorkerError('SANDBOX_NOT_AVAILABLE', 'The sandbox\'s demo agent needs a POSIX shell; it is not available on Windows yet.');
+    throw new WorkerError(
+      'SANDBOX_NOT_AVAILABLE',
+      "The sandbox's demo agent needs a POSIX shell; it is not available on Windows yet.",
+    );
   }
 }
 

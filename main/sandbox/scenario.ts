@@ -38,11 +38,7 @@ export const QUESTIONS = [
     question: 'Which cases should the new test cover?',
     header: 'Tests',
     multiSelect: true,
-    options: [
-      { label: 'Empty password' },
-      { label: 'Whitespace-only password' },
-      { label: 'Missing field' },
-    ],
+    options: [{ label: 'Empty password' }, { label: 'Whitespace-only password' }, { label: 'Missing field' }],
   },
 ] as const;
 
@@ -60,29 +56,42 @@ export function demoScenario(pace = 1): Record<string, unknown> {
         usage: { input_tokens: 1840, cache_read_input_tokens: 12_000, output_tokens: 412, total_cost_usd: 0.0213 },
         steps: [
           p(400),
-          { thinking: 'The login form accepts an empty password. I should read the validation code, run the login tests to see the current behaviour, and ask how the error should look before proposing a change.' },
+          {
+            thinking:
+              'The login form accepts an empty password. I should read the validation code, run the login tests to see the current behaviour, and ask how the error should look before proposing a change.',
+          },
           p(400),
           { text: "I'll read the login validation and run the existing tests first." },
           p(300),
           {
             tool: {
-              name: 'Read', ask: false, input: { file_path: 'src/login.js' },
-              output: "export function validate({ email, password }) {\n  if (!email) return 'Enter your email';\n  if (password === undefined) return 'Enter your password';\n  return null;\n}",
+              name: 'Read',
+              ask: false,
+              input: { file_path: 'src/login.js' },
+              output:
+                "export function validate({ email, password }) {\n  if (!email) return 'Enter your email';\n  if (password === undefined) return 'Enter your password';\n  return null;\n}",
             },
           },
           p(300),
           {
             tool: {
-              name: 'Bash', description: 'Run the login tests', input: { command: APPROVAL_COMMAND, description: 'Run the login tests' },
-              output: '> demo-app@1.0.0 test\n> node --test login\n\n✔ accepts a valid password\n✔ rejects a wrong password\n✖ rejects an empty password (expected an error, got null)\n\n2 passing, 1 failing',
+              name: 'Bash',
+              description: 'Run the login tests',
+              input: { command: APPROVAL_COMMAND, description: 'Run the login tests' },
+              output:
+                '> demo-app@1.0.0 test\n> node --test login\n\n✔ accepts a valid password\n✔ rejects a wrong password\n✖ rejects an empty password (expected an error, got null)\n\n2 passing, 1 failing',
             },
           },
           p(400),
-          { text: 'Confirmed: `validate` only rejects a missing password, not an empty one. Two quick questions before I change anything.' },
+          {
+            text: 'Confirmed: `validate` only rejects a missing password, not an empty one. Two quick questions before I change anything.',
+          },
           p(300),
           { ask: { questions: QUESTIONS } },
           p(400),
-          { text: 'Thanks. Plan: reject empty and whitespace-only passwords in `validate`, show the message the way you chose, and cover the cases you picked in `test/login.test.js`. Shall I go ahead?' },
+          {
+            text: 'Thanks. Plan: reject empty and whitespace-only passwords in `validate`, show the message the way you chose, and cover the cases you picked in `test/login.test.js`. Shall I go ahead?',
+          },
         ],
       },
       CHANGELOG: {
@@ -93,21 +102,33 @@ export function demoScenario(pace = 1): Record<string, unknown> {
           p(300),
           {
             tool: {
-              name: 'Edit', ask: false,
-              input: { file_path: 'src/login.js', old_string: 'if (password === undefined)', new_string: 'if (!password || !password.trim())' },
+              name: 'Edit',
+              ask: false,
+              input: {
+                file_path: 'src/login.js',
+                old_string: 'if (password === undefined)',
+                new_string: 'if (!password || !password.trim())',
+              },
               output: 'The file src/login.js has been updated.',
             },
           },
           p(300),
           {
             tool: {
-              name: 'Edit', ask: false,
-              input: { file_path: 'CHANGELOG.md', old_string: '## Unreleased', new_string: '## Unreleased\n- Login: an empty password is now rejected.' },
+              name: 'Edit',
+              ask: false,
+              input: {
+                file_path: 'CHANGELOG.md',
+                old_string: '## Unreleased',
+                new_string: '## Unreleased\n- Login: an empty password is now rejected.',
+              },
               output: 'The file CHANGELOG.md has been updated.',
             },
           },
           p(300),
-          { text: 'Done: empty and whitespace-only passwords are rejected, and the CHANGELOG has a line for it. (This is the sandbox\'s scripted demo agent: it plays the conversation, it does not really edit files.)' },
+          {
+            text: "Done: empty and whitespace-only passwords are rejected, and the CHANGELOG has a line for it. (This is the sandbox's scripted demo agent: it plays the conversation, it does not really edit files.)",
+          },
         ],
       },
       proofread: {
@@ -118,28 +139,39 @@ export function demoScenario(pace = 1): Record<string, unknown> {
           p(300),
           {
             tool: {
-              name: 'Read', ask: false, input: { file_path: 'docs/getting-started.md' },
-              output: '# Getting started\n\nYou will recieve an email with a link.\nKeep the two keys seperate.\nSee [install](/instal) for details.',
+              name: 'Read',
+              ask: false,
+              input: { file_path: 'docs/getting-started.md' },
+              output:
+                '# Getting started\n\nYou will recieve an email with a link.\nKeep the two keys seperate.\nSee [install](/instal) for details.',
             },
           },
           p(300),
-          { text: 'Three things to fix on that page: "recieve" → "receive", "seperate" → "separate", and the install link points to `/instal`. Want me to fix them?' },
+          {
+            text: 'Three things to fix on that page: "recieve" → "receive", "seperate" → "separate", and the install link points to `/instal`. Want me to fix them?',
+          },
         ],
       },
     },
-    default: { steps: [p(300), { text: 'I am the sandbox\'s demo agent: I only know the scripted demo conversation.' }] },
+    default: {
+      steps: [p(300), { text: "I am the sandbox's demo agent: I only know the scripted demo conversation." }],
+    },
   };
 }
 
 /** The demo work folders' files (the README says what they are). */
 export const DEMO_FILES: Record<string, Record<string, string>> = {
   [LOGIN_THREAD.folder]: {
-    'README.md': '# demo-app\n\nA work folder created by the BlobHub Worker sandbox. The demo agent never changes it.\n',
-    'src/login.js': "export function validate({ email, password }) {\n  if (!email) return 'Enter your email';\n  if (password === undefined) return 'Enter your password';\n  return null;\n}\n",
+    'README.md':
+      '# demo-app\n\nA work folder created by the BlobHub Worker sandbox. The demo agent never changes it.\n',
+    'src/login.js':
+      "export function validate({ email, password }) {\n  if (!email) return 'Enter your email';\n  if (password === undefined) return 'Enter your password';\n  return null;\n}\n",
     'CHANGELOG.md': '# Changelog\n\n## Unreleased\n',
-    '.claude/settings.json': JSON.stringify({ permissions: { allow: ['Read', 'Edit(src/**)', 'Edit(CHANGELOG.md)'] } }, null, 2) + '\n',
+    '.claude/settings.json':
+      JSON.stringify({ permissions: { allow: ['Read', 'Edit(src/**)', 'Edit(CHANGELOG.md)'] } }, null, 2) + '\n',
   },
   [DOCS_THREAD.folder]: {
-    'docs/getting-started.md': '# Getting started\n\nYou will recieve an email with a link.\nKeep the two keys seperate.\nSee [install](/instal) for details.\n',
+    'docs/getting-started.md':
+      '# Getting started\n\nYou will recieve an email with a link.\nKeep the two keys seperate.\nSee [install](/instal) for details.\n',
   },
 };

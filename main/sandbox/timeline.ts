@@ -17,7 +17,9 @@ const pad = (text: string, width: number) => (text.length >= width ? text : text
 function describeAnswer(a: Extract<SandboxActivity, { type: 'answered' }>['answer']): string {
   if (a.kind === 'approval') return a.decision === 'allow' ? 'Allow' : `Deny${a.message ? ` (${a.message})` : ''}`;
   if (a.kind === 'text') return JSON.stringify(a.text);
-  return Object.entries(a.answers).map(([q, v], i) => `${i + 1}) ${oneLine(q, 40)} → ${v}`).join('; ');
+  return Object.entries(a.answers)
+    .map(([q, v], i) => `${i + 1}) ${oneLine(q, 40)} → ${v}`)
+    .join('; ');
 }
 
 /** `  +3.4s  fix-login    worker  tool_call         Bash → npm test -- login` */
@@ -44,7 +46,7 @@ export const FLOWS = [
   ['questions', 'a two-question ask_user_question answered from the desktop'],
   ['failure', `${DOCS_THREAD.alias} failed with WORK_FOLDER_NOT_FOUND`],
   ['reset', `${DOCS_THREAD.alias} reset to pending → active, its turn ran`],
-  ['reply', 'the demo human\'s reply reached the agent (its next turn answered it)'],
+  ['reply', "the demo human's reply reached the agent (its next turn answered it)"],
 ] as const;
 export type Flow = (typeof FLOWS)[number][0];
 
@@ -71,7 +73,11 @@ export class DemoProgress {
       const answers = (m.answer as { answers?: Record<string, unknown> } | undefined)?.answers;
       if (kind === 'ask_user_question' && answers && Object.keys(answers).length >= 2) this.seen.add('questions');
     }
-    if (a.kind === 'thread_failed' && m.alias === DOCS_THREAD.alias && (m.error as { code?: unknown } | undefined)?.code === 'WORK_FOLDER_NOT_FOUND') {
+    if (
+      a.kind === 'thread_failed' &&
+      m.alias === DOCS_THREAD.alias &&
+      (m.error as { code?: unknown } | undefined)?.code === 'WORK_FOLDER_NOT_FOUND'
+    ) {
       this.seen.add('failure');
     }
     if (a.alias === DOCS_THREAD.alias && a.kind === 'turn_end' && this.seen.has('failure')) {
@@ -80,7 +86,8 @@ export class DemoProgress {
     }
     if (a.alias === LOGIN_THREAD.alias && a.by === 'human' && a.brief === LOGIN_THREAD.reply) this.replyPosted = true;
     // The scripted agent only plays its CHANGELOG turn when the reply's text reached it; seen once that turn ends.
-    if (a.alias === LOGIN_THREAD.alias && this.replyPosted && a.kind === 'text' && a.brief.includes('CHANGELOG')) this.replyAnswered = true;
+    if (a.alias === LOGIN_THREAD.alias && this.replyPosted && a.kind === 'text' && a.brief.includes('CHANGELOG'))
+      this.replyAnswered = true;
     if (a.alias === LOGIN_THREAD.alias && this.replyAnswered && a.kind === 'turn_end') this.seen.add('reply');
   }
 

@@ -4,7 +4,14 @@
  * editor panel, which lives outside the live region so typing is never interrupted.
  */
 import type { Snapshot, SnapshotSection, SnapshotThread } from '../../main/core/snapshot';
-import { LOGIN_CODES, desktopRemediation, identityLabel, needsLogin, promptSummary, sectionLabel } from '../../main/desktop/status';
+import {
+  LOGIN_CODES,
+  desktopRemediation,
+  identityLabel,
+  needsLogin,
+  promptSummary,
+  sectionLabel,
+} from '../../main/desktop/status';
 import { api, call, errorText } from '../api';
 import { h, render } from '../dom';
 import { PHASE_LABEL, THREAD_STATE_LABEL, resolvedLine, short, time } from '../format';
@@ -26,7 +33,12 @@ export function mountDashboard(root: HTMLElement): DashboardView {
   // Kept outside the live re-render (like the editor) so its state is the OS's, read once and on change.
   const startBox = h('input', { type: 'checkbox', id: 'start-at-login', 'data-key': 'start-at-login' });
   const startAtLogin = h('label', { class: 'check', for: 'start-at-login' }, startBox, ' Start at login');
-  void call(api().appGetSettings()).then((settings) => { startBox.checked = settings.startAtLogin; }, () => undefined);
+  void call(api().appGetSettings()).then(
+    (settings) => {
+      startBox.checked = settings.startAtLogin;
+    },
+    () => undefined,
+  );
   startBox.addEventListener('change', () => {
     const enabled = startBox.checked;
     void act(enabled ? 'Start at login on' : 'Start at login off', async () => {
@@ -53,119 +65,279 @@ export function mountDashboard(root: HTMLElement): DashboardView {
 
   function header(s: Snapshot): HTMLElement {
     const who = identityLabel(s);
-    return h('header', { class: 'top' },
-      h('div', { class: 'title' },
+    return h(
+      'header',
+      { class: 'top' },
+      h(
+        'div',
+        { class: 'title' },
         h('h1', null, 'BlobHub Worker'),
         h('span', { class: 'muted', 'data-testid': 'version' }, `v${s.version}`),
         h('span', { class: `badge phase-${s.phase}`, 'data-testid': 'phase' }, PHASE_LABEL[s.phase]),
-        s.sandbox ? h('span', { class: 'badge sandbox', 'data-testid': 'sandbox-badge' }, 'Sandbox') : null),
-      h('dl', { class: 'facts' },
-        h('dt', null, 'User'), h('dd', { 'data-testid': 'identity' }, who ?? (needsLogin(s) ? 'not signed in' : '—')),
-        h('dt', null, 'Agents'), h('dd', { 'data-testid': 'agents' }, `${s.agents.busy}/${s.agents.max} busy`),
-        h('dt', null, 'Instance'), h('dd', null, short(s.instance_id, 16))),
-      h('div', { class: 'toolbar' },
+        s.sandbox ? h('span', { class: 'badge sandbox', 'data-testid': 'sandbox-badge' }, 'Sandbox') : null,
+      ),
+      h(
+        'dl',
+        { class: 'facts' },
+        h('dt', null, 'User'),
+        h('dd', { 'data-testid': 'identity' }, who ?? (needsLogin(s) ? 'not signed in' : '—')),
+        h('dt', null, 'Agents'),
+        h('dd', { 'data-testid': 'agents' }, `${s.agents.busy}/${s.agents.max} busy`),
+        h('dt', null, 'Instance'),
+        h('dd', null, short(s.instance_id, 16)),
+      ),
+      h(
+        'div',
+        { class: 'toolbar' },
         button('Reload config', 'reload', () => void act('Reload config', () => call(api().configReload()))),
         button('Open config.yaml', 'config', () => void act('Open config.yaml', () => call(api().configOpen()))),
         button('Open logs', 'logs', () => void act('Open logs', () => call(api().logsOpen()))),
         s.sandbox
-          ? button('Leave sandbox', 'leave-sandbox', () => void act('Leave sandbox', () => call(api().sandboxLeave())), { class: 'primary' })
+          ? button(
+              'Leave sandbox',
+              'leave-sandbox',
+              () => void act('Leave sandbox', () => call(api().sandboxLeave())),
+              { class: 'primary' },
+            )
           : needsLogin(s)
-          ? button('Sign in', 'signin', () => void act('Open sign-in', () => call(api().windowOpen({ view: 'login' }))))
-          : button('Sign out', 'signout', () => void act('Sign out', () => call(api().authSignOut()))),
+            ? button(
+                'Sign in',
+                'signin',
+                () => void act('Open sign-in', () => call(api().windowOpen({ view: 'login' }))),
+              )
+            : button('Sign out', 'signout', () => void act('Sign out', () => call(api().authSignOut()))),
         startAtLogin,
-        button('Quit', 'quit', () => void act('Quit (stopping agents gracefully)', () => call(api().appQuit())))));
+        button('Quit', 'quit', () => void act('Quit (stopping agents gracefully)', () => call(api().appQuit()))),
+      ),
+    );
   }
 
   function sandboxNote(s: Snapshot): HTMLElement | null {
     if (!s.sandbox) return null;
-    return h('section', { class: 'sandbox-note', role: 'note', 'data-testid': 'sandbox-note' },
+    return h(
+      'section',
+      { class: 'sandbox-note', role: 'note', 'data-testid': 'sandbox-note' },
       h('strong', null, 'Local sandbox. '),
       'A demo BlobHub on 127.0.0.1 with a scripted demo agent: watch the handoff, answer its prompts, reset the failed thread. ',
-      'Nothing here uses your account; leaving removes it.');
+      'Nothing here uses your account; leaving removes it.',
+    );
   }
 
   function banner(s: Snapshot): HTMLElement | null {
     const e = s.preflight_error;
     if (!e) return null;
     const remediation = desktopRemediation(e.code, e.remediation);
-    return h('section', { class: 'banner', role: 'alert', 'data-testid': 'preflight-banner' },
+    return h(
+      'section',
+      { class: 'banner', role: 'alert', 'data-testid': 'preflight-banner' },
       h('h2', null, s.phase === 'signed_out' ? 'Not signed in' : 'The worker could not start'),
       h('p', null, h('code', null, e.code), ' ', e.message),
       remediation ? h('p', { class: 'remediation' }, 'What to do: ', remediation) : null,
       LOGIN_CODES.has(e.code) || s.phase === 'signed_out'
-        ? button('Sign in', 'banner-signin', () => void act('Open sign-in', () => call(api().windowOpen({ view: 'login' }))), { class: 'primary' })
-        : h('div', { class: 'buttons' },
-          button('Open config.yaml', 'banner-config', () => void act('Open config.yaml', () => call(api().configOpen()))),
-          button('Retry (reload config)', 'banner-retry', () => void act('Reload config', () => call(api().configReload())), { class: 'primary' })));
+        ? button(
+            'Sign in',
+            'banner-signin',
+            () => void act('Open sign-in', () => call(api().windowOpen({ view: 'login' }))),
+            { class: 'primary' },
+          )
+        : h(
+            'div',
+            { class: 'buttons' },
+            button(
+              'Open config.yaml',
+              'banner-config',
+              () => void act('Open config.yaml', () => call(api().configOpen())),
+            ),
+            button(
+              'Retry (reload config)',
+              'banner-retry',
+              () => void act('Reload config', () => call(api().configReload())),
+              { class: 'primary' },
+            ),
+          ),
+    );
   }
 
   function ribbon(s: Snapshot): HTMLElement | null {
     if (s.recent_errors.length === 0) return null;
     const recent = s.recent_errors.slice(-RIBBON_SIZE).reverse();
-    return h('section', { class: 'ribbon', 'aria-label': 'Recent errors', 'data-testid': 'ribbon' },
+    return h(
+      'section',
+      { class: 'ribbon', 'aria-label': 'Recent errors', 'data-testid': 'ribbon' },
       h('h2', null, 'Recent errors'),
-      h('ul', null, ...recent.map((e) => h('li', null,
-        h('time', { datetime: e.at }, time(e.at)), ' ', h('code', null, e.code), ' ',
-        [e.section, e.thread].filter(Boolean).join(' / '), e.section || e.thread ? ': ' : '', e.message))));
+      h(
+        'ul',
+        null,
+        ...recent.map((e) =>
+          h(
+            'li',
+            null,
+            h('time', { datetime: e.at }, time(e.at)),
+            ' ',
+            h('code', null, e.code),
+            ' ',
+            [e.section, e.thread].filter(Boolean).join(' / '),
+            e.section || e.thread ? ': ' : '',
+            e.message,
+          ),
+        ),
+      ),
+    );
   }
 
   function prompts(s: Snapshot): HTMLElement | null {
     if (s.prompts.length === 0) return null;
-    return h('section', { class: 'prompts', 'aria-label': 'Prompts waiting', 'data-testid': 'prompts' },
+    return h(
+      'section',
+      { class: 'prompts', 'aria-label': 'Prompts waiting', 'data-testid': 'prompts' },
       h('h2', null, `Prompts waiting (${s.prompts.length})`),
-      h('ul', null, ...s.prompts.map((p) => h('li', { 'data-prompt': p.id },
-        h('span', { class: 'badge kind' }, p.kind.replace(/_/g, ' ')), ' ',
-        h('strong', null, p.thread), ' — ', promptSummary(p), ' ',
-        button('Answer…', `answer:${p.id}`, () => void act('Open prompt', () => call(api().windowOpen({ view: 'prompt', promptId: p.id }))))))));
+      h(
+        'ul',
+        null,
+        ...s.prompts.map((p) =>
+          h(
+            'li',
+            { 'data-prompt': p.id },
+            h('span', { class: 'badge kind' }, p.kind.replace(/_/g, ' ')),
+            ' ',
+            h('strong', null, p.thread),
+            ' — ',
+            promptSummary(p),
+            ' ',
+            button(
+              'Answer…',
+              `answer:${p.id}`,
+              () => void act('Open prompt', () => call(api().windowOpen({ view: 'prompt', promptId: p.id }))),
+            ),
+          ),
+        ),
+      ),
+    );
   }
 
   function threadRow(section: SnapshotSection, t: SnapshotThread): HTMLElement[] {
     const ref = { sectionId: section.id, alias: t.alias };
     const key = `${section.id}:${t.alias}`;
     const canReset = t.state === 'failed' || t.state === 'completed';
-    const main = h('tr', { class: `thread state-${t.state}`, 'data-thread': t.alias, 'data-state': t.state },
-      h('td', null, h('span', { class: `state state-${t.state}`, 'data-testid': 'thread-state' }, THREAD_STATE_LABEL[t.state])),
+    const main = h(
+      'tr',
+      { class: `thread state-${t.state}`, 'data-thread': t.alias, 'data-state': t.state },
+      h(
+        'td',
+        null,
+        h('span', { class: `state state-${t.state}`, 'data-testid': 'thread-state' }, THREAD_STATE_LABEL[t.state]),
+      ),
       h('th', { scope: 'row' }, t.alias),
       h('td', null, t.agent_type ?? '—'),
       h('td', { title: t.agent_session_id ?? '' }, short(t.agent_session_id)),
       h('td', null, t.last_event ? `${t.last_event.kind} · ${time(t.last_event.at)}` : '—'),
-      h('td', { class: 'actions' },
-        canReset ? button('Reset to pending', `reset:${key}`, () => void act(`Reset ${t.alias}`, () => call(api().threadReset(ref))), { class: 'primary' }) : null,
-        t.work_folder ? button('Open work folder', `folder:${key}`, () => void act('Open work folder', () => call(api().threadOpenFolder(ref)))) : null,
-        button('Open thread.log', `log:${key}`, () => void act('Open thread.log', () => call(api().threadOpenLog(ref)))),
-        button('Edit handoff', `edit:${key}`, () => openHandoffEditor(editor, section, t, act))));
-    const detail = h('tr', { class: 'thread-detail' },
-      h('td', { colspan: '6' },
+      h(
+        'td',
+        { class: 'actions' },
+        canReset
+          ? button(
+              'Reset to pending',
+              `reset:${key}`,
+              () => void act(`Reset ${t.alias}`, () => call(api().threadReset(ref))),
+              { class: 'primary' },
+            )
+          : null,
+        t.work_folder
+          ? button(
+              'Open work folder',
+              `folder:${key}`,
+              () => void act('Open work folder', () => call(api().threadOpenFolder(ref))),
+            )
+          : null,
+        button(
+          'Open thread.log',
+          `log:${key}`,
+          () => void act('Open thread.log', () => call(api().threadOpenLog(ref))),
+        ),
+        button('Edit handoff', `edit:${key}`, () => openHandoffEditor(editor, section, t, act)),
+      ),
+    );
+    const detail = h(
+      'tr',
+      { class: 'thread-detail' },
+      h(
+        'td',
+        { colspan: '6' },
         h('span', { class: 'muted' }, '└ ', resolvedLine(t)),
         t.work_folder ? h('span', { class: 'muted folder' }, ' · ', t.work_folder) : null,
-        t.last_error ? h('div', { class: 'thread-error', 'data-testid': 'thread-error' },
-          h('code', null, t.last_error.code), ' ', t.last_error.message,
-          t.last_error.remediation ? h('span', { class: 'remediation' }, ' — ', t.last_error.remediation) : null) : null));
+        t.last_error
+          ? h(
+              'div',
+              { class: 'thread-error', 'data-testid': 'thread-error' },
+              h('code', null, t.last_error.code),
+              ' ',
+              t.last_error.message,
+              t.last_error.remediation ? h('span', { class: 'remediation' }, ' — ', t.last_error.remediation) : null,
+            )
+          : null,
+      ),
+    );
     return [main, detail];
   }
 
   function section(s: SnapshotSection): HTMLElement {
     const attached = s.attachment === 'attached' || s.attachment === 'attaching';
-    return h('section', { class: 'section', 'data-section': s.id, 'aria-label': `Section ${sectionLabel(s)}` },
-      h('header', null,
+    return h(
+      'section',
+      { class: 'section', 'data-section': s.id, 'aria-label': `Section ${sectionLabel(s)}` },
+      h(
+        'header',
+        null,
         h('h2', null, 'session_agent_harness · ', sectionLabel(s)),
         h('span', { class: `badge attach-${s.attachment}`, 'data-testid': 'attachment' }, s.attachment),
         h('span', { class: 'muted' }, ` realtime ${s.realtime} · session ${short(s.session.session_id, 20)}`),
         attached
-          ? button('Detach', `detach:${s.id}`, () => void act(`Detach ${sectionLabel(s)}`, () => call(api().sectionDetach({ sectionId: s.id }))))
-          : button('Re-attach', `reattach:${s.id}`, () => void act(`Re-attach ${sectionLabel(s)}`, () => call(api().sectionReattach({ sectionId: s.id }))))),
-      s.error ? h('p', { class: 'section-error', role: 'note' }, h('code', null, s.error.code), ' ', s.error.message,
-        s.error.remediation ? h('span', { class: 'remediation' }, ' — ', s.error.remediation) : null) : null,
+          ? button(
+              'Detach',
+              `detach:${s.id}`,
+              () => void act(`Detach ${sectionLabel(s)}`, () => call(api().sectionDetach({ sectionId: s.id }))),
+            )
+          : button(
+              'Re-attach',
+              `reattach:${s.id}`,
+              () => void act(`Re-attach ${sectionLabel(s)}`, () => call(api().sectionReattach({ sectionId: s.id }))),
+            ),
+      ),
+      s.error
+        ? h(
+            'p',
+            { class: 'section-error', role: 'note' },
+            h('code', null, s.error.code),
+            ' ',
+            s.error.message,
+            s.error.remediation ? h('span', { class: 'remediation' }, ' — ', s.error.remediation) : null,
+          )
+        : null,
       s.threads.length === 0
         ? h('p', { class: 'muted' }, 'No threads yet.')
-        : h('table', { class: 'threads' },
-          h('thead', null, h('tr', null, ...['State', 'Thread', 'Agent', 'Session', 'Last event', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
-          h('tbody', null, ...s.threads.flatMap((t) => threadRow(s, t)))));
+        : h(
+            'table',
+            { class: 'threads' },
+            h(
+              'thead',
+              null,
+              h(
+                'tr',
+                null,
+                ...['State', 'Thread', 'Agent', 'Session', 'Last event', 'Actions'].map((c) =>
+                  h('th', { scope: 'col' }, c),
+                ),
+              ),
+            ),
+            h('tbody', null, ...s.threads.flatMap((t) => threadRow(s, t))),
+          ),
+    );
   }
 
   return {
     update(snapshot) {
-      render(live,
+      render(
+        live,
         header(snapshot),
         sandboxNote(snapshot),
         banner(snapshot),
@@ -174,7 +346,8 @@ export function mountDashboard(root: HTMLElement): DashboardView {
         snapshot.sections.length === 0 && !snapshot.preflight_error
           ? h('p', { class: 'muted empty' }, 'No sections yet. Add one to config.yaml, then Reload config.')
           : null,
-        ...snapshot.sections.map(section));
+        ...snapshot.sections.map(section),
+      );
     },
   };
 }

@@ -34,30 +34,59 @@ export function openHandoffEditor(slot: HTMLElement, section: SnapshotSection, t
   const rows = FIELDS.map((f) => {
     const id = nextId(`handoff-${f.name}`);
     const control = f.options
-      ? h('select', { id, name: f.name },
-        h('option', { value: '' }, '(not set)'),
-        ...f.options.map((o) => h('option', { value: o, selected: initial[f.name] === o }, o)))
-      : h('input', { id, name: f.name, type: 'text', value: initial[f.name], spellcheck: 'false', autocomplete: 'off' });
+      ? h(
+          'select',
+          { id, name: f.name },
+          h('option', { value: '' }, '(not set)'),
+          ...f.options.map((o) => h('option', { value: o, selected: initial[f.name] === o }, o)),
+        )
+      : h('input', {
+          id,
+          name: f.name,
+          type: 'text',
+          value: initial[f.name],
+          spellcheck: 'false',
+          autocomplete: 'off',
+        });
     inputs.set(f.name, control);
     const hintId = f.hint ? `${id}-hint` : undefined;
     if (hintId) control.setAttribute('aria-describedby', hintId);
-    return h('div', { class: 'field' }, h('label', { for: id }, f.label), control, f.hint ? h('small', { id: hintId }, f.hint) : null);
+    return h(
+      'div',
+      { class: 'field' },
+      h('label', { for: id }, f.label),
+      control,
+      f.hint ? h('small', { id: hintId }, f.hint) : null,
+    );
   });
   const stateId = nextId('handoff-state');
-  const state = h('select', { id: stateId, name: 'state' },
+  const state = h(
+    'select',
+    { id: stateId, name: 'state' },
     h('option', { value: '' }, '(unchanged)'),
-    ...['pending', 'active', 'completed', 'failed'].map((s) => h('option', { value: s }, s)));
+    ...['pending', 'active', 'completed', 'failed'].map((s) => h('option', { value: s }, s)),
+  );
   const message = h('p', { class: 'form-message', role: 'status' });
 
-  const form = h('form', { class: 'handoff', 'data-testid': 'handoff-editor', 'aria-labelledby': 'handoff-title' },
+  const form = h(
+    'form',
+    { class: 'handoff', 'data-testid': 'handoff-editor', 'aria-labelledby': 'handoff-title' },
     h('h2', { id: 'handoff-title' }, `Handoff: ${thread.alias}`),
-    h('p', { class: 'muted' }, `Section ${sectionLabel(section)}. Changes are written to the thread envelope on BlobHub.`),
+    h(
+      'p',
+      { class: 'muted' },
+      `Section ${sectionLabel(section)}. Changes are written to the thread envelope on BlobHub.`,
+    ),
     ...rows,
     h('div', { class: 'field' }, h('label', { for: stateId }, 'instance.state'), state),
     message,
-    h('div', { class: 'buttons' },
+    h(
+      'div',
+      { class: 'buttons' },
       h('button', { type: 'submit', class: 'primary' }, 'Save to envelope'),
-      h('button', { type: 'button', on: { click: () => slot.replaceChildren() } }, 'Close')));
+      h('button', { type: 'button', on: { click: () => slot.replaceChildren() } }, 'Close'),
+    ),
+  );
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();

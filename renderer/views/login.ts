@@ -20,9 +20,22 @@ const MESSAGES: Record<string, string> = {
 };
 
 export function mountLogin(root: HTMLElement): void {
-  const url = h('input', { id: 'api-url', name: 'apiUrl', type: 'url', required: true, value: DEFAULT_API_URL, autocomplete: 'url', spellcheck: 'false' });
+  const url = h('input', {
+    id: 'api-url',
+    name: 'apiUrl',
+    type: 'url',
+    required: true,
+    value: DEFAULT_API_URL,
+    autocomplete: 'url',
+    spellcheck: 'false',
+  });
   const key = h('input', {
-    id: 'api-key', name: 'apiKey', type: 'password', required: true, autocomplete: 'off', spellcheck: 'false',
+    id: 'api-key',
+    name: 'apiKey',
+    type: 'password',
+    required: true,
+    autocomplete: 'off',
+    spellcheck: 'false',
     'aria-describedby': 'login-error',
   });
   const error = h('div', { id: 'login-error', class: 'form-error', role: 'alert', 'data-testid': 'login-error' });
@@ -31,13 +44,16 @@ export function mountLogin(root: HTMLElement): void {
   const confirm = h('div', { class: 'confirm', hidden: true, 'data-testid': 'identity-confirm' });
   const done = h('div', { class: 'success', role: 'status', 'data-testid': 'login-success' });
 
-  const form = h('form', { class: 'login', 'aria-labelledby': 'login-title', novalidate: true },
+  const form = h(
+    'form',
+    { class: 'login', 'aria-labelledby': 'login-title', novalidate: true },
     h('h1', { id: 'login-title' }, 'Sign in to BlobHub'),
     h('p', { class: 'muted' }, 'Use the API key of the service-account user this worker acts as.'),
     h('div', { class: 'field' }, h('label', { for: 'api-url' }, 'API URL'), url),
     h('div', { class: 'field' }, h('label', { for: 'api-key' }, 'API key'), key),
     error,
-    h('div', { class: 'buttons' }, submit, sandbox));
+    h('div', { class: 'buttons' }, submit, sandbox),
+  );
   root.replaceChildren(h('main', { class: 'login-view' }, form, confirm, done));
 
   const setBusy = (busy: boolean) => {
@@ -53,10 +69,13 @@ export function mountLogin(root: HTMLElement): void {
     const apiUrl = url.value.trim();
     const apiKey = key.value.trim();
     if (!apiKey) return showError('USAGE', 'Enter an API key.');
-    if (!/^https?:\/\//.test(apiUrl)) return showError('USAGE', 'The API URL must start with https:// (or http:// for a local server).');
+    if (!/^https?:\/\//.test(apiUrl))
+      return showError('USAGE', 'The API URL must start with https:// (or http:// for a local server).');
     setBusy(true);
     try {
-      const result: LoginResult = await call(api().authLogin({ apiUrl, apiKey, ...(confirmIdentityChange ? { confirmIdentityChange } : {}) }));
+      const result: LoginResult = await call(
+        api().authLogin({ apiUrl, apiKey, ...(confirmIdentityChange ? { confirmIdentityChange } : {}) }),
+      );
       if (result.ok) return succeed(result.identity);
       if (result.code === 'USER_IDENTITY_MISMATCH') return askToConfirm(result.recorded, result.server);
       showError(result.code, result.message);
@@ -72,24 +91,70 @@ export function mountLogin(root: HTMLElement): void {
     key.value = '';
     form.hidden = true;
     confirm.hidden = true;
-    done.replaceChildren(h('h1', null, 'Signed in'), h('p', null, `The worker now acts as ${who(identity)}.`),
-      h('button', { type: 'button', class: 'primary', on: { click: () => void api().windowOpen({ view: 'dashboard' }) } }, 'Open dashboard'));
+    done.replaceChildren(
+      h('h1', null, 'Signed in'),
+      h('p', null, `The worker now acts as ${who(identity)}.`),
+      h(
+        'button',
+        { type: 'button', class: 'primary', on: { click: () => void api().windowOpen({ view: 'dashboard' }) } },
+        'Open dashboard',
+      ),
+    );
     // Signed in: the dashboard takes over (it shows how the restarted worker is doing).
-    void api().windowOpen({ view: 'dashboard' }).then(() => api().windowClose());
+    void api()
+      .windowOpen({ view: 'dashboard' })
+      .then(() => api().windowClose());
   }
 
   function askToConfirm(recorded: Identity, server: Identity): void {
     form.hidden = true;
-    const yes = h('button', { type: 'button', class: 'primary danger', on: { click: () => { confirm.hidden = true; form.hidden = false; void attempt(true); } } },
-      `Switch to ${who(server)}`);
-    const no = h('button', { type: 'button', on: { click: () => { confirm.hidden = true; form.hidden = false; key.value = ''; key.focus(); } } }, 'Cancel');
+    const yes = h(
+      'button',
+      {
+        type: 'button',
+        class: 'primary danger',
+        on: {
+          click: () => {
+            confirm.hidden = true;
+            form.hidden = false;
+            void attempt(true);
+          },
+        },
+      },
+      `Switch to ${who(server)}`,
+    );
+    const no = h(
+      'button',
+      {
+        type: 'button',
+        on: {
+          click: () => {
+            confirm.hidden = true;
+            form.hidden = false;
+            key.value = '';
+            key.focus();
+          },
+        },
+      },
+      'Cancel',
+    );
     confirm.replaceChildren(
       h('h1', null, 'A different user'),
-      h('p', null, 'This key belongs to another BlobHub user than the one this worker was set up for. Sessions attached by the previous user will be refused until they are freed.'),
-      h('dl', { class: 'facts' },
-        h('dt', null, 'Recorded user'), h('dd', { 'data-testid': 'recorded-user' }, `${who(recorded)} (${recorded.user_id})`),
-        h('dt', null, 'New user'), h('dd', { 'data-testid': 'new-user' }, `${who(server)} (${server.user_id})`)),
-      h('div', { class: 'buttons' }, yes, no));
+      h(
+        'p',
+        null,
+        'This key belongs to another BlobHub user than the one this worker was set up for. Sessions attached by the previous user will be refused until they are freed.',
+      ),
+      h(
+        'dl',
+        { class: 'facts' },
+        h('dt', null, 'Recorded user'),
+        h('dd', { 'data-testid': 'recorded-user' }, `${who(recorded)} (${recorded.user_id})`),
+        h('dt', null, 'New user'),
+        h('dd', { 'data-testid': 'new-user' }, `${who(server)} (${server.user_id})`),
+      ),
+      h('div', { class: 'buttons' }, yes, no),
+    );
     confirm.hidden = false;
     yes.focus();
   }

@@ -11,7 +11,12 @@ import { api, call, errorText } from '../api';
 import { h, nextId } from '../dom';
 import { sectionLabel } from '../../main/desktop/status';
 
-interface Question { question: string; header?: string; multi_select: boolean; options: Array<{ label: string; description?: string }> }
+interface Question {
+  question: string;
+  header?: string;
+  multi_select: boolean;
+  options: Array<{ label: string; description?: string }>;
+}
 
 function questionsOf(prompt: SnapshotPrompt): Question[] {
   const raw = Array.isArray(prompt.payload.questions) ? prompt.payload.questions : [];
@@ -19,13 +24,22 @@ function questionsOf(prompt: SnapshotPrompt): Question[] {
     if (typeof q !== 'object' || q === null) return [];
     const r = q as Record<string, unknown>;
     if (typeof r.question !== 'string') return [];
-    const options = Array.isArray(r.options) ? r.options.flatMap((o) => {
-      const or = o as Record<string, unknown> | null;
-      return or && typeof or.label === 'string'
-        ? [{ label: or.label, ...(typeof or.description === 'string' ? { description: or.description } : {}) }]
-        : [];
-    }) : [];
-    return [{ question: r.question, ...(typeof r.header === 'string' ? { header: r.header } : {}), multi_select: r.multi_select === true, options }];
+    const options = Array.isArray(r.options)
+      ? r.options.flatMap((o) => {
+          const or = o as Record<string, unknown> | null;
+          return or && typeof or.label === 'string'
+            ? [{ label: or.label, ...(typeof or.description === 'string' ? { description: or.description } : {}) }]
+            : [];
+        })
+      : [];
+    return [
+      {
+        question: r.question,
+        ...(typeof r.header === 'string' ? { header: r.header } : {}),
+        multi_select: r.multi_select === true,
+        options,
+      },
+    ];
   });
 }
 
@@ -39,87 +53,156 @@ export function mountPrompt(root: HTMLElement, promptId: string, snapshot: Snaps
   let sent = false;
 
   if (!prompt) {
-    root.replaceChildren(h('main', { class: 'prompt-view' },
-      h('h1', null, 'Prompt no longer open'),
-      h('p', { 'data-testid': 'prompt-gone' }, 'It was answered elsewhere or cancelled.'),
-      h('button', { type: 'button', on: { click: () => void api().windowClose() } }, 'Close')));
+    root.replaceChildren(
+      h(
+        'main',
+        { class: 'prompt-view' },
+        h('h1', null, 'Prompt no longer open'),
+        h('p', { 'data-testid': 'prompt-gone' }, 'It was answered elsewhere or cancelled.'),
+        h('button', { type: 'button', on: { click: () => void api().windowClose() } }, 'Close'),
+      ),
+    );
     return { update: () => undefined };
   }
 
   async function send(answer: PromptAnswer, form: HTMLElement): Promise<void> {
     status.replaceChildren();
-    for (const el of form.querySelectorAll<HTMLButtonElement | HTMLInputElement | HTMLTextAreaElement>('button, input, textarea')) el.disabled = true;
+    for (const el of form.querySelectorAll<HTMLButtonElement | HTMLInputElement | HTMLTextAreaElement>(
+      'button, input, textarea',
+    ))
+      el.disabled = true;
     try {
       await call(api().promptAnswer({ promptId, answer }));
       sent = true;
-      root.replaceChildren(h('main', { class: 'prompt-view' },
-        h('h1', null, 'Answer sent'), h('p', { 'data-testid': 'prompt-sent' }, 'The agent continues; the thread records your answer.')));
+      root.replaceChildren(
+        h(
+          'main',
+          { class: 'prompt-view' },
+          h('h1', null, 'Answer sent'),
+          h('p', { 'data-testid': 'prompt-sent' }, 'The agent continues; the thread records your answer.'),
+        ),
+      );
       void api().windowClose();
     } catch (e) {
       const err = errorText(e);
       status.replaceChildren(h('code', null, err.code), ' ', err.message);
-      for (const el of form.querySelectorAll<HTMLButtonElement | HTMLInputElement | HTMLTextAreaElement>('button, input, textarea')) el.disabled = false;
+      for (const el of form.querySelectorAll<HTMLButtonElement | HTMLInputElement | HTMLTextAreaElement>(
+        'button, input, textarea',
+      ))
+        el.disabled = false;
     }
   }
 
   const section = snapshot.sections.find((x) => x.id === prompt.section);
   const sectionName = section ? sectionLabel(section) : prompt.section;
-  const heading = h('header', null,
+  const heading = h(
+    'header',
+    null,
     h('h1', null, prompt.kind === 'approval' ? 'Approval needed' : 'The agent asks'),
-    h('p', { class: 'muted' }, `Thread ${prompt.thread} · section ${sectionName}`));
+    h('p', { class: 'muted' }, `Thread ${prompt.thread} · section ${sectionName}`),
+  );
   let form: HTMLFormElement;
 
   if (prompt.kind === 'approval') {
     const tool = (prompt.payload.tool ?? {}) as { name?: unknown; input?: unknown };
     const reason = typeof prompt.payload.reason === 'string' ? prompt.payload.reason : null;
     const messageId = nextId('approval-message');
-    const message = h('textarea', { id: messageId, rows: 2, placeholder: 'Optional: tell the agent why (sent with a denial)' });
+    const message = h('textarea', {
+      id: messageId,
+      rows: 2,
+      placeholder: 'Optional: tell the agent why (sent with a denial)',
+    });
     const decide = (decision: 'allow' | 'deny') => () => {
       const text = message.value.trim();
       void send({ kind: 'approval', decision, ...(text ? { message: text } : {}) }, form);
     };
-    form = h('form', { class: 'prompt approval', 'aria-labelledby': 'prompt-title' },
+    form = h(
+      'form',
+      { class: 'prompt approval', 'aria-labelledby': 'prompt-title' },
       h('h2', { id: 'prompt-title' }, 'Tool: ', typeof tool.name === 'string' ? tool.name : 'unknown'),
       reason ? h('p', null, reason) : null,
-      h('pre', { class: 'tool-input', tabindex: '0', 'aria-label': 'Tool input' }, JSON.stringify(tool.input ?? null, null, 2)),
+      h(
+        'pre',
+        { class: 'tool-input', tabindex: '0', 'aria-label': 'Tool input' },
+        JSON.stringify(tool.input ?? null, null, 2),
+      ),
       h('div', { class: 'field' }, h('label', { for: messageId }, 'Message (optional)'), message),
       status,
-      h('div', { class: 'buttons' },
+      h(
+        'div',
+        { class: 'buttons' },
         h('button', { type: 'button', class: 'primary', on: { click: decide('allow') } }, 'Allow'),
-        h('button', { type: 'button', class: 'danger', on: { click: decide('deny') } }, 'Deny')));
+        h('button', { type: 'button', class: 'danger', on: { click: decide('deny') } }, 'Deny'),
+      ),
+    );
   } else if (prompt.kind === 'ask_user_question') {
     const questions = questionsOf(prompt);
     const readers: Array<() => string> = [];
     const fieldsets = questions.map((q, qi) => {
       const name = `q${qi}`;
       const otherId = nextId('other');
-      const other = h('input', { id: otherId, type: 'text', class: 'other-text', 'aria-label': `Other answer to: ${q.question}` });
+      const other = h('input', {
+        id: otherId,
+        type: 'text',
+        class: 'other-text',
+        'aria-label': `Other answer to: ${q.question}`,
+      });
       const choices = q.options.map((o) => {
         const id = nextId('opt');
         const descId = o.description ? `${id}-desc` : null;
-        return h('div', { class: 'choice' },
-          h('input', { id, type: q.multi_select ? 'checkbox' : 'radio', name, value: o.label, ...(descId ? { 'aria-describedby': descId } : {}) }),
+        return h(
+          'div',
+          { class: 'choice' },
+          h('input', {
+            id,
+            type: q.multi_select ? 'checkbox' : 'radio',
+            name,
+            value: o.label,
+            ...(descId ? { 'aria-describedby': descId } : {}),
+          }),
           h('label', { for: id }, o.label),
-          o.description ? h('small', { id: descId }, o.description) : null);
+          o.description ? h('small', { id: descId }, o.description) : null,
+        );
       });
       const otherBoxId = nextId('opt-other');
-      const otherBox = h('input', { id: otherBoxId, type: q.multi_select ? 'checkbox' : 'radio', name, value: '__other__' });
-      other.addEventListener('input', () => { if (other.value) otherBox.checked = true; });
+      const otherBox = h('input', {
+        id: otherBoxId,
+        type: q.multi_select ? 'checkbox' : 'radio',
+        name,
+        value: '__other__',
+      });
+      other.addEventListener('input', () => {
+        if (other.value) otherBox.checked = true;
+      });
       readers.push(() => {
-        const picked = [...document.querySelectorAll<HTMLInputElement>(`input[name="${name}"]:checked`)].map((i) =>
-          i.value === '__other__' ? other.value.trim() : i.value).filter((v) => v !== '');
+        const picked = [...document.querySelectorAll<HTMLInputElement>(`input[name="${name}"]:checked`)]
+          .map((i) => (i.value === '__other__' ? other.value.trim() : i.value))
+          .filter((v) => v !== '');
         return picked.join(', ');
       });
-      return h('fieldset', { class: 'question', 'data-question': String(qi) },
-        h('legend', null, q.header ? h('span', { class: 'badge' }, q.header) : null, ' ', q.question,
-          q.multi_select ? h('span', { class: 'muted' }, ' (choose any)') : null),
+      return h(
+        'fieldset',
+        { class: 'question', 'data-question': String(qi) },
+        h(
+          'legend',
+          null,
+          q.header ? h('span', { class: 'badge' }, q.header) : null,
+          ' ',
+          q.question,
+          q.multi_select ? h('span', { class: 'muted' }, ' (choose any)') : null,
+        ),
         ...choices,
-        h('div', { class: 'choice other' }, otherBox, h('label', { for: otherBoxId }, 'Other:'), other));
+        h('div', { class: 'choice other' }, otherBox, h('label', { for: otherBoxId }, 'Other:'), other),
+      );
     });
-    form = h('form', { class: 'prompt questions', 'aria-labelledby': 'prompt-title' },
+    form = h(
+      'form',
+      { class: 'prompt questions', 'aria-labelledby': 'prompt-title' },
       h('h2', { id: 'prompt-title', class: 'visually-hidden' }, 'Questions'),
-      ...fieldsets, status,
-      h('div', { class: 'buttons' }, h('button', { type: 'submit', class: 'primary' }, 'Send answers')));
+      ...fieldsets,
+      status,
+      h('div', { class: 'buttons' }, h('button', { type: 'submit', class: 'primary' }, 'Send answers')),
+    );
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       const answers: Record<string, string> = {};
@@ -140,10 +223,18 @@ export function mountPrompt(root: HTMLElement, promptId: string, snapshot: Snaps
     // `novalidate`: an empty answer gets the inline message below (as in the other views), not a browser bubble.
     const text = h('textarea', { id, rows: 6, required: true, 'aria-describedby': 'prompt-error' });
     status.id = 'prompt-error';
-    form = h('form', { class: 'prompt text', 'aria-labelledby': 'prompt-title', novalidate: true },
-      h('h2', { id: 'prompt-title' }, typeof prompt.payload.question === 'string' ? prompt.payload.question : 'Your answer'),
-      h('div', { class: 'field' }, h('label', { for: id }, 'Answer'), text), status,
-      h('div', { class: 'buttons' }, h('button', { type: 'submit', class: 'primary' }, 'Send')));
+    form = h(
+      'form',
+      { class: 'prompt text', 'aria-labelledby': 'prompt-title', novalidate: true },
+      h(
+        'h2',
+        { id: 'prompt-title' },
+        typeof prompt.payload.question === 'string' ? prompt.payload.question : 'Your answer',
+      ),
+      h('div', { class: 'field' }, h('label', { for: id }, 'Answer'), text),
+      status,
+      h('div', { class: 'buttons' }, h('button', { type: 'submit', class: 'primary' }, 'Send')),
+    );
     text.addEventListener('input', () => {
       text.removeAttribute('aria-invalid');
       status.replaceChildren();
@@ -167,8 +258,15 @@ export function mountPrompt(root: HTMLElement, promptId: string, snapshot: Snaps
     update(next) {
       // Not re-rendered (that would lose the user's input); only told when the prompt went away.
       if (!sent && !next.prompts.some((p) => p.id === promptId) && !root.querySelector('[data-testid="prompt-gone"]')) {
-        root.querySelector('main')?.append(h('p', { class: 'form-error', role: 'alert', 'data-testid': 'prompt-gone' },
-          'This prompt is no longer open (answered elsewhere or cancelled).'));
+        root
+          .querySelector('main')
+          ?.append(
+            h(
+              'p',
+              { class: 'form-error', role: 'alert', 'data-testid': 'prompt-gone' },
+              'This prompt is no longer open (answered elsewhere or cancelled).',
+            ),
+          );
       }
     },
   };

@@ -1,12 +1,34 @@
 /** Decisions §9.2 answer rules, table-driven; the pending_prompt brief; answer descriptions. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeAnswer, formatPromptBrief, parseThreadAnswer, summarizeToolInput } from '../../main/core/agents/answers';
+import {
+  describeAnswer,
+  formatPromptBrief,
+  parseThreadAnswer,
+  summarizeToolInput,
+} from '../../main/core/agents/answers';
 import type { AgentPrompt, PromptAnswer } from '../../main/core/agents/types';
 
-const approval: AgentPrompt = { id: 'pr_1', kind: 'approval', tool: { name: 'Bash', invocation_id: 'tu_1', input: { command: 'npm test', description: 'Run tests' } }, reason: 'Run tests' };
-const target = { question: "What's the deployment target?", header: 'Target', multi_select: false, options: [{ label: 'staging', description: 'push to staging.example.com' }, { label: 'production', description: 'push to www.example.com' }] };
-const sizes = { question: 'Which sizes?', multi_select: true, options: [{ label: 'Small' }, { label: 'Medium' }, { label: 'Large' }] };
+const approval: AgentPrompt = {
+  id: 'pr_1',
+  kind: 'approval',
+  tool: { name: 'Bash', invocation_id: 'tu_1', input: { command: 'npm test', description: 'Run tests' } },
+  reason: 'Run tests',
+};
+const target = {
+  question: "What's the deployment target?",
+  header: 'Target',
+  multi_select: false,
+  options: [
+    { label: 'staging', description: 'push to staging.example.com' },
+    { label: 'production', description: 'push to www.example.com' },
+  ],
+};
+const sizes = {
+  question: 'Which sizes?',
+  multi_select: true,
+  options: [{ label: 'Small' }, { label: 'Medium' }, { label: 'Large' }],
+};
 const one: AgentPrompt = { id: 'pr_2', kind: 'ask_user_question', questions: [target] };
 const multi: AgentPrompt = { id: 'pr_3', kind: 'ask_user_question', questions: [sizes] };
 const several: AgentPrompt = { id: 'pr_4', kind: 'ask_user_question', questions: [target, sizes] };
@@ -20,9 +42,28 @@ const S = sizes.question;
 
 const CASES: Array<[string, AgentPrompt, string, PromptAnswer]> = [
   // approval words, case- and space-insensitive
-  ...['y', 'yes', 'approve', 'approved', 'allow', 'ok', '1', ' YES ', 'Ok', 'Allow\n'].map((r): [string, AgentPrompt, string, PromptAnswer] => [`approval allow word ${JSON.stringify(r)}`, approval, r, allow]),
-  ...['n', 'no', 'deny', 'denied', 'reject', '2', 'NO', ' Deny '].map((r): [string, AgentPrompt, string, PromptAnswer] => [`approval deny word ${JSON.stringify(r)}`, approval, r, deny('Denied by the user')]),
-  ['approval: other text denies with that text', approval, '  not on main, use a branch  ', deny('not on main, use a branch')],
+  ...['y', 'yes', 'approve', 'approved', 'allow', 'ok', '1', ' YES ', 'Ok', 'Allow\n'].map(
+    (r): [string, AgentPrompt, string, PromptAnswer] => [
+      `approval allow word ${JSON.stringify(r)}`,
+      approval,
+      r,
+      allow,
+    ],
+  ),
+  ...['n', 'no', 'deny', 'denied', 'reject', '2', 'NO', ' Deny '].map(
+    (r): [string, AgentPrompt, string, PromptAnswer] => [
+      `approval deny word ${JSON.stringify(r)}`,
+      approval,
+      r,
+      deny('Denied by the user'),
+    ],
+  ),
+  [
+    'approval: other text denies with that text',
+    approval,
+    '  not on main, use a branch  ',
+    deny('not on main, use a branch'),
+  ],
   ['approval: "yes please" is not a bare yes', approval, 'yes please', deny('yes please')],
   ['approval: empty reply denies', approval, '   ', deny('Denied by the user')],
   // one question
@@ -41,13 +82,43 @@ const CASES: Array<[string, AgentPrompt, string, PromptAnswer]> = [
   ['multi-select: one unknown part → free text', multi, '1, huge', ask({ [S]: '1, huge' })],
   // several questions
   ['several: 1)/2) lines', several, '1) 2\n2) 1, 2', ask({ [T]: 'production', [S]: 'Small, Medium' })],
-  ['several: labels and free text per line', several, '1) Staging\n2) whatever fits', ask({ [T]: 'staging', [S]: 'whatever fits' })],
-  ['several: lines in any order, blank lines ignored', several, '\n2) large\n\n1) 1\n', ask({ [T]: 'staging', [S]: 'Large' })],
-  ['several: a continuation line joins the previous answer', several, '1) qa\nbut only today\n2) 2', ask({ [T]: 'qa\nbut only today', [S]: 'Medium' })],
+  [
+    'several: labels and free text per line',
+    several,
+    '1) Staging\n2) whatever fits',
+    ask({ [T]: 'staging', [S]: 'whatever fits' }),
+  ],
+  [
+    'several: lines in any order, blank lines ignored',
+    several,
+    '\n2) large\n\n1) 1\n',
+    ask({ [T]: 'staging', [S]: 'Large' }),
+  ],
+  [
+    'several: a continuation line joins the previous answer',
+    several,
+    '1) qa\nbut only today\n2) 2',
+    ask({ [T]: 'qa\nbut only today', [S]: 'Medium' }),
+  ],
   ['several: a missing line → every question gets the raw text', several, '1) 2', ask({ [T]: '1) 2', [S]: '1) 2' })],
-  ['several: no numbering → raw text for all', several, 'production and small', ask({ [T]: 'production and small', [S]: 'production and small' })],
-  ['several: text before the first line → raw text', several, 'hi\n1) 1\n2) 1', ask({ [T]: 'hi\n1) 1\n2) 1', [S]: 'hi\n1) 1\n2) 1' })],
-  ['several: a number out of range → raw text', several, '1) 1\n2) 2\n3) 3', ask({ [T]: '1) 1\n2) 2\n3) 3', [S]: '1) 1\n2) 2\n3) 3' })],
+  [
+    'several: no numbering → raw text for all',
+    several,
+    'production and small',
+    ask({ [T]: 'production and small', [S]: 'production and small' }),
+  ],
+  [
+    'several: text before the first line → raw text',
+    several,
+    'hi\n1) 1\n2) 1',
+    ask({ [T]: 'hi\n1) 1\n2) 1', [S]: 'hi\n1) 1\n2) 1' }),
+  ],
+  [
+    'several: a number out of range → raw text',
+    several,
+    '1) 1\n2) 2\n3) 3',
+    ask({ [T]: '1) 1\n2) 2\n3) 3', [S]: '1) 1\n2) 2\n3) 3' }),
+  ],
   ['several: a duplicate number → raw text', several, '1) 1\n1) 2', ask({ [T]: '1) 1\n1) 2', [S]: '1) 1\n1) 2' })],
   // text
   ['text: the raw text', text, '  Ada Lovelace \n', { kind: 'text', text: 'Ada Lovelace' }],
@@ -67,14 +138,33 @@ test('formatPromptBrief: ask_user_question exactly like the docs example', () =>
 });
 
 test('formatPromptBrief: approval, multi-select, several questions, text', () => {
-  assert.equal(formatPromptBrief(approval), '❓ Approval needed: Bash → npm test\nRun tests\nReply yes to allow, no to deny, or write why to deny with a message.');
-  assert.equal(formatPromptBrief(multi), '❓ Provide input:\nWhich sizes?\n  1. Small\n  2. Medium\n  3. Large\nReply with numbers or option texts separated by commas, or free text.');
+  assert.equal(
+    formatPromptBrief(approval),
+    '❓ Approval needed: Bash → npm test\nRun tests\nReply yes to allow, no to deny, or write why to deny with a message.',
+  );
+  assert.equal(
+    formatPromptBrief(multi),
+    '❓ Provide input:\nWhich sizes?\n  1. Small\n  2. Medium\n  3. Large\nReply with numbers or option texts separated by commas, or free text.',
+  );
   assert.equal(
     formatPromptBrief(several),
-    "❓ Provide input:\n1) What's the deployment target?\n  1. staging — push to staging.example.com\n  2. production — push to www.example.com\n2) Which sizes? (several allowed, separated by commas)\n  1. Small\n  2. Medium\n  3. Large\nReply with one line per question (\"1) …\", \"2) …\"), each a number, the option text, or free text.",
+    '❓ Provide input:\n1) What\'s the deployment target?\n  1. staging — push to staging.example.com\n  2. production — push to www.example.com\n2) Which sizes? (several allowed, separated by commas)\n  1. Small\n  2. Medium\n  3. Large\nReply with one line per question ("1) …", "2) …"), each a number, the option text, or free text.',
   );
   assert.equal(formatPromptBrief(text), '❓ Provide input:\nName?\nReply with free text.');
-  const codexPatch: AgentPrompt = { id: 'p', kind: 'approval', tool: { name: 'fileChange', invocation_id: 'c', input: { changes: [{ path: '/a.txt', kind: 'add' }, { path: '/b.txt', kind: 'update' }] } } };
+  const codexPatch: AgentPrompt = {
+    id: 'p',
+    kind: 'approval',
+    tool: {
+      name: 'fileChange',
+      invocation_id: 'c',
+      input: {
+        changes: [
+          { path: '/a.txt', kind: 'add' },
+          { path: '/b.txt', kind: 'update' },
+        ],
+      },
+    },
+  };
   assert.equal(formatPromptBrief(codexPatch).split('\n')[0], '❓ Approval needed: fileChange → /a.txt, /b.txt');
 });
 
@@ -82,7 +172,10 @@ test('summarizeToolInput: per-tool fields of decisions §8.1, one line, ≤ 200 
   assert.equal(summarizeToolInput('Write', { content: 'x', file_path: '/a/b.txt' }), '/a/b.txt');
   assert.equal(summarizeToolInput('Grep', { pattern: 'foo.*bar', path: '.' }), 'foo.*bar');
   assert.equal(summarizeToolInput('WebFetch', { prompt: 'p', url: 'https://x.test' }), 'https://x.test');
-  assert.equal(summarizeToolInput('commandExecution', { command: "/bin/bash -lc 'ls'", cwd: '/w' }), "/bin/bash -lc 'ls'");
+  assert.equal(
+    summarizeToolInput('commandExecution', { command: "/bin/bash -lc 'ls'", cwd: '/w' }),
+    "/bin/bash -lc 'ls'",
+  );
   assert.equal(summarizeToolInput('mcp__srv__tool', { n: 1, q: 'first string' }), 'first string');
   assert.equal(summarizeToolInput('Bash', { command: 'a\n  b' }), 'a b');
   assert.equal(summarizeToolInput('Bash', { command: 'x'.repeat(500) }).length, 200);
@@ -93,6 +186,9 @@ test('describeAnswer: short human strings', () => {
   assert.equal(describeAnswer(approval, deny('Denied by the user')), 'Denied');
   assert.equal(describeAnswer(approval, deny('use a branch')), 'Denied: use a branch');
   assert.equal(describeAnswer(one, ask({ [T]: 'production' })), 'production');
-  assert.equal(describeAnswer(several, ask({ [T]: 'staging', [S]: 'Small, Large' })), 'Target: staging; Which sizes?: Small, Large');
+  assert.equal(
+    describeAnswer(several, ask({ [T]: 'staging', [S]: 'Small, Large' })),
+    'Target: staging; Which sizes?: Small, Large',
+  );
   assert.equal(describeAnswer(text, { kind: 'text', text: 'Ada\nLovelace' }), 'Ada Lovelace');
 });

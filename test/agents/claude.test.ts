@@ -10,19 +10,41 @@ import { isWorkerError } from '../../main/core/errors';
 import { kinds, makeHarness } from './helpers';
 
 const T = { timeout: 30_000 };
-const BASH = { name: 'Bash', input: { command: 'touch made-by-bash.txt && echo created', description: 'Create a file' }, output: 'created' };
-const COLOR = { question: 'Which color do you prefer?', header: 'Color', multiSelect: false, options: [{ label: 'Red', description: 'Warm color' }, { label: 'Blue', description: 'Cool color' }] };
-const SIZES = { question: 'Which sizes?', header: 'Sizes', multiSelect: true, options: [{ label: 'S' }, { label: 'M' }, { label: 'L' }] };
+const BASH = {
+  name: 'Bash',
+  input: { command: 'touch made-by-bash.txt && echo created', description: 'Create a file' },
+  output: 'created',
+};
+const COLOR = {
+  question: 'Which color do you prefer?',
+  header: 'Color',
+  multiSelect: false,
+  options: [
+    { label: 'Red', description: 'Warm color' },
+    { label: 'Blue', description: 'Cool color' },
+  ],
+};
+const SIZES = {
+  question: 'Which sizes?',
+  header: 'Sizes',
+  multiSelect: true,
+  options: [{ label: 'S' }, { label: 'M' }, { label: 'L' }],
+};
 
 function controlResponses(stdin: unknown[]): Array<Record<string, unknown>> {
   return stdin
-    .filter((l): l is { type: string; response: { response: Record<string, unknown> } } => (l as { type?: string }).type === 'control_response')
+    .filter(
+      (l): l is { type: string; response: { response: Record<string, unknown> } } =>
+        (l as { type?: string }).type === 'control_response',
+    )
     .map((l) => l.response.response);
 }
 
 test('text and thinking: exact argv of decisions §7, the user line on stdin, events in order', T, async () => {
   const h = await makeHarness('claude_code', {
-    newSessionId: '11111111-2222-4333-8444-555555555555', model: 'claude-sonnet-4-5', effort: 'high',
+    newSessionId: '11111111-2222-4333-8444-555555555555',
+    model: 'claude-sonnet-4-5',
+    effort: 'high',
     scenario: { turns: [{ steps: [{ thinking: 'Simple greeting.' }, { text: 'Hello!' }] }] },
   });
   try {
@@ -33,40 +55,84 @@ test('text and thinking: exact argv of decisions §7, the user line on stdin, ev
     const end = await h.next('turn_end');
     assert.equal(h.session.busy, false);
     assert.deepEqual(kinds(h.events), ['thinking', 'text', 'turn_end']);
-    assert.deepEqual(h.events.slice(0, 2), [{ type: 'thinking', text: 'Simple greeting.' }, { type: 'text', text: 'Hello!' }]);
+    assert.deepEqual(h.events.slice(0, 2), [
+      { type: 'thinking', text: 'Simple greeting.' },
+      { type: 'text', text: 'Hello!' },
+    ]);
     assert.equal(end.usage.outcome, 'completed');
     const argv = h.recorded().find((r) => r.kind === 'argv')!.argv;
     assert.deepEqual(argv, [
-      '-p', '--output-format', 'stream-json', '--input-format', 'stream-json', '--verbose', '--permission-prompt-tool', 'stdio',
-      '--permission-mode', 'default', '--session-id', '11111111-2222-4333-8444-555555555555', '--model', 'claude-sonnet-4-5', '--effort', 'high',
+      '-p',
+      '--output-format',
+      'stream-json',
+      '--input-format',
+      'stream-json',
+      '--verbose',
+      '--permission-prompt-tool',
+      'stdio',
+      '--permission-mode',
+      'default',
+      '--session-id',
+      '11111111-2222-4333-8444-555555555555',
+      '--model',
+      'claude-sonnet-4-5',
+      '--effort',
+      'high',
     ]);
     const stdin = h.stdinLines();
     assert.equal((stdin[0] as { request: { subtype: string } }).request.subtype, 'initialize');
-    assert.deepEqual(stdin[1], { type: 'user', message: { role: 'user', content: 'Say hello' }, parent_tool_use_id: null, session_id: '' });
+    assert.deepEqual(stdin[1], {
+      type: 'user',
+      message: { role: 'user', content: 'Say hello' },
+      parent_tool_use_id: null,
+      session_id: '',
+    });
   } finally {
     await h.cleanup();
   }
 });
 
-test('usage per decisions §8.1: input = input + cache_read + cache_creation, cached = cache_read, cost', T, async () => {
-  const usage = { input_tokens: 100, cache_read_input_tokens: 50, cache_creation_input_tokens: 25, output_tokens: 30, total_cost_usd: 0.5 };
-  const h = await makeHarness('claude_code', { scenario: { turns: [{ steps: [{ text: 'x' }], usage }] } });
-  try {
-    await h.session.start();
-    await h.session.sendTurn('go');
-    const end = await h.next('turn_end');
-    assert.deepEqual(
-      { ...end.usage, duration_ms: 0 },
-      { input_tokens: 175, input_tokens_cached: 50, output_tokens: 30, duration_ms: 0, cost_usd: 0.5, stop_reason: 'end_turn', is_error: false, outcome: 'completed' },
-    );
-  } finally {
-    await h.cleanup();
-  }
-});
+test(
+  'usage per decisions §8.1: input = input + cache_read + cache_creation, cached = cache_read, cost',
+  T,
+  async () => {
+    const usage = {
+      input_tokens: 100,
+      cache_read_input_tokens: 50,
+      cache_creation_input_tokens: 25,
+      output_tokens: 30,
+      total_cost_usd: 0.5,
+    };
+    const h = await makeHarness('claude_code', { scenario: { turns: [{ steps: [{ text: 'x' }], usage }] } });
+    try {
+      await h.session.start();
+      await h.session.sendTurn('go');
+      const end = await h.next('turn_end');
+      assert.deepEqual(
+        { ...end.usage, duration_ms: 0 },
+        {
+          input_tokens: 175,
+          input_tokens_cached: 50,
+          output_tokens: 30,
+          duration_ms: 0,
+          cost_usd: 0.5,
+          stop_reason: 'end_turn',
+          is_error: false,
+          outcome: 'completed',
+        },
+      );
+    } finally {
+      await h.cleanup();
+    }
+  },
+);
 
 for (const decision of ['allow', 'deny with message', 'plain deny'] as const) {
   test(`approval mode: can_use_tool becomes a prompt; ${decision} reaches the fake`, T, async () => {
-    const h = await makeHarness('claude_code', { permissions: 'approval', scenario: { markers: { DO_BASH: { steps: [{ text: 'Running.' }, { tool: BASH }, { text: 'Done.' }] } } } });
+    const h = await makeHarness('claude_code', {
+      permissions: 'approval',
+      scenario: { markers: { DO_BASH: { steps: [{ text: 'Running.' }, { tool: BASH }, { text: 'Done.' }] } } },
+    });
     try {
       await h.session.start();
       await h.session.sendTurn('DO_BASH please');
@@ -84,62 +150,102 @@ for (const decision of ['allow', 'deny with message', 'plain deny'] as const) {
       const [response] = controlResponses(h.stdinLines());
       if (decision === 'allow') {
         assert.deepEqual(response, { behavior: 'allow', updatedInput: BASH.input });
-        assert.deepEqual(result, { type: 'tool_result', invocationId: call.invocationId, output: 'created', isError: false });
+        assert.deepEqual(result, {
+          type: 'tool_result',
+          invocationId: call.invocationId,
+          output: 'created',
+          isError: false,
+        });
         assert.ok(h.recorded().some((r) => r.kind === 'tool_ran'));
       } else {
         const message = decision === 'plain deny' ? 'Denied by the user' : 'Not in this repo, please';
         assert.deepEqual(response, { behavior: 'deny', message });
-        assert.deepEqual(result, { type: 'tool_result', invocationId: call.invocationId, output: message, isError: true });
+        assert.deepEqual(result, {
+          type: 'tool_result',
+          invocationId: call.invocationId,
+          output: message,
+          isError: true,
+        });
         assert.ok(!h.recorded().some((r) => r.kind === 'tool_ran'));
       }
-      await assert.rejects(h.session.answerPrompt(prompt.id, { kind: 'approval', decision: 'allow' }), (e) => isWorkerError(e, 'NOT_FOUND'));
+      await assert.rejects(h.session.answerPrompt(prompt.id, { kind: 'approval', decision: 'allow' }), (e) =>
+        isWorkerError(e, 'NOT_FOUND'),
+      );
     } finally {
       await h.cleanup();
     }
   });
 }
 
-test('autonomous mode: the adapter allows tools itself (echoing the input) but AskUserQuestion still prompts', T, async () => {
-  const h = await makeHarness('claude_code', {
-    permissions: 'autonomous',
-    scenario: { turns: [{ steps: [{ tool: BASH }, { ask: { questions: [COLOR] } }, { text: 'ok' }] }] },
-  });
-  try {
-    await h.session.start();
-    await h.session.sendTurn('go');
-    const { prompt } = await h.next('prompt');
-    assert.equal(prompt.kind, 'ask_user_question');
-    assert.equal(h.events.filter((e) => e.type === 'prompt').length, 1, 'no approval prompt in autonomous mode');
-    assert.deepEqual(controlResponses(h.stdinLines())[0], { behavior: 'allow', updatedInput: BASH.input });
-    await h.session.answerPrompt(prompt.id, parseThreadAnswer(prompt, 'blue'));
-    await h.next('turn_end');
-    assert.deepEqual(kinds(h.events), ['tool_call', 'tool_result', 'tool_call', 'prompt', 'tool_result', 'text', 'turn_end']);
-  } finally {
-    await h.cleanup();
-  }
-});
-
-test('AskUserQuestion, one question: prompt mapped; a number answers with the label, keyed by question text', T, async () => {
-  const h = await makeHarness('claude_code', { scenario: { turns: [{ steps: [{ ask: { questions: [COLOR] } }] }] } });
-  try {
-    await h.session.start();
-    await h.session.sendTurn('ask me');
-    const { prompt } = await h.next('prompt');
-    assert.deepEqual({ ...prompt, id: 'x' }, {
-      id: 'x', kind: 'ask_user_question',
-      questions: [{ question: COLOR.question, header: 'Color', multi_select: false, options: COLOR.options }],
+test(
+  'autonomous mode: the adapter allows tools itself (echoing the input) but AskUserQuestion still prompts',
+  T,
+  async () => {
+    const h = await makeHarness('claude_code', {
+      permissions: 'autonomous',
+      scenario: { turns: [{ steps: [{ tool: BASH }, { ask: { questions: [COLOR] } }, { text: 'ok' }] }] },
     });
-    await h.session.answerPrompt(prompt.id, parseThreadAnswer(prompt, '2'));
-    const result = await h.next('tool_result');
-    assert.equal(result.output, 'Your questions have been answered: "Which color do you prefer?"="Blue". You can now continue with these answers in mind.');
-    assert.deepEqual(controlResponses(h.stdinLines())[0], { behavior: 'allow', updatedInput: { questions: [COLOR], answers: { [COLOR.question]: 'Blue' } } });
-  } finally {
-    await h.cleanup();
-  }
-});
+    try {
+      await h.session.start();
+      await h.session.sendTurn('go');
+      const { prompt } = await h.next('prompt');
+      assert.equal(prompt.kind, 'ask_user_question');
+      assert.equal(h.events.filter((e) => e.type === 'prompt').length, 1, 'no approval prompt in autonomous mode');
+      assert.deepEqual(controlResponses(h.stdinLines())[0], { behavior: 'allow', updatedInput: BASH.input });
+      await h.session.answerPrompt(prompt.id, parseThreadAnswer(prompt, 'blue'));
+      await h.next('turn_end');
+      assert.deepEqual(kinds(h.events), [
+        'tool_call',
+        'tool_result',
+        'tool_call',
+        'prompt',
+        'tool_result',
+        'text',
+        'turn_end',
+      ]);
+    } finally {
+      await h.cleanup();
+    }
+  },
+);
+
+test(
+  'AskUserQuestion, one question: prompt mapped; a number answers with the label, keyed by question text',
+  T,
+  async () => {
+    const h = await makeHarness('claude_code', { scenario: { turns: [{ steps: [{ ask: { questions: [COLOR] } }] }] } });
+    try {
+      await h.session.start();
+      await h.session.sendTurn('ask me');
+      const { prompt } = await h.next('prompt');
+      assert.deepEqual(
+        { ...prompt, id: 'x' },
+        {
+          id: 'x',
+          kind: 'ask_user_question',
+          questions: [{ question: COLOR.question, header: 'Color', multi_select: false, options: COLOR.options }],
+        },
+      );
+      await h.session.answerPrompt(prompt.id, parseThreadAnswer(prompt, '2'));
+      const result = await h.next('tool_result');
+      assert.equal(
+        result.output,
+        'Your questions have been answered: "Which color do you prefer?"="Blue". You can now continue with these answers in mind.',
+      );
+      assert.deepEqual(controlResponses(h.stdinLines())[0], {
+        behavior: 'allow',
+        updatedInput: { questions: [COLOR], answers: { [COLOR.question]: 'Blue' } },
+      });
+    } finally {
+      await h.cleanup();
+    }
+  },
+);
 
 test('AskUserQuestion, several questions with multi-select: "1)"/"2)" lines', T, async () => {
-  const h = await makeHarness('claude_code', { scenario: { turns: [{ steps: [{ ask: { questions: [COLOR, SIZES] } }] }] } });
+  const h = await makeHarness('claude_code', {
+    scenario: { turns: [{ steps: [{ ask: { questions: [COLOR, SIZES] } }] }] },
+  });
   try {
     await h.session.start();
     await h.session.sendTurn('ask me');
@@ -154,7 +260,10 @@ test('AskUserQuestion, several questions with multi-select: "1)"/"2)" lines', T,
 });
 
 test('a 1 MB tool output arrives whole (event and thread.log)', T, async () => {
-  const h = await makeHarness('claude_code', { permissions: 'autonomous', scenario: { turns: [{ steps: [{ tool: { ...BASH, outputBytes: 1_048_576 } }] }] } });
+  const h = await makeHarness('claude_code', {
+    permissions: 'autonomous',
+    scenario: { turns: [{ steps: [{ tool: { ...BASH, outputBytes: 1_048_576 } }] }] },
+  });
   try {
     await h.session.start();
     await h.session.sendTurn('big');
@@ -162,7 +271,10 @@ test('a 1 MB tool output arrives whole (event and thread.log)', T, async () => {
     assert.equal(result.output.length, 1_048_576);
     assert.equal(result.output, 'x'.repeat(99).concat('\n').repeat(10486).slice(0, 1_048_576));
     await h.next('turn_end');
-    const logged = readFileSync(h.logFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const logged = readFileSync(h.logFile, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     assert.ok(logged.some((r) => r.dir === 'stdout' && typeof r.line === 'string' && r.line.length > 1_048_576));
   } finally {
     await h.cleanup();
@@ -171,16 +283,26 @@ test('a 1 MB tool output arrives whole (event and thread.log)', T, async () => {
 
 test('garbage and unknown lines are logged and skipped; the turn goes on', T, async () => {
   const h = await makeHarness('claude_code', {
-    scenario: { turns: [{ steps: [{ garbage: 'this is {not json' }, { unknown: true }, { raw: '[1,2]' }, { text: 'still here' }] }] },
+    scenario: {
+      turns: [
+        { steps: [{ garbage: 'this is {not json' }, { unknown: true }, { raw: '[1,2]' }, { text: 'still here' }] },
+      ],
+    },
   });
   try {
     await h.session.start();
     await h.session.sendTurn('go');
     await h.next('turn_end');
     assert.deepEqual(kinds(h.events), ['text', 'turn_end']);
-    const logged = readFileSync(h.logFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const logged = readFileSync(h.logFile, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     assert.ok(logged.some((r) => r.src === 'agent' && r.dir === 'stdout' && r.line === 'this is {not json'));
-    assert.deepEqual(logged.filter((r) => r.event === 'agent_line_skipped').map((r) => r.reason), ['not JSON', 'not a JSON object']);
+    assert.deepEqual(
+      logged.filter((r) => r.event === 'agent_line_skipped').map((r) => r.reason),
+      ['not JSON', 'not a JSON object'],
+    );
     for (const r of logged) assert.ok(typeof r.ts === 'string' && ['agent', 'worker'].includes(r.src));
   } finally {
     await h.cleanup();
@@ -188,23 +310,36 @@ test('garbage and unknown lines are logged and skipped; the turn goes on', T, as
 });
 
 test('status lines: system/status, api_retry, compact_boundary', T, async () => {
-  const h = await makeHarness('claude_code', { scenario: { turns: [{ steps: [{ status: 'compacting' }, { apiRetry: { attempt: 1, status: 500, delayMs: 591 } }, { compact: true }] }] } });
+  const h = await makeHarness('claude_code', {
+    scenario: {
+      turns: [
+        {
+          steps: [{ status: 'compacting' }, { apiRetry: { attempt: 1, status: 500, delayMs: 591 } }, { compact: true }],
+        },
+      ],
+    },
+  });
   try {
     await h.session.start();
     await h.session.sendTurn('go');
     await h.next('turn_end');
-    assert.deepEqual(h.events.filter((e) => e.type === 'status'), [
-      { type: 'status', status: 'compacting' },
-      { type: 'status', status: 'api_retry', detail: 'attempt 1/10, 500 server_error, retrying in 591 ms' },
-      { type: 'status', status: 'compacted', detail: 'auto, 1000 tokens before' },
-    ]);
+    assert.deepEqual(
+      h.events.filter((e) => e.type === 'status'),
+      [
+        { type: 'status', status: 'compacting' },
+        { type: 'status', status: 'api_retry', detail: 'attempt 1/10, 500 server_error, retrying in 591 ms' },
+        { type: 'status', status: 'compacted', detail: 'auto, 1000 tokens before' },
+      ],
+    );
   } finally {
     await h.cleanup();
   }
 });
 
 test('slow output + interrupt: turn_end is interrupted, the next turn works', T, async () => {
-  const h = await makeHarness('claude_code', { scenario: { markers: { DO_SLOW: { steps: [{ sleep: 20_000 }, { text: 'never' }] } } } });
+  const h = await makeHarness('claude_code', {
+    scenario: { markers: { DO_SLOW: { steps: [{ sleep: 20_000 }, { text: 'never' }] } } },
+  });
   try {
     await h.session.start();
     await h.session.sendTurn('DO_SLOW hello');
@@ -225,7 +360,9 @@ test('slow output + interrupt: turn_end is interrupted, the next turn works', T,
 });
 
 test('api error: the synthetic text and an is_error turn_end; the process stays usable', T, async () => {
-  const h = await makeHarness('claude_code', { scenario: { markers: { DO_APIERR: { steps: [{ apiError: { status: 400, message: 'mock bad request' } }] } } } });
+  const h = await makeHarness('claude_code', {
+    scenario: { markers: { DO_APIERR: { steps: [{ apiError: { status: 400, message: 'mock bad request' } }] } } },
+  });
   try {
     await h.session.start();
     await h.session.sendTurn('DO_APIERR please');
@@ -240,27 +377,43 @@ test('api error: the synthetic text and an is_error turn_end; the process stays 
   }
 });
 
-test('crash mid-turn with an open prompt: prompt_cancelled(agent_exit), then exit with code and last stderr line', T, async () => {
-  const h = await makeHarness('claude_code', {
-    scenario: { turns: [{ steps: [{ stderr: 'warming up' }, { crashLater: { ms: 300, code: 3, stderr: 'fatal: boom' } }, { tool: BASH }] }] },
-  });
-  try {
-    await h.session.start();
-    await h.session.sendTurn('go');
-    const { prompt } = await h.next('prompt');
-    const exit = await h.next('exit');
-    assert.deepEqual(exit, { type: 'exit', code: 3, signal: null, lastStderrLine: 'fatal: boom', expected: false });
-    const tail = h.events.slice(-2);
-    assert.deepEqual(tail[0], { type: 'prompt_cancelled', promptId: prompt.id, reason: 'agent_exit' });
-    assert.equal(h.session.busy, false);
-    await assert.rejects(h.session.sendTurn('more'), (e) => isWorkerError(e, 'AGENT_CRASHED'));
-  } finally {
-    await h.cleanup();
-  }
-});
+test(
+  'crash mid-turn with an open prompt: prompt_cancelled(agent_exit), then exit with code and last stderr line',
+  T,
+  async () => {
+    const h = await makeHarness('claude_code', {
+      scenario: {
+        turns: [
+          {
+            steps: [
+              { stderr: 'warming up' },
+              { crashLater: { ms: 300, code: 3, stderr: 'fatal: boom' } },
+              { tool: BASH },
+            ],
+          },
+        ],
+      },
+    });
+    try {
+      await h.session.start();
+      await h.session.sendTurn('go');
+      const { prompt } = await h.next('prompt');
+      const exit = await h.next('exit');
+      assert.deepEqual(exit, { type: 'exit', code: 3, signal: null, lastStderrLine: 'fatal: boom', expected: false });
+      const tail = h.events.slice(-2);
+      assert.deepEqual(tail[0], { type: 'prompt_cancelled', promptId: prompt.id, reason: 'agent_exit' });
+      assert.equal(h.session.busy, false);
+      await assert.rejects(h.session.sendTurn('more'), (e) => isWorkerError(e, 'AGENT_CRASHED'));
+    } finally {
+      await h.cleanup();
+    }
+  },
+);
 
 test('the CLI withdrawing a can_use_tool (control_cancel_request) cancels the prompt', T, async () => {
-  const h = await makeHarness('claude_code', { scenario: { turns: [{ steps: [{ tool: { ...BASH, cancelAfterMs: 200 } }, { text: 'moved on' }] }] } });
+  const h = await makeHarness('claude_code', {
+    scenario: { turns: [{ steps: [{ tool: { ...BASH, cancelAfterMs: 200 } }, { text: 'moved on' }] }] },
+  });
   try {
     await h.session.start();
     await h.session.sendTurn('go');
@@ -274,13 +427,19 @@ test('the CLI withdrawing a can_use_tool (control_cancel_request) cancels the pr
 });
 
 test('an unknown control_request from the CLI gets an error response (never left hanging)', T, async () => {
-  const h = await makeHarness('claude_code', { scenario: { turns: [{ steps: [{ unknownControlRequest: true }, { text: 'after' }] }] } });
+  const h = await makeHarness('claude_code', {
+    scenario: { turns: [{ steps: [{ unknownControlRequest: true }, { text: 'after' }] }] },
+  });
   try {
     await h.session.start();
     await h.session.sendTurn('go');
     await h.next('turn_end');
     const answered = h.recorded().find((r) => r.kind === 'host_answered_unknown_request');
-    assert.deepEqual(answered?.response, { behavior: 'deny', message: 'Unsupported control request: hook_callback', error: 'Unsupported control request: hook_callback' });
+    assert.deepEqual(answered?.response, {
+      behavior: 'deny',
+      message: 'Unsupported control request: hook_callback',
+      error: 'Unsupported control request: hook_callback',
+    });
   } finally {
     await h.cleanup();
   }
@@ -293,12 +452,18 @@ test('resume by id keeps the id; an unknown resume id makes start() reject with 
     await first.session.sendTurn('remember me');
     await first.next('turn_end');
     await first.session.stop({ graceMs: 2_000 });
-    const second = await makeHarness('claude_code', { resumeSessionId: 'aaaaaaaa-2222-4333-8444-555555555555', stateDir: first.stateDir });
+    const second = await makeHarness('claude_code', {
+      resumeSessionId: 'aaaaaaaa-2222-4333-8444-555555555555',
+      stateDir: first.stateDir,
+    });
     try {
       await second.session.start();
       assert.equal(second.session.sessionId, 'aaaaaaaa-2222-4333-8444-555555555555');
       const argv = second.recorded().find((r) => r.kind === 'argv')!.argv as string[];
-      assert.deepEqual(argv.slice(argv.indexOf('--resume'), argv.indexOf('--resume') + 2), ['--resume', 'aaaaaaaa-2222-4333-8444-555555555555']);
+      assert.deepEqual(argv.slice(argv.indexOf('--resume'), argv.indexOf('--resume') + 2), [
+        '--resume',
+        'aaaaaaaa-2222-4333-8444-555555555555',
+      ]);
       assert.ok(!argv.includes('--session-id'));
       await second.session.sendTurn('back again');
       await second.next('turn_end');
@@ -306,11 +471,17 @@ test('resume by id keeps the id; an unknown resume id makes start() reject with 
     } finally {
       await second.cleanup();
     }
-    const unknown = await makeHarness('claude_code', { resumeSessionId: '99999999-2222-4333-8444-555555555555', stateDir: first.stateDir });
+    const unknown = await makeHarness('claude_code', {
+      resumeSessionId: '99999999-2222-4333-8444-555555555555',
+      stateDir: first.stateDir,
+    });
     try {
       await assert.rejects(unknown.session.start(), (e) => {
         assert.ok(isWorkerError(e, 'AGENT_CRASHED'));
-        assert.match(e.message, /exited with code 1: No conversation found with session ID: 99999999-2222-4333-8444-555555555555/);
+        assert.match(
+          e.message,
+          /exited with code 1: No conversation found with session ID: 99999999-2222-4333-8444-555555555555/,
+        );
         return true;
       });
       assert.deepEqual(unknown.events, [], 'a failed start reports by rejection only');
@@ -332,7 +503,15 @@ test('several turns queue in the one process; busy until the last turn_end', T, 
     assert.equal(h.session.busy, true);
     await h.next('turn_end', () => h.events.filter((e) => e.type === 'turn_end').length === 2);
     assert.equal(h.session.busy, false);
-    assert.equal(new Set(h.recorded().filter((r) => r.kind === 'argv').map((r) => r.pid)).size, 1);
+    assert.equal(
+      new Set(
+        h
+          .recorded()
+          .filter((r) => r.kind === 'argv')
+          .map((r) => r.pid),
+      ).size,
+      1,
+    );
   } finally {
     await h.cleanup();
   }

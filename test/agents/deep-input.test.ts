@@ -27,32 +27,41 @@ function depthOf(v: unknown): number {
   return d;
 }
 
-test('a 2,000-deep approval input: the prompt is posted with a clamped input; allow echoes the original', { timeout: 30_000 }, async () => {
-  const input = { command: 'ls', x: nested(2_000) };
-  const h = await makeHarness('claude_code', {
-    permissions: 'approval',
-    scenario: { markers: { DEEP: { steps: [{ tool: { name: 'Bash', input, output: 'ok', needsPermission: true } }, { text: 'Done.' }] } } },
-  });
-  try {
-    await h.session.start();
-    await h.session.sendTurn('DEEP please');
-    const { prompt } = await h.next('prompt');
-    assert.equal(prompt.kind, 'approval');
-    if (prompt.kind !== 'approval') return;
-    const shown = prompt.tool.input as { command: string; x: unknown };
-    assert.equal(shown.command, 'ls');
-    assert.ok(depthOf(shown.x) < MAX_INPUT_DEPTH, 'the emitted input is clamped');
-    // What the harness does with it next must not throw: thread.yaml and the pending_prompt item.
-    toYaml({ open_prompt: prompt });
-    fitToBudget(pendingPromptItem(prompt));
+test(
+  'a 2,000-deep approval input: the prompt is posted with a clamped input; allow echoes the original',
+  { timeout: 30_000 },
+  async () => {
+    const input = { command: 'ls', x: nested(2_000) };
+    const h = await makeHarness('claude_code', {
+      permissions: 'approval',
+      scenario: {
+        markers: {
+          DEEP: { steps: [{ tool: { name: 'Bash', input, output: 'ok', needsPermission: true } }, { text: 'Done.' }] },
+        },
+      },
+    });
+    try {
+      await h.session.start();
+      await h.session.sendTurn('DEEP please');
+      const { prompt } = await h.next('prompt');
+      assert.equal(prompt.kind, 'approval');
+      if (prompt.kind !== 'approval') return;
+      const shown = prompt.tool.input as { command: string; x: unknown };
+      assert.equal(shown.command, 'ls');
+      assert.ok(depthOf(shown.x) < MAX_INPUT_DEPTH, 'the emitted input is clamped');
+      // What the harness does with it next must not throw: thread.yaml and the pending_prompt item.
+      toYaml({ open_prompt: prompt });
+      fitToBudget(pendingPromptItem(prompt));
 
-    await h.session.answerPrompt(prompt.id, { kind: 'approval', decision: 'allow' });
-    await h.next('turn_end');
-    const response = h.stdinLines().find((l) => (l as { type?: string }).type === 'control_response') as
-      { response: { response: { behavior: string; updatedInput: { x: unknown } } } };
-    assert.equal(response.response.response.behavior, 'allow');
-    assert.equal(depthOf(response.response.response.updatedInput.x), 2_000, 'the agent got its original input back');
-  } finally {
-    await h.cleanup();
-  }
-});
+      await h.session.answerPrompt(prompt.id, { kind: 'approval', decision: 'allow' });
+      await h.next('turn_end');
+      const response = h.stdinLines().find((l) => (l as { type?: string }).type === 'control_response') as {
+        response: { response: { behavior: string; updatedInput: { x: unknown } } };
+      };
+      assert.equal(response.response.response.behavior, 'allow');
+      assert.equal(depthOf(response.response.response.updatedInput.x), 2_000, 'the agent got its original input back');
+    } finally {
+      await h.cleanup();
+    }
+  },
+);

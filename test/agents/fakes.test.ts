@@ -27,7 +27,8 @@ function kindOf(m: Msg): string {
     if ((k === 'item/started' || k === 'item/completed') && m.params?.item) k += `/${m.params.item.type}`;
     return k;
   }
-  if (m.type === undefined) return m.error ? 'response/error' : `response/${Object.keys(m.result ?? {}).join('+') || 'empty'}`;
+  if (m.type === undefined)
+    return m.error ? 'response/error' : `response/${Object.keys(m.result ?? {}).join('+') || 'empty'}`;
   let k = m.type as string;
   if (m.subtype !== undefined) k += `/${m.subtype}`;
   if (m.request?.subtype) k += `/${m.request.subtype}`;
@@ -40,7 +41,9 @@ function kindOf(m: Msg): string {
 
 /** Key order of the line and of the nested objects that carry the payload. */
 function shapeOf(m: Msg): string {
-  const nested = ['message', 'request', 'response', 'params', 'result'].filter((k) => m[k] && typeof m[k] === 'object' && !Array.isArray(m[k]));
+  const nested = ['message', 'request', 'response', 'params', 'result'].filter(
+    (k) => m[k] && typeof m[k] === 'object' && !Array.isArray(m[k]),
+  );
   const parts = [Object.keys(m).join(',')];
   for (const k of nested) parts.push(`${k}:${Object.keys(m[k]).join(',')}`);
   if (m.params?.item) parts.push(`item:${Object.keys(m.params.item).join(',')}`);
@@ -72,7 +75,11 @@ interface Run {
 }
 
 function runFake(agent: 'claude' | 'codex', args: string[], cwd: string, env: NodeJS.ProcessEnv): Run {
-  const child = spawn(agent === 'claude' ? FAKE.claude_code : FAKE.codex, args, { cwd, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(agent === 'claude' ? FAKE.claude_code : FAKE.codex, args, {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   const lines: Msg[] = [];
   const splitter = new LineSplitter((l) => lines.push(JSON.parse(l)));
   child.stdout.on('data', (d: Buffer) => splitter.push(d));
@@ -87,16 +94,43 @@ function runFake(agent: 'claude' | 'codex', args: string[], cwd: string, env: No
 }
 
 const BASH_INPUT = { command: 'touch made-by-bash.txt && echo created', description: 'Create a file' };
-const COLOR = { question: 'Which color do you prefer?', header: 'Color', multiSelect: false, options: [{ label: 'Red', description: 'Warm color' }, { label: 'Blue', description: 'Cool color' }] };
+const COLOR = {
+  question: 'Which color do you prefer?',
+  header: 'Color',
+  multiSelect: false,
+  options: [
+    { label: 'Red', description: 'Warm color' },
+    { label: 'Blue', description: 'Cool color' },
+  ],
+};
 const FINAL = { text: 'Final answer after tool.' };
 const SCENARIO = {
   markers: {
-    DO_BASH: { steps: [{ thinking: 'The user wants me to run a command. I will use Bash.' }, { text: 'Running a command now.' }, { tool: { name: 'Bash', input: BASH_INPUT, output: 'created' } }, FINAL] },
-    DO_WRITE: { steps: [{ text: 'I will write a file.' }, { tool: { name: 'Write', input: { file_path: '/w/hello.txt', content: 'hello world\n' } } }, FINAL] },
+    DO_BASH: {
+      steps: [
+        { thinking: 'The user wants me to run a command. I will use Bash.' },
+        { text: 'Running a command now.' },
+        { tool: { name: 'Bash', input: BASH_INPUT, output: 'created' } },
+        FINAL,
+      ],
+    },
+    DO_WRITE: {
+      steps: [
+        { text: 'I will write a file.' },
+        { tool: { name: 'Write', input: { file_path: '/w/hello.txt', content: 'hello world\n' } } },
+        FINAL,
+      ],
+    },
     DO_ASKQ: { steps: [{ text: 'I need to ask you something.' }, { ask: { questions: [COLOR] } }, FINAL] },
     DO_SLOW: { steps: [{ sleep: 15_000 }, { text: 'slow' }] },
     DO_APIERR: { steps: [{ apiError: { status: 400, message: 'mock bad request' } }] },
-    DO_SHELL: { steps: [{ thinking: '**Planning** I should answer.' }, { command: { command: 'echo x > approved.txt && echo ok', output: 'ok\n' } }, { text: 'Done. Tool output received.' }] },
+    DO_SHELL: {
+      steps: [
+        { thinking: '**Planning** I should answer.' },
+        { command: { command: 'echo x > approved.txt && echo ok', output: 'ok\n' } },
+        { text: 'Done. Tool output received.' },
+      ],
+    },
     DO_PATCH: { steps: [{ patch: {} }, { text: 'Done. Tool output received.' }] },
   },
   default: { steps: [{ thinking: 'Simple greeting.' }, { text: 'Hello!' }] },
@@ -104,8 +138,12 @@ const SCENARIO = {
 
 /** Real line kinds the fakes deliberately do not print (noise for the worker, or not modelled). */
 const NOT_MODELLED = new Set([
-  'system/thinking_tokens', 'configWarning', 'remoteControl/status/changed', 'account/rateLimits/updated',
-  'deprecationNotice', 'thread/goal/cleared',
+  'system/thinking_tokens',
+  'configWarning',
+  'remoteControl/status/changed',
+  'account/rateLimits/updated',
+  'deprecationNotice',
+  'thread/goal/cleared',
 ]);
 
 interface Case {
@@ -116,7 +154,16 @@ interface Case {
   existing?: Array<[string, unknown]>;
 }
 
-const CLAUDE_BASE = ['-p', '--output-format', 'stream-json', '--input-format', 'stream-json', '--verbose', '--model', 'claude-sonnet-4-5'];
+const CLAUDE_BASE = [
+  '-p',
+  '--output-format',
+  'stream-json',
+  '--input-format',
+  'stream-json',
+  '--verbose',
+  '--model',
+  'claude-sonnet-4-5',
+];
 const STDIO = ['--permission-prompt-tool', 'stdio'];
 const isRoot = process.getuid?.() === 0;
 
@@ -127,33 +174,84 @@ const CLAUDE_CASES: Record<string, Case> = {
   '04-no-prompt-tool-auto-denied': { args: [] },
   '05-ask-user-question': { args: STDIO },
   '06-initialize-and-two-turns': { args: STDIO },
-  '07-resume-by-id': { args: ['--resume', '053720b5-d2c7-4695-8c2a-bdc61c481208'], existing: [['claude-053720b5-d2c7-4695-8c2a-bdc61c481208', { turns: 2, history: [] }]] },
+  '07-resume-by-id': {
+    args: ['--resume', '053720b5-d2c7-4695-8c2a-bdc61c481208'],
+    existing: [['claude-053720b5-d2c7-4695-8c2a-bdc61c481208', { turns: 2, history: [] }]],
+  },
   '08-resume-unknown-id-error': { args: ['--resume', '99999999-2222-4333-8444-555555555555'] },
   '10-api-error-400': { args: [] },
   '11-interrupt-then-next-turn': { args: STDIO },
   ...(isRoot ? { '13-skip-permissions-as-root-refused': { args: ['--dangerously-skip-permissions'] } } : {}),
   '14-skip-permissions-IS_SANDBOX': { args: ['--dangerously-skip-permissions'], env: { IS_SANDBOX: '1' } },
   '15-fixed-session-id': { args: ['--session-id', '11111111-2222-4333-8444-555555555555'] },
-  '16-bypass-plus-stdio-ask-still-prompts': { args: ['--permission-mode', 'bypassPermissions', ...STDIO], env: { IS_SANDBOX: '1' } },
-  '17-resume-from-other-cwd': { args: ['--resume', '11111111-2222-4333-8444-555555555555'], existing: [['claude-11111111-2222-4333-8444-555555555555', { turns: 1, history: [] }]] },
+  '16-bypass-plus-stdio-ask-still-prompts': {
+    args: ['--permission-mode', 'bypassPermissions', ...STDIO],
+    env: { IS_SANDBOX: '1' },
+  },
+  '17-resume-from-other-cwd': {
+    args: ['--resume', '11111111-2222-4333-8444-555555555555'],
+    existing: [['claude-11111111-2222-4333-8444-555555555555', { turns: 1, history: [] }]],
+  },
 };
 // Not replayed into the fake: 09 (--include-partial-messages: the fake prints no stream_event lines) and
 // 12 (acceptEdits semantics of set_permission_mode are not modelled).
 
 const OLD_THREAD = '01a1fd0c-d011-7fd0-b27f-e228722f7dc5';
-const usage = { totalTokens: 110, inputTokens: 100, cachedInputTokens: 20, cacheWriteInputTokens: 0, outputTokens: 10, reasoningOutputTokens: 4 };
+const usage = {
+  totalTokens: 110,
+  inputTokens: 100,
+  cachedInputTokens: 20,
+  cacheWriteInputTokens: 0,
+  outputTokens: 10,
+  reasoningOutputTokens: 4,
+};
 const CODEX_CASES: Record<string, Case> = {
   'appserver-01-command-and-patch-approved': { args: ['app-server'] },
   'appserver-02-command-declined': { args: ['app-server'] },
   'appserver-03-interrupt': { args: ['app-server'] },
   'appserver-04-thread-resume': {
     args: ['app-server'],
-    scenario: { default: { steps: [{ thinking: '**Planning** I should answer.' }, { text: 'Hello from mock codex model.' }] } },
-    existing: [[`codex-${OLD_THREAD}`, { id: OLD_THREAD, cwd: '/w', model: 'gpt-5.5', approvalPolicy: 'untrusted', sandbox: 'read-only', createdAt: 0, turns: 2, total: usage, lastTurnId: '01a1fd0c-d2e4-7f91-8daf-4d9daa08a559', lastUsage: usage }]],
+    scenario: {
+      default: { steps: [{ thinking: '**Planning** I should answer.' }, { text: 'Hello from mock codex model.' }] },
+    },
+    existing: [
+      [
+        `codex-${OLD_THREAD}`,
+        {
+          id: OLD_THREAD,
+          cwd: '/w',
+          model: 'gpt-5.5',
+          approvalPolicy: 'untrusted',
+          sandbox: 'read-only',
+          createdAt: 0,
+          turns: 2,
+          total: usage,
+          lastTurnId: '01a1fd0c-d2e4-7f91-8daf-4d9daa08a559',
+          lastUsage: usage,
+        },
+      ],
+    ],
   },
   'appserver-05-on-request-escalation': {
     args: ['app-server'],
-    scenario: { markers: { DO_SHELL: { steps: [{ thinking: '**Planning** I should answer.' }, { command: { command: 'echo z > escalated.txt && echo done', output: 'done\n', escalate: true, reason: 'Need to write outside sandbox?' } }, { text: 'Done. Tool output received.' }] } } },
+    scenario: {
+      markers: {
+        DO_SHELL: {
+          steps: [
+            { thinking: '**Planning** I should answer.' },
+            {
+              command: {
+                command: 'echo z > escalated.txt && echo done',
+                output: 'done\n',
+                escalate: true,
+                reason: 'Need to write outside sandbox?',
+              },
+            },
+            { text: 'Done. Tool output received.' },
+          ],
+        },
+      },
+    },
   },
   'appserver-06-untrusted-workspace-write-patch': { args: ['app-server'] },
   'appserver-07-never-danger-full-access': { args: ['app-server'] },
@@ -164,7 +262,11 @@ const CODEX_CASES: Record<string, Case> = {
  * the kind the real CLI printed just before it. Ids the fake mints (control request ids, thread and turn ids)
  * are substituted into the driver's lines.
  */
-async function drive(agent: 'claude' | 'codex', fixture: string, c: Case): Promise<{ fake: Msg[]; real: Msg[]; fakeExit: number | null; realExit: number | null }> {
+async function drive(
+  agent: 'claude' | 'codex',
+  fixture: string,
+  c: Case,
+): Promise<{ fake: Msg[]; real: Msg[]; fakeExit: number | null; realExit: number | null }> {
   const records: FixtureRecord[] = loadFixture(`${agent}/${fixture}.jsonl`);
   const tmp = await tempDir('bhw-fakecheck-');
   try {
@@ -174,7 +276,11 @@ async function drive(agent: 'claude' | 'codex', fixture: string, c: Case): Promi
     const scenarioFile = join(tmp.path, 'scenario.json');
     writeFileSync(scenarioFile, JSON.stringify(c.scenario ?? SCENARIO));
     const args = agent === 'claude' ? [...CLAUDE_BASE, ...c.args] : c.args;
-    const run = runFake(agent, args, tmp.path, { FAKE_AGENT_SCENARIO: scenarioFile, FAKE_AGENT_STATE_DIR: stateDir, ...c.env });
+    const run = runFake(agent, args, tmp.path, {
+      FAKE_AGENT_SCENARIO: scenarioFile,
+      FAKE_AGENT_STATE_DIR: stateDir,
+      ...c.env,
+    });
     const fakeKinds = new Set<string>();
     const real: Msg[] = [];
     const idMap = new Map<string, string>();
@@ -189,11 +295,22 @@ async function drive(agent: 'claude' | 'codex', fixture: string, c: Case): Promi
       if (r.dir !== 'stdin') continue;
       // Wait for the fake to reach the point where the driver spoke.
       for (const m of run.lines) fakeKinds.add(kindOf(m));
-      const lastReal = [...real].reverse().find((m) => ['control_request', 'result', 'system'].includes(m.type) || m.id !== undefined || /^(turn|item)\//.test(m.method ?? ''));
+      const lastReal = [...real]
+        .reverse()
+        .find(
+          (m) =>
+            ['control_request', 'result', 'system'].includes(m.type) ||
+            m.id !== undefined ||
+            /^(turn|item)\//.test(m.method ?? ''),
+        );
       if (lastReal) {
         const kind = kindOf(lastReal);
         const need = real.filter((m) => kindOf(m) === kind).length;
-        await waitFor(() => run.lines.filter((m) => kindOf(m) === kind).length >= need, `${fixture}: fake printing ${kind} #${need}`, { timeoutMs: 8_000 }).catch(() => undefined);
+        await waitFor(
+          () => run.lines.filter((m) => kindOf(m) === kind).length >= need,
+          `${fixture}: fake printing ${kind} #${need}`,
+          { timeoutMs: 8_000 },
+        ).catch(() => undefined);
       }
       // Learn the fake's ids from the lines that correspond to the real ones.
       const pairs = (pred: (m: Msg) => boolean): Array<[Msg, Msg]> => {
@@ -202,8 +319,10 @@ async function drive(agent: 'claude' | 'codex', fixture: string, c: Case): Promi
         return a.map((m, i) => [m, b[i]] as [Msg, Msg]).filter(([, f]) => f !== undefined);
       };
       for (const [rm, fm] of pairs((m) => m.type === 'control_request')) idMap.set(rm.request_id, fm.request_id);
-      for (const [rm, fm] of pairs((m) => m.result?.thread?.id !== undefined)) idMap.set(rm.result.thread.id, fm.result.thread.id);
-      for (const [rm, fm] of pairs((m) => m.result?.turn?.id !== undefined)) idMap.set(rm.result.turn.id, fm.result.turn.id);
+      for (const [rm, fm] of pairs((m) => m.result?.thread?.id !== undefined))
+        idMap.set(rm.result.thread.id, fm.result.thread.id);
+      for (const [rm, fm] of pairs((m) => m.result?.turn?.id !== undefined))
+        idMap.set(rm.result.turn.id, fm.result.turn.id);
       let text = JSON.stringify(r.msg);
       for (const [from, to] of idMap) text = text.split(from).join(to);
       run.write(JSON.parse(text));
@@ -215,26 +334,37 @@ async function drive(agent: 'claude' | 'codex', fixture: string, c: Case): Promi
   }
 }
 
-for (const [agent, cases] of [['claude', CLAUDE_CASES], ['codex', CODEX_CASES]] as const) {
+for (const [agent, cases] of [
+  ['claude', CLAUDE_CASES],
+  ['codex', CODEX_CASES],
+] as const) {
   const shapes = realShapes(agent);
   for (const [fixture, c] of Object.entries(cases)) {
-    test(`fake ${agent} replaying ${fixture}: same line shapes, same sequence, same exit code`, { timeout: 30_000 }, async () => {
-      const { fake, real, fakeExit, realExit } = await drive(agent, fixture, c);
-      const fakeVocabulary = new Set<string>();
-      for (const m of fake) {
-        const kind = kindOf(m);
-        fakeVocabulary.add(kind);
-        const known = shapes.get(kind);
-        if (!known) {
-          assert.fail(`${fixture}: the fake printed a kind the real CLI never printed: ${kind}`);
+    test(
+      `fake ${agent} replaying ${fixture}: same line shapes, same sequence, same exit code`,
+      { timeout: 30_000 },
+      async () => {
+        const { fake, real, fakeExit, realExit } = await drive(agent, fixture, c);
+        const fakeVocabulary = new Set<string>();
+        for (const m of fake) {
+          const kind = kindOf(m);
+          fakeVocabulary.add(kind);
+          const known = shapes.get(kind);
+          if (!known) {
+            assert.fail(`${fixture}: the fake printed a kind the real CLI never printed: ${kind}`);
+          }
+          assert.ok(
+            known.has(shapeOf(m)),
+            `${fixture}: shape of ${kind} differs\n fake: ${shapeOf(m)}\n real: ${[...known].join('\n       ')}`,
+          );
         }
-        assert.ok(known.has(shapeOf(m)), `${fixture}: shape of ${kind} differs\n fake: ${shapeOf(m)}\n real: ${[...known].join('\n       ')}`);
-      }
-      const unmodelled = [...new Set(real.map(kindOf))].filter((k) => !fakeVocabulary.has(k) && !NOT_MODELLED.has(k));
-      assert.deepEqual(unmodelled, [], `${fixture}: the real CLI printed kinds the fake did not`);
-      const seq = (lines: Msg[]): string[] => lines.map(kindOf).filter((k) => fakeVocabulary.has(k) && !k.startsWith('thread/status/changed'));
-      assert.deepEqual(seq(fake), seq(real), `${fixture}: sequence of line kinds`);
-      assert.equal(fakeExit, realExit, `${fixture}: exit code`);
-    });
+        const unmodelled = [...new Set(real.map(kindOf))].filter((k) => !fakeVocabulary.has(k) && !NOT_MODELLED.has(k));
+        assert.deepEqual(unmodelled, [], `${fixture}: the real CLI printed kinds the fake did not`);
+        const seq = (lines: Msg[]): string[] =>
+          lines.map(kindOf).filter((k) => fakeVocabulary.has(k) && !k.startsWith('thread/status/changed'));
+        assert.deepEqual(seq(fake), seq(real), `${fixture}: sequence of line kinds`);
+        assert.equal(fakeExit, realExit, `${fixture}: exit code`);
+      },
+    );
   }
 }

@@ -15,51 +15,79 @@ import { tmpdir } from 'node:os';
 
 const allow = (): PromptAnswer => ({ kind: 'approval', decision: 'allow' });
 const deny = (message: string) => (): PromptAnswer => ({ kind: 'approval', decision: 'deny', message });
-const pick = (label: string) => (p: AgentPrompt): PromptAnswer =>
-  p.kind === 'ask_user_question' ? { kind: 'ask_user_question', answers: { [p.questions[0]!.question]: label } } : allow();
+const pick =
+  (label: string) =>
+  (p: AgentPrompt): PromptAnswer =>
+    p.kind === 'ask_user_question'
+      ? { kind: 'ask_user_question', answers: { [p.questions[0]!.question]: label } }
+      : allow();
 
 const HELLO = 'text "Hello! This is the mock model replying t…"';
 const GREETING = ['thinking "Simple greeting."', HELLO];
 
 const CLAUDE: Record<string, { options?: ReplayOptions; expected: string[] }> = {
   '01-text-and-thinking': {
-    expected: ['session a2f99220-210c-497b-b322-6228e2210585', ...GREETING, 'turn_end completed in=120 cached=0 out=30 $0.00081'],
+    expected: [
+      'session a2f99220-210c-497b-b322-6228e2210585',
+      ...GREETING,
+      'turn_end completed in=120 cached=0 out=30 $0.00081',
+    ],
   },
   '02-tool-use-permission-allowed': {
     options: { answer: allow },
     expected: [
-      'session 48510ab7-d28f-4b0e-949f-45e8662f607a', 'thinking "The user wants me to run a command. I wi…"', 'text "Running a command now."',
-      'tool_call Bash toolu_bash_1', 'prompt approval Bash toolu_bash_1 "Create a file"', 'tool_result toolu_bash_1 "created"',
-      'text "Final answer after tool. Result was: cre…"', 'turn_end completed in=240 cached=0 out=60 $0.00162',
+      'session 48510ab7-d28f-4b0e-949f-45e8662f607a',
+      'thinking "The user wants me to run a command. I wi…"',
+      'text "Running a command now."',
+      'tool_call Bash toolu_bash_1',
+      'prompt approval Bash toolu_bash_1 "Create a file"',
+      'tool_result toolu_bash_1 "created"',
+      'text "Final answer after tool. Result was: cre…"',
+      'turn_end completed in=240 cached=0 out=60 $0.00162',
     ],
   },
   '03-tool-use-permission-denied': {
     options: { answer: deny('User denied: not allowed') },
     expected: [
-      'session 0bd3a20f-e451-403a-a341-0d973247deef', 'text "I will write a file."', 'tool_call Write toolu_write_1',
-      'prompt approval Write toolu_write_1 "hello.txt"', 'tool_result toolu_write_1 ERROR "User denied: not allowed"',
-      'text "Final answer after tool. Result was: Use…"', 'turn_end completed in=240 cached=0 out=60 $0.00162',
+      'session 0bd3a20f-e451-403a-a341-0d973247deef',
+      'text "I will write a file."',
+      'tool_call Write toolu_write_1',
+      'prompt approval Write toolu_write_1 "hello.txt"',
+      'tool_result toolu_write_1 ERROR "User denied: not allowed"',
+      'text "Final answer after tool. Result was: Use…"',
+      'turn_end completed in=240 cached=0 out=60 $0.00162',
     ],
   },
   '04-no-prompt-tool-auto-denied': {
     expected: [
-      'session f32df896-15dc-4051-bd8c-0845f60fc488', 'text "I will write a file."', 'tool_call Write toolu_write_1',
-      'status permission_denied "Claude requested permissions to write to…"', 'tool_result toolu_write_1 ERROR "Claude requested permissions t…"',
-      'text "Final answer after tool. Result was: Cla…"', 'turn_end completed in=240 cached=0 out=60 $0.00162',
+      'session f32df896-15dc-4051-bd8c-0845f60fc488',
+      'text "I will write a file."',
+      'tool_call Write toolu_write_1',
+      'status permission_denied "Claude requested permissions to write to…"',
+      'tool_result toolu_write_1 ERROR "Claude requested permissions t…"',
+      'text "Final answer after tool. Result was: Cla…"',
+      'turn_end completed in=240 cached=0 out=60 $0.00162',
     ],
   },
   '05-ask-user-question': {
     options: { answer: pick('Blue') },
     expected: [
-      'session 1964f656-12cb-4957-b589-427f53d84273', 'text "I need to ask you something."', 'tool_call AskUserQuestion toolu_ask_1',
-      'prompt ask_user_question "Which color do you prefer?"', 'tool_result toolu_ask_1 "Your questions have been answe…"',
-      'text "Final answer after tool. Result was: You…"', 'turn_end completed in=240 cached=0 out=60 $0.00162',
+      'session 1964f656-12cb-4957-b589-427f53d84273',
+      'text "I need to ask you something."',
+      'tool_call AskUserQuestion toolu_ask_1',
+      'prompt ask_user_question "Which color do you prefer?"',
+      'tool_result toolu_ask_1 "Your questions have been answe…"',
+      'text "Final answer after tool. Result was: You…"',
+      'turn_end completed in=240 cached=0 out=60 $0.00162',
     ],
   },
   '06-initialize-and-two-turns': {
     expected: [
-      'session 053720b5-d2c7-4695-8c2a-bdc61c481208', ...GREETING, 'turn_end completed in=120 cached=0 out=30 $0.00081',
-      ...GREETING, 'turn_end completed in=120 cached=0 out=30 $0.00162',
+      'session 053720b5-d2c7-4695-8c2a-bdc61c481208',
+      ...GREETING,
+      'turn_end completed in=120 cached=0 out=30 $0.00081',
+      ...GREETING,
+      'turn_end completed in=120 cached=0 out=30 $0.00162',
     ],
   },
   '07-resume-by-id': {
@@ -67,52 +95,86 @@ const CLAUDE: Record<string, { options?: ReplayOptions; expected: string[] }> = 
     expected: [...GREETING, 'turn_end completed in=120 cached=0 out=30 $0.00243'],
   },
   // Before start() finishes, the error result is only remembered; start() rejects from the exit (claude.test.ts).
-  '08-resume-unknown-id-error': { options: { resumeSessionId: '99999999-2222-4333-8444-555555555555', started: false }, expected: [] },
+  '08-resume-unknown-id-error': {
+    options: { resumeSessionId: '99999999-2222-4333-8444-555555555555', started: false },
+    expected: [],
+  },
   '09-include-partial-messages': {
     options: { answer: allow },
     expected: [
-      'session b28afc5f-51bd-4346-a41d-287599782e31', 'status requesting', 'thinking "The user wants me to run a command. I wi…"',
-      'text "Running a command now."', 'tool_call Bash toolu_bash_1', 'prompt approval Bash toolu_bash_1 "Create a file"',
-      'tool_result toolu_bash_1 "created"', 'status requesting', 'text "Final answer after tool. Result was: cre…"',
+      'session b28afc5f-51bd-4346-a41d-287599782e31',
+      'status requesting',
+      'thinking "The user wants me to run a command. I wi…"',
+      'text "Running a command now."',
+      'tool_call Bash toolu_bash_1',
+      'prompt approval Bash toolu_bash_1 "Create a file"',
+      'tool_result toolu_bash_1 "created"',
+      'status requesting',
+      'text "Final answer after tool. Result was: cre…"',
       'turn_end completed in=240 cached=0 out=60 $0.00162',
     ],
   },
   '10-api-error-400': {
-    expected: ['session f2ab6c94-9c3f-4b19-8cb8-725d4f9e2962', 'text "API Error: 400 mock bad request"', 'turn_end failed in=0 cached=0 out=0 $0'],
+    expected: [
+      'session f2ab6c94-9c3f-4b19-8cb8-725d4f9e2962',
+      'text "API Error: 400 mock bad request"',
+      'turn_end failed in=0 cached=0 out=0 $0',
+    ],
   },
   '11-interrupt-then-next-turn': {
     expected: [
-      'session ddefea40-154e-4dad-8b65-1b867d0650a6', 'turn_end interrupted in=0 cached=0 out=0 $0', ...GREETING,
+      'session ddefea40-154e-4dad-8b65-1b867d0650a6',
+      'turn_end interrupted in=0 cached=0 out=0 $0',
+      ...GREETING,
       'turn_end completed in=120 cached=0 out=30 $0.00081',
     ],
   },
   '12-set-permission-mode': {
     expected: [
-      'session 1a65cbe5-645a-4ce3-8038-801392e056a6', 'status permission_mode "acceptEdits"', 'text "I will write a file."',
-      'tool_call Write toolu_write_1', 'tool_result toolu_write_1 ERROR "<tool_use_error>File has not b…"',
-      'text "Final answer after tool. Result was: <to…"', 'turn_end completed in=240 cached=0 out=60 $0.00162',
+      'session 1a65cbe5-645a-4ce3-8038-801392e056a6',
+      'status permission_mode "acceptEdits"',
+      'text "I will write a file."',
+      'tool_call Write toolu_write_1',
+      'tool_result toolu_write_1 ERROR "<tool_use_error>File has not b…"',
+      'text "Final answer after tool. Result was: <to…"',
+      'turn_end completed in=240 cached=0 out=60 $0.00162',
     ],
   },
   '13-skip-permissions-as-root-refused': { expected: [] },
   '14-skip-permissions-IS_SANDBOX': {
     options: { permissions: 'autonomous' },
     expected: [
-      'session 7df7d593-9be0-4678-9279-5f5f8342bfc2', 'text "I will write a file."', 'tool_call Write toolu_write_1',
-      'tool_result toolu_write_1 "File created successfully at: …"', 'text "Final answer after tool. Result was: Fil…"',
+      'session 7df7d593-9be0-4678-9279-5f5f8342bfc2',
+      'text "I will write a file."',
+      'tool_call Write toolu_write_1',
+      'tool_result toolu_write_1 "File created successfully at: …"',
+      'text "Final answer after tool. Result was: Fil…"',
       'turn_end completed in=240 cached=0 out=60 $0.00162',
     ],
   },
   '15-fixed-session-id': {
-    expected: ['session 11111111-2222-4333-8444-555555555555', ...GREETING, 'turn_end completed in=120 cached=0 out=30 $0.00081'],
+    expected: [
+      'session 11111111-2222-4333-8444-555555555555',
+      ...GREETING,
+      'turn_end completed in=120 cached=0 out=30 $0.00081',
+    ],
   },
   '16-bypass-plus-stdio-ask-still-prompts': {
     options: { permissions: 'autonomous', answer: pick('Red') },
     expected: [
-      'session ac387522-dc3b-4b7b-869b-ed95d2c754a2', 'text "I need to ask you something."', 'tool_call AskUserQuestion toolu_ask_1',
-      'prompt ask_user_question "Which color do you prefer?"', 'tool_result toolu_ask_1 "Your questions have been answe…"',
-      'text "Final answer after tool. Result was: You…"', 'turn_end completed in=240 cached=0 out=60 $0.00162',
-      'thinking "The user wants me to run a command. I wi…"', 'text "Running a command now."', 'tool_call Bash toolu_bash_4',
-      'tool_result toolu_bash_4 "created"', 'text "Final answer after tool. Result was: cre…"', 'turn_end completed in=240 cached=0 out=60 $0.00324',
+      'session ac387522-dc3b-4b7b-869b-ed95d2c754a2',
+      'text "I need to ask you something."',
+      'tool_call AskUserQuestion toolu_ask_1',
+      'prompt ask_user_question "Which color do you prefer?"',
+      'tool_result toolu_ask_1 "Your questions have been answe…"',
+      'text "Final answer after tool. Result was: You…"',
+      'turn_end completed in=240 cached=0 out=60 $0.00162',
+      'thinking "The user wants me to run a command. I wi…"',
+      'text "Running a command now."',
+      'tool_call Bash toolu_bash_4',
+      'tool_result toolu_bash_4 "created"',
+      'text "Final answer after tool. Result was: cre…"',
+      'turn_end completed in=240 cached=0 out=60 $0.00324',
     ],
   },
   '17-resume-from-other-cwd': {
@@ -129,16 +191,30 @@ const CODEX: Record<string, { options?: ReplayOptions; expected: string[] }> = {
   'appserver-01-command-and-patch-approved': {
     options: { answer: allow },
     expected: [
-      'session 01a1fd0c-d011-7fd0-b27f-e228722f7dc5', PLAN, 'tool_call commandExecution call_1', 'prompt approval commandExecution call_1',
-      'tool_result call_1 "ok\\n"', DONE, TURN, 'tool_call fileChange call_3', 'prompt approval fileChange call_3',
-      'tool_result call_3 "completed:\\nadd /home/user/proj…"', DONE, TURN,
+      'session 01a1fd0c-d011-7fd0-b27f-e228722f7dc5',
+      PLAN,
+      'tool_call commandExecution call_1',
+      'prompt approval commandExecution call_1',
+      'tool_result call_1 "ok\\n"',
+      DONE,
+      TURN,
+      'tool_call fileChange call_3',
+      'prompt approval fileChange call_3',
+      'tool_result call_3 "completed:\\nadd /home/user/proj…"',
+      DONE,
+      TURN,
     ],
   },
   'appserver-02-command-declined': {
     options: { answer: deny('no') },
     expected: [
-      'session 01a1fd0c-fdf5-7e40-825b-0f9801b65fa5', PLAN, 'tool_call commandExecution call_1', 'prompt approval commandExecution call_1',
-      'tool_result call_1 ERROR "Declined by the user"', DONE, TURN,
+      'session 01a1fd0c-fdf5-7e40-825b-0f9801b65fa5',
+      PLAN,
+      'tool_call commandExecution call_1',
+      'prompt approval commandExecution call_1',
+      'tool_result call_1 ERROR "Declined by the user"',
+      DONE,
+      TURN,
     ],
   },
   'appserver-03-interrupt': {
@@ -151,26 +227,44 @@ const CODEX: Record<string, { options?: ReplayOptions; expected: string[] }> = {
   'appserver-05-on-request-escalation': {
     options: { answer: allow },
     expected: [
-      'session 01a1fd0e-4985-78b3-acde-76414ed02f9c', PLAN, 'tool_call commandExecution call_1',
-      'prompt approval commandExecution call_1 "Need to write outside sandbox?"', 'tool_result call_1 "done\\n"', DONE, TURN,
+      'session 01a1fd0e-4985-78b3-acde-76414ed02f9c',
+      PLAN,
+      'tool_call commandExecution call_1',
+      'prompt approval commandExecution call_1 "Need to write outside sandbox?"',
+      'tool_result call_1 "done\\n"',
+      DONE,
+      TURN,
     ],
   },
   'appserver-06-untrusted-workspace-write-patch': {
     options: { answer: allow },
     expected: [
-      'session 01a1fd0e-e03f-76b3-ad84-efac4b00050d', 'tool_call fileChange call_1', 'prompt approval fileChange call_1',
-      'tool_result call_1 "completed:\\nadd /home/user/proj…"', DONE, TURN,
+      'session 01a1fd0e-e03f-76b3-ad84-efac4b00050d',
+      'tool_call fileChange call_1',
+      'prompt approval fileChange call_1',
+      'tool_result call_1 "completed:\\nadd /home/user/proj…"',
+      DONE,
+      TURN,
     ],
   },
   'appserver-07-never-danger-full-access': {
     options: { permissions: 'autonomous' },
-    expected: ['session 01a1fd0e-e693-7300-b9e5-42c39eb72a69', PLAN, 'tool_call commandExecution call_1', 'tool_result call_1 "ok\\n"', DONE, TURN],
+    expected: [
+      'session 01a1fd0e-e693-7300-b9e5-42c39eb72a69',
+      PLAN,
+      'tool_call commandExecution call_1',
+      'tool_result call_1 "ok\\n"',
+      DONE,
+      TURN,
+    ],
   },
 };
 
 test('every fixture has an expected sequence here (a new capture must be added on purpose)', () => {
   const claude = readdirSync(join(FIXTURES, 'claude')).map((f) => f.replace(/\.jsonl$/, ''));
-  const codex = readdirSync(join(FIXTURES, 'codex')).filter((f) => f.startsWith('appserver-')).map((f) => f.replace(/\.jsonl$/, ''));
+  const codex = readdirSync(join(FIXTURES, 'codex'))
+    .filter((f) => f.startsWith('appserver-'))
+    .map((f) => f.replace(/\.jsonl$/, ''));
   assert.deepEqual(claude.sort(), Object.keys(CLAUDE).sort());
   assert.deepEqual(codex.sort(), Object.keys(CODEX).sort());
 });
@@ -190,26 +284,53 @@ for (const [name, { options, expected }] of Object.entries(CODEX)) {
 }
 
 test('claude fixture 02/05: the prompt payloads in full', async () => {
-  const approval = (await replayClaude('claude/02-tool-use-permission-allowed.jsonl', { answer: allow })).events.find((e) => e.type === 'prompt');
+  const approval = (await replayClaude('claude/02-tool-use-permission-allowed.jsonl', { answer: allow })).events.find(
+    (e) => e.type === 'prompt',
+  );
   assert.deepEqual(approval && approval.type === 'prompt' && { ...approval.prompt, id: 'ID' }, {
-    id: 'ID', kind: 'approval', reason: 'Create a file',
-    tool: { name: 'Bash', invocation_id: 'toolu_bash_1', input: { command: 'touch made-by-bash.txt && echo created', description: 'Create a file' } },
+    id: 'ID',
+    kind: 'approval',
+    reason: 'Create a file',
+    tool: {
+      name: 'Bash',
+      invocation_id: 'toolu_bash_1',
+      input: { command: 'touch made-by-bash.txt && echo created', description: 'Create a file' },
+    },
   });
-  const ask = (await replayClaude('claude/05-ask-user-question.jsonl', { answer: pick('Blue') })).events.find((e) => e.type === 'prompt');
+  const ask = (await replayClaude('claude/05-ask-user-question.jsonl', { answer: pick('Blue') })).events.find(
+    (e) => e.type === 'prompt',
+  );
   assert.deepEqual(ask && ask.type === 'prompt' && { ...ask.prompt, id: 'ID' }, {
-    id: 'ID', kind: 'ask_user_question',
-    questions: [{ question: 'Which color do you prefer?', header: 'Color', multi_select: false, options: [{ label: 'Red', description: 'Warm color' }, { label: 'Blue', description: 'Cool color' }] }],
+    id: 'ID',
+    kind: 'ask_user_question',
+    questions: [
+      {
+        question: 'Which color do you prefer?',
+        header: 'Color',
+        multi_select: false,
+        options: [
+          { label: 'Red', description: 'Warm color' },
+          { label: 'Blue', description: 'Cool color' },
+        ],
+      },
+    ],
   });
 });
 
-test('claude fixture 02 in autonomous mode: the adapter itself sends the fixture\'s allow response', async () => {
+test("claude fixture 02 in autonomous mode: the adapter itself sends the fixture's allow response", async () => {
   const r = await replayClaude('claude/02-tool-use-permission-allowed.jsonl', { permissions: 'autonomous' });
   assert.ok(!r.shown.some((s) => s.startsWith('prompt')));
 });
 
 test('codex exec fixtures (exec --json) are not the app-server protocol: fed to the adapter they are skipped, never crash', () => {
   for (const f of readdirSync(join(FIXTURES, 'codex')).filter((n) => n.startsWith('exec-'))) {
-    const session = new CodexSession({ executable: '/x', cwd: '/w', permissions: 'approval', logFile: '/dev/null', threadLog: new ThreadLog(join(tmpdir(), 'bhw-exec-replay.log')) });
+    const session = new CodexSession({
+      executable: '/x',
+      cwd: '/w',
+      permissions: 'approval',
+      logFile: '/dev/null',
+      threadLog: new ThreadLog(join(tmpdir(), 'bhw-exec-replay.log')),
+    });
     const events: unknown[] = [];
     session.onEvent((e) => events.push(e));
     session.attachReplay(() => undefined);

@@ -19,7 +19,11 @@ export interface Harness {
   logFile: string;
   stateDir: string;
   /** Waits for the n-th (default first) event matching `pred` (bounded). */
-  next<T extends AgentEvent['type']>(type: T, pred?: (e: Extract<AgentEvent, { type: T }>) => boolean, timeoutMs?: number): Promise<Extract<AgentEvent, { type: T }>>;
+  next<T extends AgentEvent['type']>(
+    type: T,
+    pred?: (e: Extract<AgentEvent, { type: T }>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Extract<AgentEvent, { type: T }>>;
   /** Everything the fake recorded (argv, stdin lines, tool runs, grandchild pids). */
   recorded(): Array<Record<string, unknown>>;
   stdinLines(): unknown[];
@@ -56,13 +60,23 @@ export async function makeHarness(type: AgentType, o: HarnessOptions = {}): Prom
     newSessionId: o.newSessionId ?? null,
     logFile,
     startTimeoutMs: 10_000,
-    env: { ...process.env, FAKE_AGENT_SCENARIO: scenarioFile, FAKE_AGENT_RECORD: recordFile, FAKE_AGENT_STATE_DIR: stateDir },
+    env: {
+      ...process.env,
+      FAKE_AGENT_SCENARIO: scenarioFile,
+      FAKE_AGENT_RECORD: recordFile,
+      FAKE_AGENT_STATE_DIR: stateDir,
+    },
     ...o.extra,
   });
   const events: AgentEvent[] = [];
   session.onEvent((e) => events.push(e));
   const recorded = (): Array<Record<string, unknown>> =>
-    existsSync(recordFile) ? readFileSync(recordFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+    existsSync(recordFile)
+      ? readFileSync(recordFile, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l))
+      : [];
   return {
     session,
     events,
@@ -70,10 +84,15 @@ export async function makeHarness(type: AgentType, o: HarnessOptions = {}): Prom
     logFile,
     stateDir,
     async next(type, pred = () => true, timeoutMs = 10_000) {
-      return waitFor(() => events.find((e) => e.type === type && pred(e as never)) as never, `a ${type} event`, { timeoutMs });
+      return waitFor(() => events.find((e) => e.type === type && pred(e as never)) as never, `a ${type} event`, {
+        timeoutMs,
+      });
     },
     recorded,
-    stdinLines: () => recorded().filter((r) => r.kind === 'stdin').map((r) => JSON.parse(String(r.line))),
+    stdinLines: () =>
+      recorded()
+        .filter((r) => r.kind === 'stdin')
+        .map((r) => JSON.parse(String(r.line))),
     async cleanup() {
       await session.stop({ graceMs: 200, killMs: 1_000 });
       await tmp.cleanup();

@@ -67,7 +67,10 @@ test('LineSplitter: a 1.5 MB line and multi-byte characters split across arbitra
     i += size;
     size = (size * 7 + 3) % 65_537 || 1; // odd sizes, so characters get cut in the middle
   }
-  assert.deepEqual(lines.map((l) => l.length), [5, big.length, 0]);
+  assert.deepEqual(
+    lines.map((l) => l.length),
+    [5, big.length, 0],
+  );
   assert.equal(lines[1], big);
   splitter.end();
   assert.equal(lines[3], 'last-without-newline');
@@ -83,7 +86,10 @@ test('ThreadLog: JSON lines with ts, folder created, mode 0600, order kept, gene
     log.close();
     log.append({ src: 'agent', dir: 'stdin', line: 'reopened' });
     log.close();
-    const records = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const records = readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(records.length, 3);
     assert.match(records[0].ts, /^\d{4}-\d\d-\d\dT/);
     assert.deepEqual(Object.keys(records[0]), ['ts', 'src', 'dir', 'line']);
@@ -100,7 +106,9 @@ test('stop(): closes stdin, then SIGTERMs the group so a grandchild does not sur
   try {
     await h.session.start();
     const pid = h.session.pid!;
-    const grandchild = (await waitFor(() => h.recorded().find((r) => r.kind === 'grandchild_ready'), 'grandchild ready')).pid as number;
+    const grandchild = (
+      await waitFor(() => h.recorded().find((r) => r.kind === 'grandchild_ready'), 'grandchild ready')
+    ).pid as number;
     assert.ok(processAlive(grandchild));
     await h.session.stop({ graceMs: 300, killMs: 3_000 });
     assert.ok(!processAlive(pid), 'agent gone');
@@ -113,19 +121,32 @@ test('stop(): closes stdin, then SIGTERMs the group so a grandchild does not sur
 });
 
 test('stop(): a claude (and its grandchild) ignoring SIGTERM mid-turn is SIGKILLed after killMs', T, async () => {
-  const h = await makeHarness('claude_code', { scenario: { ignoreSigterm: true, grandchild: true, default: { steps: [{ sleep: 60_000 }] } } });
+  const h = await makeHarness('claude_code', {
+    scenario: { ignoreSigterm: true, grandchild: true, default: { steps: [{ sleep: 60_000 }] } },
+  });
   try {
     await h.session.start();
     const pid = h.session.pid!;
     await h.session.sendTurn('busy for a minute');
-    const grandchild = (await waitFor(() => h.recorded().find((r) => r.kind === 'grandchild_ready'), 'grandchild ready')).pid as number;
+    const grandchild = (
+      await waitFor(() => h.recorded().find((r) => r.kind === 'grandchild_ready'), 'grandchild ready')
+    ).pid as number;
     const t0 = Date.now();
     await h.session.stop({ graceMs: 100, killMs: 500 });
     const took = Date.now() - t0;
     assert.ok(!processAlive(pid) && !processAlive(grandchild) && !groupAlive(pid), 'everything gone');
     assert.ok(took >= 600 && took < 5_000, `took ${took} ms`);
-    assert.ok(h.recorded().some((r) => r.kind === 'signal' && r.signal === 'SIGTERM'), 'SIGTERM was tried first');
-    assert.deepEqual(h.events.at(-1), { type: 'exit', code: null, signal: 'SIGKILL', lastStderrLine: null, expected: true });
+    assert.ok(
+      h.recorded().some((r) => r.kind === 'signal' && r.signal === 'SIGTERM'),
+      'SIGTERM was tried first',
+    );
+    assert.deepEqual(h.events.at(-1), {
+      type: 'exit',
+      code: null,
+      signal: 'SIGKILL',
+      lastStderrLine: null,
+      expected: true,
+    });
   } finally {
     await h.cleanup();
   }
@@ -136,7 +157,9 @@ test('stop(): codex exits at stdin EOF, but its SIGTERM-proof grandchild still g
   try {
     await h.session.start();
     const pid = h.session.pid!;
-    const grandchild = (await waitFor(() => h.recorded().find((r) => r.kind === 'grandchild_ready'), 'grandchild ready')).pid as number;
+    const grandchild = (
+      await waitFor(() => h.recorded().find((r) => r.kind === 'grandchild_ready'), 'grandchild ready')
+    ).pid as number;
     const t0 = Date.now();
     await h.session.stop({ graceMs: 2_000, killMs: 400 });
     assert.ok(Date.now() - t0 >= 400, 'waited for SIGTERM before SIGKILL');
@@ -148,10 +171,14 @@ test('stop(): codex exits at stdin EOF, but its SIGTERM-proof grandchild still g
 });
 
 test('a crashed agent leaves no orphaned grandchild behind', T, async () => {
-  const h = await makeHarness('claude_code', { scenario: { grandchild: true, turns: [{ steps: [{ crash: { code: 2, stderr: 'bye' } }] }] } });
+  const h = await makeHarness('claude_code', {
+    scenario: { grandchild: true, turns: [{ steps: [{ crash: { code: 2, stderr: 'bye' } }] }] },
+  });
   try {
     await h.session.start();
-    const grandchild = (await waitFor(() => h.recorded().find((r) => r.kind === 'grandchild_ready'), 'grandchild ready')).pid as number;
+    const grandchild = (
+      await waitFor(() => h.recorded().find((r) => r.kind === 'grandchild_ready'), 'grandchild ready')
+    ).pid as number;
     await h.session.sendTurn('crash now');
     const exit = await h.next('exit');
     assert.equal(exit.code, 2);
@@ -161,26 +188,36 @@ test('a crashed agent leaves no orphaned grandchild behind', T, async () => {
   }
 });
 
-test('start(): a missing executable or an agent that never answers the handshake fails with AGENT_CRASHED', T, async () => {
-  const tmp = await tempDir();
-  try {
-    const silent = join(tmp.path, 'silent-agent');
-    writeFileSync(silent, '#!/bin/sh\nexec sleep 30\n');
-    chmodSync(silent, 0o755);
-    const h = await makeHarness('claude_code', { extra: { executable: silent, startTimeoutMs: 300 } });
+test(
+  'start(): a missing executable or an agent that never answers the handshake fails with AGENT_CRASHED',
+  T,
+  async () => {
+    const tmp = await tempDir();
     try {
-      await assert.rejects(h.session.start(), (e) => isWorkerError(e, 'AGENT_CRASHED') && /no handshake within 300 ms/.test(e.message));
-      assert.ok(!groupAlive(h.session.pid!), 'the silent agent was stopped');
+      const silent = join(tmp.path, 'silent-agent');
+      writeFileSync(silent, '#!/bin/sh\nexec sleep 30\n');
+      chmodSync(silent, 0o755);
+      const h = await makeHarness('claude_code', { extra: { executable: silent, startTimeoutMs: 300 } });
+      try {
+        await assert.rejects(
+          h.session.start(),
+          (e) => isWorkerError(e, 'AGENT_CRASHED') && /no handshake within 300 ms/.test(e.message),
+        );
+        assert.ok(!groupAlive(h.session.pid!), 'the silent agent was stopped');
+      } finally {
+        await h.cleanup();
+      }
+      const gone = await makeHarness('codex', { extra: { executable: join(tmp.path, 'deleted-meanwhile') } });
+      try {
+        await assert.rejects(
+          gone.session.start(),
+          (e) => isWorkerError(e, 'AGENT_CRASHED') && /ENOENT/.test(e.message),
+        );
+      } finally {
+        await gone.cleanup();
+      }
     } finally {
-      await h.cleanup();
+      await tmp.cleanup();
     }
-    const gone = await makeHarness('codex', { extra: { executable: join(tmp.path, 'deleted-meanwhile') } });
-    try {
-      await assert.rejects(gone.session.start(), (e) => isWorkerError(e, 'AGENT_CRASHED') && /ENOENT/.test(e.message));
-    } finally {
-      await gone.cleanup();
-    }
-  } finally {
-    await tmp.cleanup();
-  }
-});
+  },
+);

@@ -24,31 +24,44 @@ export interface FixtureRecord {
 }
 
 export function loadFixture(name: string): FixtureRecord[] {
-  return readFileSync(join(FIXTURES, name), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return readFileSync(join(FIXTURES, name), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 /** A compact, readable form of an event for sequence assertions. */
 export function show(e: AgentEvent): string {
   const cut = (s: string, n = 40): string => JSON.stringify(s.length > n ? s.slice(0, n) + '…' : s);
   switch (e.type) {
-    case 'session': return `session ${e.sessionId}`;
-    case 'text': return `text ${cut(e.text)}`;
-    case 'thinking': return `thinking ${cut(e.text)}`;
-    case 'tool_call': return `tool_call ${e.name} ${e.invocationId}`;
-    case 'tool_result': return `tool_result ${e.invocationId}${e.isError ? ' ERROR' : ''} ${cut(e.output, 30)}`;
-    case 'status': return `status ${e.status}${e.detail ? ` ${cut(e.detail)}` : ''}`;
+    case 'session':
+      return `session ${e.sessionId}`;
+    case 'text':
+      return `text ${cut(e.text)}`;
+    case 'thinking':
+      return `thinking ${cut(e.text)}`;
+    case 'tool_call':
+      return `tool_call ${e.name} ${e.invocationId}`;
+    case 'tool_result':
+      return `tool_result ${e.invocationId}${e.isError ? ' ERROR' : ''} ${cut(e.output, 30)}`;
+    case 'status':
+      return `status ${e.status}${e.detail ? ` ${cut(e.detail)}` : ''}`;
     case 'turn_end': {
       const u = e.usage;
       return `turn_end ${u.outcome} in=${u.input_tokens} cached=${u.input_tokens_cached} out=${u.output_tokens}${u.cost_usd !== undefined ? ` $${u.cost_usd}` : ''}`;
     }
     case 'prompt': {
       const p = e.prompt;
-      if (p.kind === 'approval') return `prompt approval ${p.tool.name} ${p.tool.invocation_id}${p.reason ? ` ${cut(p.reason)}` : ''}`;
-      if (p.kind === 'ask_user_question') return `prompt ask_user_question ${p.questions.map((q) => cut(q.question)).join(' | ')}`;
+      if (p.kind === 'approval')
+        return `prompt approval ${p.tool.name} ${p.tool.invocation_id}${p.reason ? ` ${cut(p.reason)}` : ''}`;
+      if (p.kind === 'ask_user_question')
+        return `prompt ask_user_question ${p.questions.map((q) => cut(q.question)).join(' | ')}`;
       return `prompt text ${cut(p.question)}`;
     }
-    case 'prompt_cancelled': return `prompt_cancelled ${e.reason}`;
-    case 'exit': return `exit ${e.code}`;
+    case 'prompt_cancelled':
+      return `prompt_cancelled ${e.reason}`;
+    case 'exit':
+      return `exit ${e.code}`;
   }
 }
 
@@ -100,7 +113,12 @@ export async function replayClaude(name: string, o: ReplayOptions = {}): Promise
   for (const rec of loadFixture(name)) {
     if (rec.dir === 'stdout') session.handleLine(JSON.stringify(rec.msg));
     if (rec.dir !== 'stdin') continue;
-    const msg = rec.msg as { type: string; message?: { content: string }; request?: { subtype: string }; response?: { request_id: string } };
+    const msg = rec.msg as {
+      type: string;
+      message?: { content: string };
+      request?: { subtype: string };
+      response?: { request_id: string };
+    };
     const before = r.sent.length;
     if (msg.type === 'user') {
       await session.sendTurn(msg.message!.content);
@@ -112,10 +130,18 @@ export async function replayClaude(name: string, o: ReplayOptions = {}): Promise
       void session.interrupt();
       await flush();
       assert.equal(r.sent.length, before + 1);
-      assert.deepEqual({ ...(r.sent.at(-1) as object), request_id: 'ID' }, { ...msg, request_id: 'ID' }, `${name}: interrupt`);
+      assert.deepEqual(
+        { ...(r.sent.at(-1) as object), request_id: 'ID' },
+        { ...msg, request_id: 'ID' },
+        `${name}: interrupt`,
+      );
     } else if (msg.type === 'control_request' && msg.request!.subtype === 'initialize') {
       void (session as unknown as { handshake(): Promise<void> }).handshake();
-      assert.deepEqual({ ...(r.sent.at(-1) as object), request_id: 'ID' }, { ...msg, request_id: 'ID' }, `${name}: initialize`);
+      assert.deepEqual(
+        { ...(r.sent.at(-1) as object), request_id: 'ID' },
+        { ...msg, request_id: 'ID' },
+        `${name}: initialize`,
+      );
     }
     // set_permission_mode is the capture driver's own experiment; the worker never sends it.
   }
@@ -156,8 +182,13 @@ export async function replayCodex(name: string, o: ReplayOptions = {}): Promise<
     assert.equal(ours.id, msg.id, `${name}: id of ${msg.method}`);
     const theirs = Object.keys(msg.params ?? {});
     const mine = Object.keys(ours.params ?? {});
-    assert.deepEqual(mine.filter((k) => !EXTRA_PARAMS.has(k)), theirs, `${name}: ${msg.method} params keys`);
-    if (msg.method === 'turn/start' || msg.method === 'turn/interrupt') assert.deepEqual(ours.params, msg.params, `${name}: ${msg.method} params`);
+    assert.deepEqual(
+      mine.filter((k) => !EXTRA_PARAMS.has(k)),
+      theirs,
+      `${name}: ${msg.method} params keys`,
+    );
+    if (msg.method === 'turn/start' || msg.method === 'turn/interrupt')
+      assert.deepEqual(ours.params, msg.params, `${name}: ${msg.method} params`);
   }
   assert.equal(cursor, r.sent.length, `${name}: we sent more than the driver did`);
   return r;

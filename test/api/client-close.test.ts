@@ -19,7 +19,10 @@ test('close() aborts a call that is retrying and refuses later calls', { timeout
   emu.control.addFault({ command: 'list_session_objects', kind: 'status', status: 503 });
 
   const call = client.listSessionObjects(ref);
-  const outcome = call.then(() => 'resolved', (e: unknown) => e);
+  const outcome = call.then(
+    () => 'resolved',
+    (e: unknown) => e,
+  );
   await waitFor(() => (emu.control.counters().byCommand['list_session_objects'] ?? 0) >= 2, 'a retry');
   const closedAt = Date.now();
   client.close();

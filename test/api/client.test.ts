@@ -60,10 +60,16 @@ test('round trip: upload, download, list, post, list items, get item, delete; ab
   assert.equal(env?.alias, 'job');
   assert.deepEqual(env?.value, THREAD);
   assert.deepEqual(await c.listSessionObjects(w.ref), ['job']);
-  const item = await c.postThreadItem(w.ref, 'job', { content: [{ type: 'text', text: 'hi' }], metadata: { type: 'text' } });
+  const item = await c.postThreadItem(w.ref, 'job', {
+    content: [{ type: 'text', text: 'hi' }],
+    metadata: { type: 'text' },
+  });
   assert.equal(item.user_id, w.userId);
   const items = await c.listThreadItems(w.ref, 'job', { ascending: true });
-  assert.deepEqual(items.map((i) => i.id), [item.id]);
+  assert.deepEqual(
+    items.map((i) => i.id),
+    [item.id],
+  );
   assert.equal((await c.getThreadItem(w.ref, 'job', item.id))?.id, item.id);
   assert.equal(await c.getThreadItem(w.ref, 'job', 'itm_missing'), null);
   await c.deleteSessionObject(w.ref, 'job');
@@ -101,7 +107,13 @@ test('5xx is API_TRANSIENT_ERROR (ambiguous), retried until success; the ribbon 
   w.emu.control.addFault({ command: 'list_session_objects', kind: 'status', status: 500, times: 2 });
   assert.deepEqual(await c.listSessionObjects(w.ref), []);
   assert.equal(w.emu.control.counters().byCommand.list_session_objects, 3);
-  assert.deepEqual(seen.map((e) => [e.code, e.status, e.ambiguous]), [['API_TRANSIENT_ERROR', 500, true], ['API_TRANSIENT_ERROR', 500, true]]);
+  assert.deepEqual(
+    seen.map((e) => [e.code, e.status, e.ambiguous]),
+    [
+      ['API_TRANSIENT_ERROR', 500, true],
+      ['API_TRANSIENT_ERROR', 500, true],
+    ],
+  );
   const retryLogs = w.logs.filter((l) => l.event === 'api_retry');
   assert.equal(retryLogs.length, 2);
   assert.ok(retryLogs.every((l) => l.code === 'API_TRANSIENT_ERROR'));
@@ -211,7 +223,10 @@ test('connection refused: API_NETWORK_ERROR, not ambiguous (nothing was sent)', 
   await new Promise<void>((r) => srv.close(() => r()));
   const c = new BlobHubClient({ apiUrl: `http://127.0.0.1:${port}/v1`, apiKey: 'bhk_refused_key_123' });
   t.after(() => c.close());
-  const e = await c.getMe({ retry: 'none' }).then(() => null, (x: unknown) => x as ApiError);
+  const e = await c.getMe({ retry: 'none' }).then(
+    () => null,
+    (x: unknown) => x as ApiError,
+  );
   assert.ok(e instanceof ApiError);
   assert.deepEqual([e.code, e.ambiguous, e.networkCode], ['API_NETWORK_ERROR', false, 'ECONNREFUSED']);
   assert.ok(!e.message.includes('bhk_refused_key_123'));
@@ -229,7 +244,13 @@ async function stub(t: TestContext, handler: (req: IncomingMessage, body: string
     });
   });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  t.after(() => new Promise<void>((r) => { srv.closeAllConnections(); srv.close(() => r()); }));
+  t.after(
+    () =>
+      new Promise<void>((r) => {
+        srv.closeAllConnections();
+        srv.close(() => r());
+      }),
+  );
   const url = `http://127.0.0.1:${(srv.address() as { port: number }).port}/v1`;
   return { url, seen };
 }
@@ -246,7 +267,13 @@ test('wire: headers, route and command body exactly as documented', async (t) =>
   assert.equal(r.headers['x-api-key'], key);
   assert.match(String(r.headers['content-type']), /^application\/json/);
   assert.equal(r.headers['user-agent'], 'blobhub-worker/0.1.0');
-  assert.deepEqual(JSON.parse(r.body), { engine: 'workflow_blobhub', command: 'upload_session_object', session_id: 'ses_1', alias: 'al', value: { type: 'x' } });
+  assert.deepEqual(JSON.parse(r.body), {
+    engine: 'workflow_blobhub',
+    command: 'upload_session_object',
+    session_id: 'ses_1',
+    alias: 'al',
+    value: { type: 'x' },
+  });
 });
 
 test('error bodies {error:{code,message}} | {code,message} | {detail}; unparseable 2xx → API_BAD_RESPONSE', async (t) => {
@@ -273,7 +300,11 @@ test('error bodies {error:{code,message}} | {code,message} | {detail}; unparseab
   const c = new BlobHubClient({ apiUrl: s.url, apiKey: 'bhk_stub_key_0000' });
   t.after(() => c.close());
   const ref = { revision_id: 'r', session_id: 's' };
-  const fail = (p: Promise<unknown>) => p.then(() => assert.fail('expected failure'), (e: unknown) => e as ApiError);
+  const fail = (p: Promise<unknown>) =>
+    p.then(
+      () => assert.fail('expected failure'),
+      (e: unknown) => e as ApiError,
+    );
   for (const msg of ['first shape', 'second shape', 'third shape']) {
     const e = await fail(c.listSessionObjects(ref, { retry: 'none' }));
     assert.equal(e.code, 'API_COMMAND_FAILED');

@@ -63,7 +63,9 @@ export async function startTestProxy(auth?: { user: string; password: string }):
 
   const server = createServer((req, res) => {
     if (!authorized(req)) {
-      res.writeHead(407, { 'Proxy-Authenticate': 'Basic realm="test"', 'Content-Type': 'text/plain' }).end('proxy auth');
+      res
+        .writeHead(407, { 'Proxy-Authenticate': 'Basic realm="test"', 'Content-Type': 'text/plain' })
+        .end('proxy auth');
       return;
     }
     if (!req.url?.startsWith('http://')) {
@@ -92,7 +94,9 @@ export async function startTestProxy(auth?: { user: string; password: string }):
     const target = req.url ?? '';
     tunnels.push(target);
     if (!authorized(req)) {
-      client.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\nContent-Length: 0\r\n\r\n');
+      client.end(
+        'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\nContent-Length: 0\r\n\r\n',
+      );
       return;
     }
     const [host, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
@@ -115,14 +119,21 @@ export async function startTestProxy(auth?: { user: string; password: string }):
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const origin = `http://127.0.0.1:${port}`;
-  const url = auth ? `http://${encodeURIComponent(auth.user)}:${encodeURIComponent(auth.password)}@127.0.0.1:${port}` : origin;
+  const url = auth
+    ? `http://${encodeURIComponent(auth.user)}:${encodeURIComponent(auth.password)}@127.0.0.1:${port}`
+    : origin;
   return {
-    origin, url, forwarded, tunnels, credentialsSeen,
+    origin,
+    url,
+    forwarded,
+    tunnels,
+    credentialsSeen,
     refusedAuth: () => refused,
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
 

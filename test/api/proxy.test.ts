@@ -19,9 +19,17 @@ import { startTestProxy, viaName } from './proxy-server';
 
 /** Needs URL-encoding in a proxy URL; its raw, encoded and decoded forms must never be shown. */
 const PASSWORD = 'Pr0xy p@ss/w:rd';
-const SECRET_FORMS = [PASSWORD, encodeURIComponent(PASSWORD), 'Pr0xy', Buffer.from(`proxyuser:${PASSWORD}`).toString('base64')];
+const SECRET_FORMS = [
+  PASSWORD,
+  encodeURIComponent(PASSWORD),
+  'Pr0xy',
+  Buffer.from(`proxyuser:${PASSWORD}`).toString('base64'),
+];
 
-async function setup(t: TestContext, auth: { user: string; password: string } | undefined = { user: 'proxyuser', password: PASSWORD }) {
+async function setup(
+  t: TestContext,
+  auth: { user: string; password: string } | undefined = { user: 'proxyuser', password: PASSWORD },
+) {
   const emu = await startEmulator();
   t.after(() => emu.close());
   const proxy = await startTestProxy(auth);
@@ -41,7 +49,15 @@ async function setup(t: TestContext, auth: { user: string; password: string } | 
   };
   const realtime = (env: ProxyEnv, url = realtimeUrl) => {
     const events: SessionEvent[] = [];
-    const rt = new RealtimeClient({ url, apiKey: worker.api_key, ref, logger, backoffMaxMs: 200, env, onEvent: (e) => events.push(e) });
+    const rt = new RealtimeClient({
+      url,
+      apiKey: worker.api_key,
+      ref,
+      logger,
+      backoffMaxMs: 200,
+      env,
+      onEvent: (e) => events.push(e),
+    });
     t.after(() => rt.close());
     return { rt, events };
   };
@@ -52,7 +68,8 @@ const THREAD = { type: 'thread', thread: { attributes: { name: 'T' }, metadata: 
 const emuHostPort = (url: string): string => new URL(url).host;
 
 function assertNoPassword(what: string, text: string): void {
-  for (const s of SECRET_FORMS) assert.ok(!text.includes(s), `the proxy password (${JSON.stringify(s)}) leaked into ${what}: ${text}`);
+  for (const s of SECRET_FORMS)
+    assert.ok(!text.includes(s), `the proxy password (${JSON.stringify(s)}) leaked into ${what}: ${text}`);
 }
 
 async function rejection(p: Promise<unknown>): Promise<ApiError> {
@@ -82,7 +99,10 @@ test('HTTP_PROXY: REST calls are forwarded by the proxy with its credentials, an
     `POST ${api.href}/revisions/${s.ref.revision_id}/data`,
     `POST ${api.href}/revisions/${s.ref.revision_id}/data`,
   ]);
-  assert.ok(s.proxy.credentialsSeen.every((c) => c === `proxyuser:${PASSWORD}`), 'the decoded credentials reach the proxy');
+  assert.ok(
+    s.proxy.credentialsSeen.every((c) => c === `proxyuser:${PASSWORD}`),
+    'the decoded credentials reach the proxy',
+  );
   assert.equal(s.proxy.refusedAuth(), 0);
 
   const { rt, events } = s.realtime(env);
@@ -127,7 +147,8 @@ test('NO_PROXY naming the emulator, or a loopback target with no NO_PROXY at all
 
 test('NO_PROXY forms: host, .domain suffix, host:port, lists, `*`; only the matching target bypasses', () => {
   const P = 'http://proxy.corp:3128';
-  const via = (target: string, noProxy: string): boolean => chooseProxy(target, { HTTPS_PROXY: P, HTTP_PROXY: P, NO_PROXY: noProxy }) !== null;
+  const via = (target: string, noProxy: string): boolean =>
+    chooseProxy(target, { HTTPS_PROXY: P, HTTP_PROXY: P, NO_PROXY: noProxy }) !== null;
   assert.equal(via('https://api.blobhub.io/v1', ''), true);
   assert.equal(via('https://api.blobhub.io/v1', 'api.blobhub.io'), false);
   assert.equal(via('https://api.blobhub.io/v1', '.blobhub.io'), false);
@@ -138,12 +159,22 @@ test('NO_PROXY forms: host, .domain suffix, host:port, lists, `*`; only the matc
   assert.equal(via('http://10.1.2.3:4000/v1', 'localhost, 10.1.2.3:4000,.corp'), false);
   assert.equal(via('http://10.1.2.3:4001/v1', 'localhost, 10.1.2.3:4000,.corp'), true);
   // Loopback goes direct without any NO_PROXY entry.
-  for (const target of ['http://127.0.0.1:4000/v1', 'ws://127.9.0.1/v1', 'https://localhost/v1', 'wss://api.localhost/v1', 'http://[::1]:80/v1']) {
+  for (const target of [
+    'http://127.0.0.1:4000/v1',
+    'ws://127.9.0.1/v1',
+    'https://localhost/v1',
+    'wss://api.localhost/v1',
+    'http://[::1]:80/v1',
+  ]) {
     assert.equal(via(target, ''), false, target);
   }
   assert.equal(via('http://127.0.0.1.example.test/v1', ''), true, 'a name that only starts like a loopback address');
   assert.equal(via('https://anything.test/v1', '*'), false);
-  assert.equal(chooseProxy('https://api.blobhub.io/v1', { HTTPS_PROXY: P, no_proxy: 'api.blobhub.io' }), null, 'no_proxy too');
+  assert.equal(
+    chooseProxy('https://api.blobhub.io/v1', { HTTPS_PROXY: P, no_proxy: 'api.blobhub.io' }),
+    null,
+    'no_proxy too',
+  );
 });
 
 test('https and wss targets use HTTPS_PROXY (not HTTP_PROXY) and a CONNECT tunnel; ws/http use HTTP_PROXY', async (t) => {
@@ -167,7 +198,10 @@ test('https and wss targets use HTTPS_PROXY (not HTTP_PROXY) and a CONNECT tunne
   assert.deepEqual(plain.tunnels, []);
   assert.equal(chooseProxy('ws://h.test/v1', env)?.variable, 'HTTP_PROXY');
   // A value without a scheme is an http:// proxy (curl's reading), even for an https target.
-  assert.equal(chooseProxy('https://h.test/v1', { HTTPS_PROXY: 'proxy.corp:3128' })?.url.href, 'http://proxy.corp:3128/');
+  assert.equal(
+    chooseProxy('https://h.test/v1', { HTTPS_PROXY: 'proxy.corp:3128' })?.url.href,
+    'http://proxy.corp:3128/',
+  );
 });
 
 test('the proxy password never appears in log records or errors: wrong credentials (407), a proxy that is down', async (t) => {
@@ -178,7 +212,10 @@ test('the proxy password never appears in log records or errors: wrong credentia
   assert.equal(e407.status, 407);
   assert.match(e407.message, new RegExp(`the proxy ${s.proxy.origin} refused the credentials in HTTP_PROXY`));
   assert.ok(s.proxy.refusedAuth() >= 3, 'retried like any other 4xx');
-  assert.ok(s.logs.some((l) => l.event === 'api_retry' && l.status === 407), 'retries are logged');
+  assert.ok(
+    s.logs.some((l) => l.event === 'api_retry' && l.status === 407),
+    'retries are logged',
+  );
 
   const { rt } = s.realtime({ HTTP_PROXY: wrong });
   rt.start();
@@ -195,7 +232,10 @@ test('the proxy password never appears in log records or errors: wrong credentia
   const down = s.client({ HTTP_PROXY: `http://proxyuser:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}` });
   const eDown = await rejection(down.getMe({ retry: 'none' }));
   assert.equal(eDown.code, 'API_NETWORK_ERROR');
-  assert.match(eDown.message, new RegExp(`ECONNREFUSED\\) talking to ${emuHostPort(s.apiUrl)} through the proxy http://127\\.0\\.0\\.1:${port}$`));
+  assert.match(
+    eDown.message,
+    new RegExp(`ECONNREFUSED\\) talking to ${emuHostPort(s.apiUrl)} through the proxy http://127\\.0\\.0\\.1:${port}$`),
+  );
 
   assert.ok(s.logs.length > 0);
   assertNoPassword('the log', JSON.stringify(s.logs));
@@ -204,9 +244,15 @@ test('the proxy password never appears in log records or errors: wrong credentia
 test('a malformed proxy variable is PROXY_CONFIG_INVALID, naming the variable and never its password', async (t) => {
   const s = await setup(t, undefined);
   const cases: Array<[ProxyEnv, RegExp]> = [
-    [{ HTTP_PROXY: `http://proxyuser:${encodeURIComponent(PASSWORD)}@127.0.0.1:99999` }, /^HTTP_PROXY is not a valid proxy URL/],
+    [
+      { HTTP_PROXY: `http://proxyuser:${encodeURIComponent(PASSWORD)}@127.0.0.1:99999` },
+      /^HTTP_PROXY is not a valid proxy URL/,
+    ],
     [{ http_proxy: 'http://[::1' }, /^http_proxy is not a valid proxy URL/],
-    [{ ALL_PROXY: `socks5://proxyuser:${encodeURIComponent(PASSWORD)}@127.0.0.1:1080` }, /^ALL_PROXY names a socks5:\/\/ proxy, which the worker does not support/],
+    [
+      { ALL_PROXY: `socks5://proxyuser:${encodeURIComponent(PASSWORD)}@127.0.0.1:1080` },
+      /^ALL_PROXY names a socks5:\/\/ proxy, which the worker does not support/,
+    ],
   ];
   for (const [env, message] of cases) {
     for (const make of [() => s.client(env), () => s.realtime(env)]) {
@@ -224,13 +270,19 @@ test('a malformed proxy variable is PROXY_CONFIG_INVALID, naming the variable an
     }
   }
   // A password shorter than the redactor's minimum is not masked anywhere, so no message may carry it at all.
-  assert.throws(() => chooseProxy('http://h.test/', { HTTP_PROXY: 'http://u:k7x@h.test:99999' }),
-    (e: unknown) => e instanceof WorkerError && e.code === 'PROXY_CONFIG_INVALID' && !e.message.includes('k7x'));
+  assert.throws(
+    () => chooseProxy('http://h.test/', { HTTP_PROXY: 'http://u:k7x@h.test:99999' }),
+    (e: unknown) => e instanceof WorkerError && e.code === 'PROXY_CONFIG_INVALID' && !e.message.includes('k7x'),
+  );
   assert.equal(ERROR_CODES.PROXY_CONFIG_INVALID.exitStatus, 21);
   // Only the variable that applies to the target counts: a broken HTTPS_PROXY does not stop http:// traffic.
   assert.equal(chooseProxy('http://api.example.test/v1', { HTTPS_PROXY: 'http://[::1', NO_PROXY: '' }), null);
   const c = s.client({ HTTPS_PROXY: 'http://[::1', HTTP_PROXY: s.proxy.url, NO_PROXY: '' });
   assert.equal(c.proxy?.variable, 'HTTP_PROXY');
   assert.equal((await c.getMe()).user_id, s.worker.user_id);
-  assert.equal(chooseProxy('https://api.blobhub.io/v1', { HTTPS_PROXY: 'http://[::1', NO_PROXY: 'api.blobhub.io' }), null, 'bypassed: unused');
+  assert.equal(
+    chooseProxy('https://api.blobhub.io/v1', { HTTPS_PROXY: 'http://[::1', NO_PROXY: 'api.blobhub.io' }),
+    null,
+    'bypassed: unused',
+  );
 });

@@ -17,7 +17,10 @@ async function setup(t: TestContext) {
   const statuses: RealtimeStatus[] = [];
   let connectedCalls = 0;
   const rt = new RealtimeClient({
-    url: emu.realtimeUrl, apiKey: worker.api_key, ref, backoffMaxMs: 400,
+    url: emu.realtimeUrl,
+    apiKey: worker.api_key,
+    ref,
+    backoffMaxMs: 400,
     onEvent: (e) => events.push(e),
     onStatus: (s) => statuses.push(s),
     onConnected: () => {
@@ -41,7 +44,10 @@ test('connects with X-API-Key, subscribes to the session and delivers its events
   const item = s.emu.control.postItem(s.human.user_id, s.ref, 'job', [{ type: 'text', text: 'hi' }]);
   s.emu.control.deleteObject(s.ref, 'job');
   await waitFor(() => s.events.length >= 3, 'three events');
-  assert.deepEqual(s.events.map((e) => e.type), ['session_object_modified', 'session_thread_item_posted', 'session_object_deleted']);
+  assert.deepEqual(
+    s.events.map((e) => e.type),
+    ['session_object_modified', 'session_thread_item_posted', 'session_object_deleted'],
+  );
   assert.equal(s.events[0]!.session_object?.alias, 'job');
   assert.equal(s.events[1]!.alias, 'job');
   assert.equal(s.events[1]!.item_id, item.id);
@@ -60,7 +66,9 @@ test('reconnects after the server drops every connection, with onConnected again
   await waitFor(() => s.rt.status === 'connected', 'connected');
   for (let round = 2; round <= 3; round++) {
     assert.equal(s.emu.control.dropRealtime(), 1);
-    await waitFor(() => s.connected() === round && s.rt.status === 'connected', `reconnect ${round}`, { timeoutMs: 5000 });
+    await waitFor(() => s.connected() === round && s.rt.status === 'connected', `reconnect ${round}`, {
+      timeoutMs: 5000,
+    });
   }
   assert.ok(s.statuses.filter((x) => x === 'connecting').length >= 3);
   s.emu.control.uploadObject(s.human.user_id, s.ref, 'after', THREAD);
@@ -71,7 +79,9 @@ test('keeps retrying while the server refuses handshakes, then recovers; close()
   const s = await setup(t);
   s.emu.control.refuseRealtime(true);
   s.rt.start();
-  await waitFor(() => (s.emu.control.counters().byCommand.realtime ?? 0) >= 3, 'several refused attempts', { timeoutMs: 8000 });
+  await waitFor(() => (s.emu.control.counters().byCommand.realtime ?? 0) >= 3, 'several refused attempts', {
+    timeoutMs: 8000,
+  });
   assert.equal(s.rt.status, 'connecting');
   assert.equal(s.connected(), 0);
   s.emu.control.refuseRealtime(false);
@@ -83,10 +93,13 @@ test('keeps retrying while the server refuses handshakes, then recovers; close()
 
 test('no pong → the connection is terminated and re-established', async (t) => {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', autoPong: false });
-  t.after(() => new Promise<void>((r) => {
-    for (const c of wss.clients) c.terminate();
-    wss.close(() => r());
-  }));
+  t.after(
+    () =>
+      new Promise<void>((r) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close(() => r());
+      }),
+  );
   let connections = 0;
   const keys: unknown[] = [];
   wss.on('connection', (ws, req) => {
@@ -101,8 +114,13 @@ test('no pong → the connection is terminated and re-established', async (t) =>
   const port = (wss.address() as { port: number }).port;
   let connected = 0;
   const rt = new RealtimeClient({
-    url: `ws://127.0.0.1:${port}`, apiKey: 'bhk_pong_test_key', ref: { revision_id: 'r', session_id: 's' },
-    pingIntervalMs: 150, backoffMaxMs: 200, onEvent: () => undefined, onConnected: () => void (connected += 1),
+    url: `ws://127.0.0.1:${port}`,
+    apiKey: 'bhk_pong_test_key',
+    ref: { revision_id: 'r', session_id: 's' },
+    pingIntervalMs: 150,
+    backoffMaxMs: 200,
+    onEvent: () => undefined,
+    onConnected: () => void (connected += 1),
   });
   t.after(() => rt.close());
   rt.start();
@@ -114,17 +132,29 @@ test('realtime URL: configured value, else the public default only for the publi
   assert.equal(resolveRealtimeUrl({ url: 'https://api.blobhub.io/v1' }), 'wss://realtime.blobhub.io/v1');
   assert.equal(resolveRealtimeUrl({ url: 'https://api.blobhub.io/v1/' }), 'wss://realtime.blobhub.io/v1');
   assert.equal(resolveRealtimeUrl({ url: 'http://127.0.0.1:9/v1' }), null);
-  assert.equal(resolveRealtimeUrl({ url: 'http://127.0.0.1:9/v1', realtime_url: 'ws://127.0.0.1:9/v1' }), 'ws://127.0.0.1:9/v1');
+  assert.equal(
+    resolveRealtimeUrl({ url: 'http://127.0.0.1:9/v1', realtime_url: 'ws://127.0.0.1:9/v1' }),
+    'ws://127.0.0.1:9/v1',
+  );
 });
 
 test('session events are read tolerantly: an odd optional field never drops the event', () => {
   const odd = SessionEvent.safeParse({
-    id: 7, type: 'session_object_modified', created_at: '2026-05-28T12:00:00Z', session_object: { alias: 'job' }, item_id: null,
+    id: 7,
+    type: 'session_object_modified',
+    created_at: '2026-05-28T12:00:00Z',
+    session_object: { alias: 'job' },
+    item_id: null,
   });
   assert.ok(odd.success);
   assert.equal(odd.data.session_object?.alias, 'job');
   assert.equal(odd.data.created_at, undefined);
-  const posted = SessionEvent.safeParse({ type: 'session_thread_item_posted', session_object: 'job', alias: 'job', created_at: 1714150000000 });
+  const posted = SessionEvent.safeParse({
+    type: 'session_thread_item_posted',
+    session_object: 'job',
+    alias: 'job',
+    created_at: 1714150000000,
+  });
   assert.ok(posted.success);
   assert.equal(posted.data.alias, 'job');
   assert.equal(posted.data.created_at, 1714150000000);

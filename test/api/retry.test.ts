@@ -9,7 +9,10 @@ const err = (code: ApiErrorCode, extra: Partial<{ retryAfterMs: number; status: 
 
 test('backoff: min(max, 500 × 2^(n-1)) ± 20 %, capped, reset', () => {
   const mid = { random: () => 0.5 };
-  assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 8].map((n) => backoffDelay(n, { ...mid, maxMs: 30_000 })), [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000]);
+  assert.deepEqual(
+    [1, 2, 3, 4, 5, 6, 7, 8].map((n) => backoffDelay(n, { ...mid, maxMs: 30_000 })),
+    [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000],
+  );
   assert.equal(backoffDelay(1, { random: () => 0 }), 400);
   assert.equal(backoffDelay(1, { random: () => 0.999999 }), 600);
   assert.equal(backoffDelay(5000, { ...mid, maxMs: 1234 }), 1234);
@@ -39,7 +42,14 @@ function harness() {
   let clock = 0;
   return {
     waits,
-    opts: { random: () => 0.5, now: () => clock, sleep: async (ms: number) => { waits.push(ms); clock += ms; } },
+    opts: {
+      random: () => 0.5,
+      now: () => clock,
+      sleep: async (ms: number) => {
+        waits.push(ms);
+        clock += ms;
+      },
+    },
   };
 }
 
@@ -70,31 +80,81 @@ test('withRetry: API_COMMAND_FAILED gives up after 3 answers; fatal errors at on
   for (const code of ['API_COMMAND_FAILED', 'API_BAD_RESPONSE'] as const) {
     const h = harness();
     let calls = 0;
-    await assert.rejects(withRetry(async () => { calls++; throw err(code); }, h.opts), { code });
+    await assert.rejects(
+      withRetry(async () => {
+        calls++;
+        throw err(code);
+      }, h.opts),
+      { code },
+    );
     assert.equal(calls, 3);
   }
   let calls = 0;
-  await assert.rejects(withRetry(async () => { calls++; throw err('AUTH_INVALID'); }, harness().opts), { code: 'AUTH_INVALID' });
-  await assert.rejects(withRetry(async () => { calls++; throw new Error('boom'); }, harness().opts), /boom/);
-  await assert.rejects(withRetry(async () => { calls++; throw err('API_TRANSIENT_ERROR'); }, { ...harness().opts, retry: 'none' }));
+  await assert.rejects(
+    withRetry(async () => {
+      calls++;
+      throw err('AUTH_INVALID');
+    }, harness().opts),
+    { code: 'AUTH_INVALID' },
+  );
+  await assert.rejects(
+    withRetry(async () => {
+      calls++;
+      throw new Error('boom');
+    }, harness().opts),
+    /boom/,
+  );
+  await assert.rejects(
+    withRetry(
+      async () => {
+        calls++;
+        throw err('API_TRANSIENT_ERROR');
+      },
+      { ...harness().opts, retry: 'none' },
+    ),
+  );
   assert.equal(calls, 3);
 });
 
 test('withRetry: deadline and maxAttempts bound a transient storm; abort stops the wait', async () => {
   const h = harness();
   let calls = 0;
-  await assert.rejects(withRetry(async () => { calls++; throw err('API_TRANSIENT_ERROR'); }, { ...h.opts, deadlineMs: 5000 }));
+  await assert.rejects(
+    withRetry(
+      async () => {
+        calls++;
+        throw err('API_TRANSIENT_ERROR');
+      },
+      { ...h.opts, deadlineMs: 5000 },
+    ),
+  );
   assert.deepEqual(h.waits, [500, 1000, 2000]); // the next wait (4000) would pass the deadline
   calls = 0;
-  await assert.rejects(withRetry(async () => { calls++; throw err('API_NETWORK_ERROR'); }, { ...harness().opts, maxAttempts: 3 }));
+  await assert.rejects(
+    withRetry(
+      async () => {
+        calls++;
+        throw err('API_NETWORK_ERROR');
+      },
+      { ...harness().opts, maxAttempts: 3 },
+    ),
+  );
   assert.equal(calls, 3);
 
   const ac = new AbortController();
   const started = Date.now();
   setTimeout(() => ac.abort(), 50);
-  await assert.rejects(withRetry(async () => { throw err('API_NETWORK_ERROR'); }, { signal: ac.signal, baseMs: 10_000 }), (e: unknown) => {
-    assert.ok(e instanceof ApiError && e.aborted);
-    return true;
-  });
+  await assert.rejects(
+    withRetry(
+      async () => {
+        throw err('API_NETWORK_ERROR');
+      },
+      { signal: ac.signal, baseMs: 10_000 },
+    ),
+    (e: unknown) => {
+      assert.ok(e instanceof ApiError && e.aborted);
+      return true;
+    },
+  );
   assert.ok(Date.now() - started < 2000);
 });

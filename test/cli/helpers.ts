@@ -28,7 +28,10 @@ export async function cliWorld(t: TestContext): Promise<CliWorld> {
 
 /** Scripted login: key on stdin, never prompts. */
 export function loginCli(w: Pick<CliWorld, 'emu' | 'home'>, key: string, extra: string[] = []): Promise<CliResult> {
-  return runCli(['login', '--api-url', w.emu.apiUrl, '--api-key-stdin', '--no-input', ...extra], { home: w.home, input: `${key}\n` });
+  return runCli(['login', '--api-url', w.emu.apiUrl, '--api-key-stdin', '--no-input', ...extra], {
+    home: w.home,
+    input: `${key}\n`,
+  });
 }
 
 /** Logs in (asserting success) and writes a config with one section for the world's session. */
@@ -43,7 +46,8 @@ export function sectionConfig(sections: Array<Partial<SessionTuple> & { name?: s
   const lines = ['sections:'];
   for (const s of sections) {
     lines.push(`  - name: ${s.name ?? 'sec'}`, '    job_type: session_agent_harness', '    session:');
-    for (const k of ['org_id', 'blob_id', 'revision_id', 'session_id'] as const) if (s[k]) lines.push(`      ${k}: ${s[k]}`);
+    for (const k of ['org_id', 'blob_id', 'revision_id', 'session_id'] as const)
+      if (s[k]) lines.push(`      ${k}: ${s[k]}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -135,25 +135,42 @@ test('login: an unreachable API is API_NETWORK_ERROR (20) and writes nothing', a
   const w = await cliWorld(t);
   const port = await deadPort();
   const r = await runCli(['login', '--api-url', `http://127.0.0.1:${port}/v1`, '--api-key-stdin', '--no-input'], {
-    home: w.home, input: `${w.user.api_key}\n`,
+    home: w.home,
+    input: `${w.user.api_key}\n`,
   });
   const line = expectCode(r, 'API_NETWORK_ERROR', 20);
   // A one-shot command: nothing is retried after it exits, so the remediation must not say so.
   assert.doesNotMatch(line.remediation, /retried automatically/i);
-  assert.match(line.remediation, /Check the network and the API URL \(--api-url\), then run `blobhub-worker login` again/);
+  assert.match(
+    line.remediation,
+    /Check the network and the API URL \(--api-url\), then run `blobhub-worker login` again/,
+  );
   assert.ok(!existsSync(join(w.home, 'credentials.yaml')));
 });
 
 test('login: usage errors exit 2 (no key with --no-input, bad URL, stray argument, unknown flag)', async (t) => {
   const w = await cliWorld(t);
   expectCode(await runCli(['login', '--no-input', '--api-url', w.emu.apiUrl], { home: w.home }), 'USAGE', 2);
-  expectCode(await runCli(['login', '--api-url', 'not a url', '--api-key-stdin'], { home: w.home, input: 'bhk_x123456\n' }), 'USAGE', 2);
-  expectCode(await runCli(['login', '--api-url', w.emu.apiUrl, '--realtime-url', 'http://x', '--api-key-stdin'], {
-    home: w.home, input: `${w.user.api_key}\n`,
-  }), 'USAGE', 2);
+  expectCode(
+    await runCli(['login', '--api-url', 'not a url', '--api-key-stdin'], { home: w.home, input: 'bhk_x123456\n' }),
+    'USAGE',
+    2,
+  );
+  expectCode(
+    await runCli(['login', '--api-url', w.emu.apiUrl, '--realtime-url', 'http://x', '--api-key-stdin'], {
+      home: w.home,
+      input: `${w.user.api_key}\n`,
+    }),
+    'USAGE',
+    2,
+  );
   expectCode(await runCli(['login', 'extra'], { home: w.home }), 'USAGE', 2);
   expectCode(await runCli(['login', '--json'], { home: w.home }), 'USAGE', 2);
-  expectCode(await runCli(['login', '--api-key-stdin', '--api-url', w.emu.apiUrl], { home: w.home, input: '\n\n' }), 'USAGE', 2);
+  expectCode(
+    await runCli(['login', '--api-key-stdin', '--api-url', w.emu.apiUrl], { home: w.home, input: '\n\n' }),
+    'USAGE',
+    2,
+  );
   assert.equal(w.emu.control.counters().requests, 0);
 });
 
@@ -204,9 +221,13 @@ test('login on a terminal: the key prompt is raw-mode and never echoes', async (
   const { CLI } = await import('../support/process');
   // Async: the emulator lives in this process and must keep answering while the child runs.
   const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn('python3', ['-c', PTY_DRIVER, process.execPath, CLI, 'login', '--api-url', w.emu.apiUrl, '--home', w.home], {
-      env: { ...process.env, BHW_TEST_KEY: w.user.api_key },
-    });
+    const child = spawn(
+      'python3',
+      ['-c', PTY_DRIVER, process.execPath, CLI, 'login', '--api-url', w.emu.apiUrl, '--home', w.home],
+      {
+        env: { ...process.env, BHW_TEST_KEY: w.user.api_key },
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -160,7 +160,9 @@ test('start: a signal during preflight still stops cleanly (exit 0, lock removed
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const exited = waitExit(child);
-  await waitFor(() => (w.emu.control.counters().byCommand['users/me'] ?? 0) >= 1, 'preflight reached /users/me', { timeoutMs: 15_000 });
+  await waitFor(() => (w.emu.control.counters().byCommand['users/me'] ?? 0) >= 1, 'preflight reached /users/me', {
+    timeoutMs: 15_000,
+  });
   child.kill('SIGTERM');
   const exit = await exited;
   assert.equal(exit.signal, null, `not killed by the signal: ${stderr}`);
@@ -176,7 +178,13 @@ test('lock: a live pid in instance.yaml is WORKER_ALREADY_RUNNING (15); the file
   const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
   t.after(() => sleeper.kill('SIGKILL'));
   const text = YAML.stringify({
-    instance: { instance_id: 'ins_01JOTHERWORKER0000000000000', pid: sleeper.pid, host: 'elsewhere', version: '0.1.0', started_at: '2026-01-01T00:00:00Z' },
+    instance: {
+      instance_id: 'ins_01JOTHERWORKER0000000000000',
+      pid: sleeper.pid,
+      host: 'elsewhere',
+      version: '0.1.0',
+      started_at: '2026-01-01T00:00:00Z',
+    },
   });
   await writeFile(lockPath(w), text);
   w.emu.control.resetCounters();
@@ -205,7 +213,15 @@ test('lock: a dead pid or a garbled instance.yaml is stale and replaced', async 
   const dead = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
   await waitExit(dead);
   const stale = [
-    YAML.stringify({ instance: { instance_id: 'ins_OLD', pid: dead.pid, host: 'h', version: '0.0.1', started_at: '2026-01-01T00:00:00Z' } }),
+    YAML.stringify({
+      instance: {
+        instance_id: 'ins_OLD',
+        pid: dead.pid,
+        host: 'h',
+        version: '0.0.1',
+        started_at: '2026-01-01T00:00:00Z',
+      },
+    }),
     'instance: [this is: not, a lock',
     '',
   ];

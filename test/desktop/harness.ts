@@ -29,7 +29,14 @@ export function launchBrowser(): Promise<Browser> {
   if (!existsSync(INDEX_HTML)) throw new Error('dist/renderer/index.html missing: run `npm run build` first');
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
     timeout: 30_000,
   });
 }
@@ -46,13 +53,29 @@ export function recordingPorts(): RecordingPorts {
   const ports: RecordingPorts = {
     platform: 'linux',
     version: '0.1.0',
-    opened: [], windows: [], closed: [], quits: 0, startAtLogin: false,
-    async openPath(path) { ports.opened.push(path); },
-    async getStartAtLogin() { return ports.startAtLogin; },
-    async setStartAtLogin(enabled) { ports.startAtLogin = enabled; },
-    quit() { ports.quits += 1; },
-    openWindow(request) { ports.windows.push(request); },
-    closeWindow(id) { ports.closed.push(id); },
+    opened: [],
+    windows: [],
+    closed: [],
+    quits: 0,
+    startAtLogin: false,
+    async openPath(path) {
+      ports.opened.push(path);
+    },
+    async getStartAtLogin() {
+      return ports.startAtLogin;
+    },
+    async setStartAtLogin(enabled) {
+      ports.startAtLogin = enabled;
+    },
+    quit() {
+      ports.quits += 1;
+    },
+    openWindow(request) {
+      ports.windows.push(request);
+    },
+    closeWindow(id) {
+      ports.closed.push(id);
+    },
   };
   return ports;
 }
@@ -69,7 +92,10 @@ export interface PageGlobals {
   __workerPush?: (snapshot: unknown) => void;
   __noReload?: boolean;
   document: {
-    addEventListener(type: 'securitypolicyviolation', fn: (e: { violatedDirective: string; blockedURI: string }) => void): void;
+    addEventListener(
+      type: 'securitypolicyviolation',
+      fn: (e: { violatedDirective: string; blockedURI: string }) => void,
+    ): void;
     querySelector(selector: string): unknown;
   };
 }
@@ -93,7 +119,11 @@ export interface SessionOptions {
   sandbox?: SandboxPort;
 }
 
-export async function openRenderer(browser: Browser, host: WorkerHost, options: SessionOptions = {}): Promise<RendererSession> {
+export async function openRenderer(
+  browser: Browser,
+  host: WorkerHost,
+  options: SessionOptions = {},
+): Promise<RendererSession> {
   const ports = recordingPorts();
   const router = createRouter({ host, ports, ...(options.sandbox ? { sandbox: options.sandbox } : {}) });
   const context = await browser.newContext({
@@ -111,14 +141,17 @@ export async function openRenderer(browser: Browser, host: WorkerHost, options: 
 
   // The window id the "Electron" side would see for this page.
   await page.exposeFunction('__workerInvoke', (channel: string, payload: unknown) =>
-    router.invoke(channel, payload, { kind: 'window', windowId: 1 }));
+    router.invoke(channel, payload, { kind: 'window', windowId: 1 }),
+  );
   await page.exposeFunction('__reportProblem', (text: string) => problems.push(text));
   const pairs = IPC_CHANNELS.map((c) => [c, methodName(c)] as const);
   await page.addInitScript((methods: ReadonlyArray<readonly [string, string]>) => {
     const w = globalThis as unknown as PageGlobals;
     const invoke = w.__workerInvoke;
     const report = w.__reportProblem;
-    w.document.addEventListener('securitypolicyviolation', (e) => report(`csp: ${e.violatedDirective} blocked ${e.blockedURI}`));
+    w.document.addEventListener('securitypolicyviolation', (e) =>
+      report(`csp: ${e.violatedDirective} blocked ${e.blockedURI}`),
+    );
     const listeners = new Set<(s: unknown) => void>();
     const api: Record<string, unknown> = {};
     for (const [channel, name] of methods) api[name] = (input?: unknown) => invoke(channel, input);
@@ -138,10 +171,18 @@ export async function openRenderer(browser: Browser, host: WorkerHost, options: 
 
   const url = pathToFileURL(INDEX_HTML).href;
   return {
-    page, context, router, ports, problems,
+    page,
+    context,
+    router,
+    ports,
+    problems,
     async goto(hash) {
       await page.goto(`${url}${hash}`);
-      await page.waitForFunction(() => !(globalThis as unknown as PageGlobals).document.querySelector('#app > p.muted'), undefined, { timeout: 10_000 });
+      await page.waitForFunction(
+        () => !(globalThis as unknown as PageGlobals).document.querySelector('#app > p.muted'),
+        undefined,
+        { timeout: 10_000 },
+      );
     },
     async screenshot(name) {
       mkdirSync(SCREENSHOTS, { recursive: true });

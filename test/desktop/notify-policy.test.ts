@@ -30,7 +30,10 @@ test('notify: failures already there at app start are not announced; prompts are
   const seen = new Set<string>();
   const initial = snap({ sections: [section('ses_1', [failedThread('old')])], prompts: [prompt('pr_1')] });
   const out = notificationsFor(null, initial, seen);
-  assert.deepEqual(out.map((n) => n.key), ['prompt:pr_1']);
+  assert.deepEqual(
+    out.map((n) => n.key),
+    ['prompt:pr_1'],
+  );
   assert.deepEqual(notificationsFor(initial, initial, seen), []);
 });
 
@@ -38,7 +41,20 @@ test('notify: a new pending prompt notifies once and clicks through to its windo
   const seen = new Set<string>();
   const s0 = snap();
   notificationsFor(null, s0, seen);
-  const s1 = snap({ prompts: [prompt('pr_A', { kind: 'ask_user_question', thread: 'feature', payload: { questions: [{ question: 'Which DB?', multi_select: false, options: [] }, { question: 'Why?', multi_select: false, options: [] }] } })] });
+  const s1 = snap({
+    prompts: [
+      prompt('pr_A', {
+        kind: 'ask_user_question',
+        thread: 'feature',
+        payload: {
+          questions: [
+            { question: 'Which DB?', multi_select: false, options: [] },
+            { question: 'Why?', multi_select: false, options: [] },
+          ],
+        },
+      }),
+    ],
+  });
   const out = notificationsFor(s0, s1, seen);
   assert.equal(out.length, 1);
   assert.equal(out[0]!.title, 'Input needed: feature');
@@ -49,7 +65,10 @@ test('notify: a new pending prompt notifies once and clicks through to its windo
   assert.deepEqual(notificationsFor(s1, s0, seen), []);
   assert.deepEqual(notificationsFor(s0, s1, seen), []);
   const s2 = snap({ prompts: [...s1.prompts, prompt('pr_B')] });
-  assert.deepEqual(notificationsFor(s1, s2, seen).map((n) => n.key), ['prompt:pr_B']);
+  assert.deepEqual(
+    notificationsFor(s1, s2, seen).map((n) => n.key),
+    ['prompt:pr_B'],
+  );
 });
 
 test('notify: the memory of seen keys stays bounded', () => {

@@ -12,7 +12,10 @@ import YAML from 'yaml';
 import { ROOT } from './harness';
 
 const require = createRequire(import.meta.url);
-const config = YAML.parse(readFileSync(join(ROOT, 'electron-builder.yml'), 'utf8')) as Record<string, Record<string, unknown>> & { files: string[] };
+const config = YAML.parse(readFileSync(join(ROOT, 'electron-builder.yml'), 'utf8')) as Record<
+  string,
+  Record<string, unknown>
+> & { files: string[] };
 
 /** electron-builder's own validation (its JSON schema, app-builder-lib/scheme.json). */
 function validate(c: unknown): Promise<void> {
@@ -29,15 +32,18 @@ test('packaging: electron-builder.yml is valid for electron-builder and covers t
 
   assert.equal((config.mac!.extendInfo as Record<string, unknown>).LSUIElement, true, 'no dock icon on macOS');
   assert.deepEqual((config.linux!.target as string[]).sort(), ['AppImage', 'deb']);
-  assert.equal(((config.win!.target as Array<{ target: string }>)[0]!).target, 'nsis');
-  assert.equal(((config.mac!.target as Array<{ target: string }>)[0]!).target, 'dmg');
+  assert.equal((config.win!.target as Array<{ target: string }>)[0]!.target, 'nsis');
+  assert.equal((config.mac!.target as Array<{ target: string }>)[0]!.target, 'dmg');
   assert.ok(config.files.includes('dist/**') && config.files.includes('package.json'));
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { main: string; scripts: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    main: string;
+    scripts: Record<string, string>;
+  };
   assert.equal(pkg.main, 'dist/app/main.cjs');
   assert.match(pkg.scripts.dist ?? '', /electron-builder --config electron-builder\.yml/);
 });
 
-test('packaging: Electron fuses are set (RunAsNode kept for the sandbox\'s demo agent), and the schema knows every key', async () => {
+test("packaging: Electron fuses are set (RunAsNode kept for the sandbox's demo agent), and the schema knows every key", async () => {
   assert.deepEqual(config.electronFuses, {
     runAsNode: true, // main/sandbox/launcher.ts starts the demo agent with ELECTRON_RUN_AS_NODE=1
     enableNodeOptionsEnvironmentVariable: false,
@@ -63,6 +69,8 @@ test('packaging: the sandboxed preload requires only electron; main only electro
   const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
   // ws's optional native speed-ups, required inside try/catch: absent in the package, and that is fine.
   const optional = new Set(['bufferutil', 'utf-8-validate']);
-  const foreign = requiredModules('dist/app/main.cjs').filter((m) => !builtins.has(m) && m !== 'electron' && !optional.has(m));
+  const foreign = requiredModules('dist/app/main.cjs').filter(
+    (m) => !builtins.has(m) && m !== 'electron' && !optional.has(m),
+  );
   assert.deepEqual(foreign, [], 'main.cjs is bundled whole except electron');
 });

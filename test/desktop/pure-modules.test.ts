@@ -5,7 +5,13 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nodeLog from 'electron-log/node';
-import { HIDDEN_FLAG, autostartExec, linuxAutostartEntry, linuxAutostartPath, quoteExecArg } from '../../main/desktop/autostart';
+import {
+  HIDDEN_FLAG,
+  autostartExec,
+  linuxAutostartEntry,
+  linuxAutostartPath,
+  quoteExecArg,
+} from '../../main/desktop/autostart';
 import { CSP, isOwnPage, isTrustedSender, routeHash, windowKey } from '../../main/desktop/security';
 import { initialWindow } from '../../main/desktop/startup';
 import { DESKTOP_LOG_FILE, configureDesktopLog, electronLogSink, redactLogData } from '../../main/desktop/log-sink';
@@ -17,22 +23,36 @@ const ROOT = new URL('../..', import.meta.url).pathname;
 test('autostart: XDG path honours XDG_CONFIG_HOME, else ~/.config', () => {
   assert.equal(linuxAutostartPath({}, '/home/u'), '/home/u/.config/autostart/blobhub-worker.desktop');
   assert.equal(linuxAutostartPath({ XDG_CONFIG_HOME: '/cfg' }, '/home/u'), '/cfg/autostart/blobhub-worker.desktop');
-  assert.equal(linuxAutostartPath({ XDG_CONFIG_HOME: 'relative' }, '/home/u'), '/home/u/.config/autostart/blobhub-worker.desktop');
+  assert.equal(
+    linuxAutostartPath({ XDG_CONFIG_HOME: 'relative' }, '/home/u'),
+    '/home/u/.config/autostart/blobhub-worker.desktop',
+  );
 });
 
 test('autostart: desktop entry text, with Exec quoting per the spec and the --hidden flag', () => {
   const text = linuxAutostartEntry({ exec: '/opt/BlobHub Worker/blobhub-worker' });
-  assert.equal(text, [
-    '[Desktop Entry]', 'Type=Application', 'Version=1.0', 'Name=BlobHub Worker',
-    'Comment=Runs coding agents for BlobHub sessions',
-    `Exec="/opt/BlobHub Worker/blobhub-worker" ${HIDDEN_FLAG}`,
-    'Terminal=false', 'X-GNOME-Autostart-enabled=true', '',
-  ].join('\n'));
+  assert.equal(
+    text,
+    [
+      '[Desktop Entry]',
+      'Type=Application',
+      'Version=1.0',
+      'Name=BlobHub Worker',
+      'Comment=Runs coding agents for BlobHub sessions',
+      `Exec="/opt/BlobHub Worker/blobhub-worker" ${HIDDEN_FLAG}`,
+      'Terminal=false',
+      'X-GNOME-Autostart-enabled=true',
+      '',
+    ].join('\n'),
+  );
   assert.equal(quoteExecArg('/usr/bin/app'), '/usr/bin/app');
   assert.equal(quoteExecArg('/a/$HOME`x`"q"\\'), '"/a/\\$HOME\\`x\\`\\"q\\"\\\\"');
   assert.equal(quoteExecArg('100%'), '100%%');
   assert.ok(!linuxAutostartEntry({ exec: '/x', name: 'a\nExec=evil' }).includes('\nExec=evil'));
-  assert.equal(autostartExec('/usr/lib/app/electron', { APPIMAGE: '/home/u/BlobHub.AppImage' }), '/home/u/BlobHub.AppImage');
+  assert.equal(
+    autostartExec('/usr/lib/app/electron', { APPIMAGE: '/home/u/BlobHub.AppImage' }),
+    '/home/u/BlobHub.AppImage',
+  );
   assert.equal(autostartExec('/usr/lib/app/electron', {}), '/usr/lib/app/electron');
 });
 
@@ -69,10 +89,16 @@ test('windows: hash routes and one window per route key', () => {
 test('startup: sign-in problems open the login window, other failures the dashboard, --hidden stays in the tray', () => {
   const err = (code: string) => ({ code, message: 'm', at: 'x' });
   for (const code of ['CREDENTIALS_NOT_FOUND', 'IDENTITY_NOT_FOUND', 'AUTH_INVALID', 'USER_IDENTITY_MISMATCH']) {
-    assert.deepEqual(initialWindow(snap({ phase: 'preflight_failed', preflight_error: err(code) }), { argv: [HIDDEN_FLAG] }), { view: 'login' });
+    assert.deepEqual(
+      initialWindow(snap({ phase: 'preflight_failed', preflight_error: err(code) }), { argv: [HIDDEN_FLAG] }),
+      { view: 'login' },
+    );
   }
   assert.deepEqual(initialWindow(snap({ phase: 'signed_out' }), { argv: [] }), { view: 'login' });
-  assert.deepEqual(initialWindow(snap({ phase: 'preflight_failed', preflight_error: err('INVALID_CONFIG') }), { argv: [HIDDEN_FLAG] }), { view: 'dashboard' });
+  assert.deepEqual(
+    initialWindow(snap({ phase: 'preflight_failed', preflight_error: err('INVALID_CONFIG') }), { argv: [HIDDEN_FLAG] }),
+    { view: 'dashboard' },
+  );
   assert.deepEqual(initialWindow(snap(), { argv: ['/app'] }), { view: 'dashboard' });
   assert.equal(initialWindow(snap(), { argv: ['/app', HIDDEN_FLAG] }), null);
 });
@@ -80,14 +106,22 @@ test('startup: sign-in problems open the login window, other failures the dashbo
 test('logging: core records map to electron-log levels, and the hook redacts keys', () => {
   const lines: Array<[string, string]> = [];
   const writer = {
-    debug: (l: unknown) => lines.push(['debug', String(l)]), info: (l: unknown) => lines.push(['info', String(l)]),
-    warn: (l: unknown) => lines.push(['warn', String(l)]), error: (l: unknown) => lines.push(['error', String(l)]),
+    debug: (l: unknown) => lines.push(['debug', String(l)]),
+    info: (l: unknown) => lines.push(['info', String(l)]),
+    warn: (l: unknown) => lines.push(['warn', String(l)]),
+    error: (l: unknown) => lines.push(['error', String(l)]),
   };
   const key = 'bhk_desktop_secret_123456';
   registerSecret(key);
   const logger = createLogger({ sinks: [electronLogSink(writer)], minLevel: 'debug' });
-  logger.debug('a', 'x'); logger.info('b', 'y'); logger.warn('c', `key ${key}`); logger.error('d', 'z', { apiKey: 'plain-value-123' });
-  assert.deepEqual(lines.map(([l]) => l), ['debug', 'info', 'warn', 'error']);
+  logger.debug('a', 'x');
+  logger.info('b', 'y');
+  logger.warn('c', `key ${key}`);
+  logger.error('d', 'z', { apiKey: 'plain-value-123' });
+  assert.deepEqual(
+    lines.map(([l]) => l),
+    ['debug', 'info', 'warn', 'error'],
+  );
   assert.ok(lines.every(([, l]) => !l.includes(key) && !l.includes('plain-value-123')));
   assert.equal(JSON.parse(lines[2]![1]).event, 'c');
   const hooked = redactLogData([`raw ${key}`, new Error(`boom ${key}`), { nested: key }, 42]);
@@ -115,7 +149,11 @@ test('logging: desktop.log is 0600 in 0700 folders, redacted, and never sent to 
 
   // electron-log/main's IPC transport (on in an unpackaged app) would push every record to every window.
   const fake = {
-    transports: { file: { resolvePathFn: () => '', maxSize: 0, level: 'info' as string | false }, console: { level: 'info' as string | false }, ipc: { level: 'silly' as string | false } },
+    transports: {
+      file: { resolvePathFn: () => '', maxSize: 0, level: 'info' as string | false },
+      console: { level: 'info' as string | false },
+      ipc: { level: 'silly' as string | false },
+    },
     hooks: [] as Array<(m: { data: unknown[] }) => { data: unknown[] } | false>,
   };
   configureDesktopLog(fake, join(tmp, 'home2'));
@@ -135,7 +173,10 @@ test('tray icons: every state has a coloured and a macOS template icon, at 1x an
   const { ICON_STATES } = await import('../../main/desktop/status');
   for (const state of ICON_STATES) {
     for (const variant of ['', 'Template']) {
-      for (const [suffix, size] of [['', 16], ['@2x', 32]] as const) {
+      for (const [suffix, size] of [
+        ['', 16],
+        ['@2x', 32],
+      ] as const) {
         const png = readFileSync(join(ROOT, 'renderer/assets/tray', `${state}${variant}${suffix}.png`));
         assert.equal(png.subarray(1, 4).toString('ascii'), 'PNG');
         assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [size, size], `${state}${variant}${suffix}`);

@@ -40,8 +40,16 @@ test('router: malformed input → IPC_INVALID_INPUT naming the field; unknown ch
     ['thread:reset', { sectionId: 's' }, /alias/],
     ['thread:reset', { sectionId: '', alias: 'a' }, /sectionId: sectionId must not be empty/],
     ['prompt:answer', { promptId: 'pr_1', answer: { kind: 'approval', decision: 'maybe' } }, /answer\.decision/],
-    ['prompt:answer', { promptId: 'pr_1', answer: { kind: 'ask_user_question', answers: { q: 7 } } }, /answer\.answers\.q/],
-    ['prompt:answer', { promptId: 'pr_1', answer: { kind: 'text', text: ' \n ' } }, /answer\.text: text must not be empty/],
+    [
+      'prompt:answer',
+      { promptId: 'pr_1', answer: { kind: 'ask_user_question', answers: { q: 7 } } },
+      /answer\.answers\.q/,
+    ],
+    [
+      'prompt:answer',
+      { promptId: 'pr_1', answer: { kind: 'text', text: ' \n ' } },
+      /answer\.text: text must not be empty/,
+    ],
     ['handoff:update', { sectionId: 's', alias: 'a', patch: {} }, /patch: patch must change at least one field/],
     ['handoff:update', { sectionId: 's', alias: 'a', patch: { state: 'exploded' } }, /patch\.state/],
     ['window:open', { view: 'settings' }, /view/],
@@ -70,21 +78,35 @@ test('router: login through the real core never returns (or logs) the key; failu
   const { emu, host, router } = await setup(t);
   const user = emu.control.createUser({ name: 'Robo', email: 'robo@example.test' });
   const bad = await router.invoke('auth:login', { apiUrl: emu.apiUrl, apiKey: 'bhk_wrong_key_000000' }, win);
-  assert.deepEqual(bad.ok && bad.data, { ok: false, code: 'AUTH_INVALID', message: (bad.ok && (bad.data as { message?: string }).message) || '' });
+  assert.deepEqual(bad.ok && bad.data, {
+    ok: false,
+    code: 'AUTH_INVALID',
+    message: (bad.ok && (bad.data as { message?: string }).message) || '',
+  });
 
   const good = await router.invoke('auth:login', { apiUrl: emu.apiUrl, apiKey: user.api_key }, win);
   assert.ok(good.ok);
-  assert.deepEqual(good.data, { ok: true, identity: { user_id: user.user_id, name: 'Robo', email: 'robo@example.test' }, identityChanged: false });
+  assert.deepEqual(good.data, {
+    ok: true,
+    identity: { user_id: user.user_id, name: 'Robo', email: 'robo@example.test' },
+    identityChanged: false,
+  });
   // Every channel's answer (and the snapshot) is free of the key.
   // The app restarts the worker under the new credentials (a fresh home has no sections yet: INVALID_CONFIG).
-  await waitFor(() => host.snapshot().phase === 'preflight_failed' || host.snapshot().phase === 'running', 'worker restarted after login');
+  await waitFor(
+    () => host.snapshot().phase === 'preflight_failed' || host.snapshot().phase === 'running',
+    'worker restarted after login',
+  );
   assert.notEqual(host.snapshot().preflight_error?.code, 'CREDENTIALS_NOT_FOUND');
   for (const channel of ['snapshot:get', 'app:getSettings'] as const) {
     const r = await router.invoke(channel, undefined, win);
     assert.ok(!JSON.stringify(r).includes(user.api_key), `${channel} leaks the key`);
   }
   assert.ok(!JSON.stringify(good).includes(user.api_key));
-  assert.ok(readFileSync(join(host.stateRoot, 'credentials.yaml'), 'utf8').includes(user.api_key), 'the key went to credentials.yaml only');
+  assert.ok(
+    readFileSync(join(host.stateRoot, 'credentials.yaml'), 'utf8').includes(user.api_key),
+    'the key went to credentials.yaml only',
+  );
 });
 
 test('router: OS actions go through the ports; paths come from the core, not the window', async (t) => {
@@ -95,7 +117,10 @@ test('router: OS actions go through the ports; paths come from the core, not the
   assert.ok(existsSync(join(host.stateRoot, 'config.yaml')), 'a starter config.yaml is written for a new user');
   const settings = await router.invoke('app:setStartAtLogin', { enabled: true }, win);
   assert.deepEqual(settings, { ok: true, data: { platform: 'linux', startAtLogin: true, version: '0.1.0' } });
-  assert.deepEqual(await router.invoke('window:open', { view: 'prompt', promptId: 'pr_1' }, win), { ok: true, data: null });
+  assert.deepEqual(await router.invoke('window:open', { view: 'prompt', promptId: 'pr_1' }, win), {
+    ok: true,
+    data: null,
+  });
   assert.deepEqual(ports.windows, [{ view: 'prompt', promptId: 'pr_1' }]);
   await router.invoke('window:close', undefined, win);
   await router.invoke('window:close', undefined, { kind: 'main' });
@@ -110,7 +135,9 @@ test('router: OS actions go through the ports; paths come from the core, not the
   const reset = await router.invoke('thread:reset', { sectionId: 's', alias: 'a' }, win);
   assert.equal(reset.ok, false);
   assert.equal(reset.ok ? null : reset.error.code, 'NOT_FOUND');
-  ports.openPath = async () => { throw new Error('no handler'); };
+  ports.openPath = async () => {
+    throw new Error('no handler');
+  };
   const failed = await router.invoke('logs:open', undefined, win);
   assert.equal(failed.ok ? null : failed.error.code, 'OPEN_FAILED');
 });

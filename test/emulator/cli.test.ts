@@ -32,17 +32,29 @@ test('prints URLs, keys, the session, a config section and the login command; se
   const workerKey = /Worker user:\s+(usr_\S+)\s+key: (bhk_\S+)/.exec(out.stdout);
   const humanKey = /Human user:\s+(usr_\S+)\s+key: (bhk_\S+)/.exec(out.stdout);
   assert.ok(apiUrl && realtimeUrl && workerKey && humanKey, out.stdout);
-  assert.match(out.stdout, /sections:\n  - name: emulator\n    job_type: session_agent_harness\n    session:\n      org_id: org_\S+\n      blob_id: blb_\S+\n      revision_id: rev_\S+\n      session_id: ses_\S+/);
-  assert.ok(out.stdout.includes(`blobhub-worker login --api-url ${apiUrl} --realtime-url ${realtimeUrl} --api-key-stdin`));
+  assert.match(
+    out.stdout,
+    /sections:\n  - name: emulator\n    job_type: session_agent_harness\n    session:\n      org_id: org_\S+\n      blob_id: blb_\S+\n      revision_id: rev_\S+\n      session_id: ses_\S+/,
+  );
+  assert.ok(
+    out.stdout.includes(`blobhub-worker login --api-url ${apiUrl} --realtime-url ${realtimeUrl} --api-key-stdin`),
+  );
   // In a clone `blobhub-worker` is not on PATH: the npm form is printed too.
-  assert.ok(out.stdout.includes(`| npm run cli -- login --api-url ${apiUrl} --realtime-url ${realtimeUrl} --api-key-stdin`), out.stdout);
+  assert.ok(
+    out.stdout.includes(`| npm run cli -- login --api-url ${apiUrl} --realtime-url ${realtimeUrl} --api-key-stdin`),
+    out.stdout,
+  );
 
-  const meRes = await fetch(`${apiUrl}/users/me`, { headers: { 'x-api-key': workerKey[2]! }, signal: AbortSignal.timeout(5_000) });
+  const meRes = await fetch(`${apiUrl}/users/me`, {
+    headers: { 'x-api-key': workerKey[2]! },
+    signal: AbortSignal.timeout(5_000),
+  });
   assert.equal(((await meRes.json()) as { user_id: string }).user_id, workerKey[1]);
   const revision = /revision_id: (rev_\S+)/.exec(out.stdout)![1]!;
   const session = /session_id: (ses_\S+)/.exec(out.stdout)![1]!;
   const list = await fetch(`${apiUrl}/revisions/${revision}/data`, {
-    method: 'POST', headers: { 'x-api-key': humanKey[2]!, 'content-type': 'application/json' },
+    method: 'POST',
+    headers: { 'x-api-key': humanKey[2]!, 'content-type': 'application/json' },
     body: JSON.stringify({ engine: 'workflow_blobhub', command: 'list_session_objects', session_id: session }),
   });
   assert.deepEqual(await list.json(), { aliases: [] }, 'the seeded session starts empty and the human has access');
@@ -58,17 +70,23 @@ test('prints URLs, keys, the session, a config section and the login command; se
   assert.equal(parseJob(uploaded)?.metadata.agent?.type, 'claude_code');
   // README's quick start shows the same command: the same envelope shape, only the ids and folder differ.
   const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
-  const readmeCurl = /^(curl -s http:\/\/127\.0\.0\.1:PORT\/__control\/uploadObject .*?\}\}\}\}\}')$/ms.exec(readme)?.[1];
+  const readmeCurl = /^(curl -s http:\/\/127\.0\.0\.1:PORT\/__control\/uploadObject .*?\}\}\}\}\}')$/ms.exec(
+    readme,
+  )?.[1];
   assert.ok(readmeCurl, 'README quick start has the hand-off curl');
-  const normalize = (cmd: string) => cmd
-    .replace(/"work_folder": "[^"]*"/, '"work_folder": "F"')
-    .replace(/127\.0\.0\.1:(PORT|\d+)/, '127.0.0.1:P')
-    .replace(/(usr|rev|ses)_(…\(human\)|…|\w+)/g, '$1_X');
+  const normalize = (cmd: string) =>
+    cmd
+      .replace(/"work_folder": "[^"]*"/, '"work_folder": "F"')
+      .replace(/127\.0\.0\.1:(PORT|\d+)/, '127.0.0.1:P')
+      .replace(/(usr|rev|ses)_(…\(human\)|…|\w+)/g, '$1_X');
   assert.equal(normalize(readmeCurl), normalize(curl));
 
   // A realtime connection open at shutdown must not keep the process alive.
   const ws = new WebSocket(realtimeUrl, { headers: { 'X-API-Key': workerKey[2]! } });
-  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
   child.kill('SIGTERM');
   const exit = await waitExit(child, 10_000);
   assert.deepEqual(exit, { status: 0, signal: null }, out.stderr);
@@ -79,7 +97,11 @@ test('--json prints one machine-readable line; SIGINT also stops it with 0', asy
   const { child, out } = spawnEmulator(['--json']);
   t.after(() => child.kill('SIGKILL'));
   await waitFor(() => out.stdout.includes('\n'), 'the JSON line', { timeoutMs: 15_000 });
-  const info = JSON.parse(out.stdout.split('\n')[0]!) as { apiUrl: string; worker: { api_key: string }; session: { session_id: string } };
+  const info = JSON.parse(out.stdout.split('\n')[0]!) as {
+    apiUrl: string;
+    worker: { api_key: string };
+    session: { session_id: string };
+  };
   assert.match(info.apiUrl, /^http:\/\/127\.0\.0\.1:\d+\/v1$/);
   assert.match(info.worker.api_key, /^bhk_/);
   assert.match(info.session.session_id, /^ses_/);

@@ -17,25 +17,52 @@ test('a remote control sets up users, sessions, objects and items that the REST 
   const ref = await control.createSession({ revision_id: 'rev_fixed', members: [worker.user_id] });
   assert.equal(ref.revision_id, 'rev_fixed');
   assert.match(ref.session_id, /^ses_/);
-  await assert.rejects(control.uploadObject(human.user_id, ref, 'job', { type: 'thread', thread: {} }), { code: 'forbidden', status: 403 });
+  await assert.rejects(control.uploadObject(human.user_id, ref, 'job', { type: 'thread', thread: {} }), {
+    code: 'forbidden',
+    status: 403,
+  });
   await control.grantAccess(ref, human.user_id);
   const env = await control.uploadObject(human.user_id, ref, 'job', { type: 'thread', thread: {} });
   assert.equal(env.alias, 'job');
   const item = await control.postItem(human.user_id, ref, 'job', [{ type: 'text', text: 'hello' }], { k: 1 });
   assert.equal(item.user_id, human.user_id);
-  assert.deepEqual((await control.listItems(ref, 'job')).map((i) => i.id), [item.id]);
+  assert.deepEqual(
+    (await control.listItems(ref, 'job')).map((i) => i.id),
+    [item.id],
+  );
   assert.deepEqual((await control.getObject(ref, 'job'))?.value, { type: 'thread', thread: {} });
   assert.equal(await control.getObject(ref, 'missing'), null);
-  assert.deepEqual((await control.events(ref)).map((e) => e.type), ['session_object_modified', 'session_thread_item_posted']);
+  assert.deepEqual(
+    (await control.events(ref)).map((e) => e.type),
+    ['session_object_modified', 'session_thread_item_posted'],
+  );
 
-  const listed = await post(emu, worker.api_key, ref.revision_id, { engine: 'workflow_blobhub', command: 'list_session_thread_items', session_id: ref.session_id, alias: 'job' });
+  const listed = await post(emu, worker.api_key, ref.revision_id, {
+    engine: 'workflow_blobhub',
+    command: 'list_session_thread_items',
+    session_id: ref.session_id,
+    alias: 'job',
+  });
   assert.equal(listed.body.items[0].id, item.id);
 
   await control.addFault({ command: 'list_session_objects', kind: 'status', status: 500, times: 1 });
   assert.equal((await control.faults()).length, 1);
   await control.setShapes({ list: 'objects' });
-  assert.equal((await post(emu, worker.api_key, ref.revision_id, { engine: 'workflow_blobhub', command: 'list_session_objects', session_id: ref.session_id })).status, 500);
-  const objects = await post(emu, worker.api_key, ref.revision_id, { engine: 'workflow_blobhub', command: 'list_session_objects', session_id: ref.session_id });
+  assert.equal(
+    (
+      await post(emu, worker.api_key, ref.revision_id, {
+        engine: 'workflow_blobhub',
+        command: 'list_session_objects',
+        session_id: ref.session_id,
+      })
+    ).status,
+    500,
+  );
+  const objects = await post(emu, worker.api_key, ref.revision_id, {
+    engine: 'workflow_blobhub',
+    command: 'list_session_objects',
+    session_id: ref.session_id,
+  });
   assert.deepEqual(objects.body, { objects: [{ alias: 'job', value: { type: 'thread' } }] });
 
   await control.setAuth(worker.user_id, 403);
@@ -53,8 +80,15 @@ test('control errors: unknown method 404, bad arguments 400 naming the argument,
   const emu = await startEmulator();
   t.after(() => emu.close());
   const call = async (method: string, init: RequestInit = {}) => {
-    const res = await fetch(`${emu.controlUrl}/${method}`, { method: 'POST', headers: { 'content-type': 'application/json' }, ...init });
-    return { status: res.status, body: (await res.json()) as { result?: unknown; error?: { code: string; message: string } } };
+    const res = await fetch(`${emu.controlUrl}/${method}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      ...init,
+    });
+    return {
+      status: res.status,
+      body: (await res.json()) as { result?: unknown; error?: { code: string; message: string } },
+    };
   };
   const unknown = await call('explode', { body: '{}' });
   assert.equal(unknown.status, 404);

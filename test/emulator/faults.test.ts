@@ -13,7 +13,10 @@ test('status fault: 5xx for the named command only, `times` spends it', async (t
     assert.equal(res.body.error.code, 'service_unavailable');
   }
   assert.equal((await cmd(w, w.worker.api_key, 'list_session_objects')).status, 200, 'other commands unaffected');
-  assert.equal((await cmd(w, w.worker.api_key, 'post_session_thread_item', { alias: 'job', content: text('x') })).status, 200);
+  assert.equal(
+    (await cmd(w, w.worker.api_key, 'post_session_thread_item', { alias: 'job', content: text('x') })).status,
+    200,
+  );
   assert.equal(w.emu.control.listItems(w.ref, 'job').length, 1, 'the faulted posts stored nothing');
   assert.deepEqual(w.emu.control.faults(), []);
   w.emu.control.addFault({ command: 'users/me', kind: 'status' });
@@ -36,7 +39,10 @@ test('drop_before: the connection dies and nothing is stored', async (t) => {
   const w = await world(t);
   await makeThread(w, w.worker.api_key, 'job');
   w.emu.control.addFault({ command: 'post_session_thread_item', kind: 'drop_before', times: 1 });
-  await assert.rejects(cmd(w, w.worker.api_key, 'post_session_thread_item', { alias: 'job', content: text('lost') }), TypeError);
+  await assert.rejects(
+    cmd(w, w.worker.api_key, 'post_session_thread_item', { alias: 'job', content: text('lost') }),
+    TypeError,
+  );
   assert.equal(w.emu.control.listItems(w.ref, 'job').length, 0);
   assert.equal(w.emu.control.events(w.ref).filter((e) => e.type === 'session_thread_item_posted').length, 0);
   assert.equal(w.emu.control.counters().mutationsApplied, 1, 'only the envelope upload was applied');
@@ -46,7 +52,14 @@ test('drop_after: the item is stored (and announced) but the client sees a conne
   const w = await world(t);
   await makeThread(w, w.worker.api_key, 'job');
   w.emu.control.addFault({ command: 'post_session_thread_item', kind: 'drop_after', times: 1 });
-  await assert.rejects(cmd(w, w.worker.api_key, 'post_session_thread_item', { alias: 'job', content: text('kept'), metadata: { emission_id: 'em_1' } }), TypeError);
+  await assert.rejects(
+    cmd(w, w.worker.api_key, 'post_session_thread_item', {
+      alias: 'job',
+      content: text('kept'),
+      metadata: { emission_id: 'em_1' },
+    }),
+    TypeError,
+  );
   const items = w.emu.control.listItems(w.ref, 'job');
   assert.equal(items.length, 1);
   assert.equal(items[0]!.metadata?.emission_id, 'em_1');
@@ -97,8 +110,12 @@ test("a '*' rule hits every route, users/me and data commands alike", async (t) 
 
 test('invalid fault rules are refused with invalid_request', async (t) => {
   const w = await world(t);
-  assert.throws(() => w.emu.control.addFault({ command: 'x', kind: 'status', status: 404 }), { code: 'invalid_request' });
-  assert.throws(() => w.emu.control.addFault({ command: 'x', kind: 'explode' as 'status' }), { code: 'invalid_request' });
+  assert.throws(() => w.emu.control.addFault({ command: 'x', kind: 'status', status: 404 }), {
+    code: 'invalid_request',
+  });
+  assert.throws(() => w.emu.control.addFault({ command: 'x', kind: 'explode' as 'status' }), {
+    code: 'invalid_request',
+  });
 });
 
 test('counters: per route, command, user, mutating; only users/me when nothing else was touched; reset', async (t) => {
@@ -117,7 +134,12 @@ test('counters: per route, command, user, mutating; only users/me when nothing e
   c = w.emu.control.counters();
   assert.equal(c.requests, 5);
   assert.equal(c.byRoute['POST /v1/revisions/{rev}/data'], 4);
-  assert.deepEqual(c.byCommand, { 'users/me': 1, upload_session_object: 2, post_session_thread_item: 1, list_session_thread_items: 1 });
+  assert.deepEqual(c.byCommand, {
+    'users/me': 1,
+    upload_session_object: 2,
+    post_session_thread_item: 1,
+    list_session_thread_items: 1,
+  });
   assert.equal(c.byUser[w.human.user_id], 2);
   assert.equal(c.byUser[w.outsider.user_id], 1);
   assert.equal(c.mutating, 3, 'received mutations, the forbidden one included');
@@ -126,19 +148,33 @@ test('counters: per route, command, user, mutating; only users/me when nothing e
   w.emu.control.postItem(w.human.user_id, w.ref, 'job', text('y'));
   assert.equal(w.emu.control.counters().requests, 5);
   w.emu.control.resetCounters();
-  assert.deepEqual(w.emu.control.counters(), { requests: 0, byRoute: {}, byCommand: {}, byUser: {}, mutating: 0, mutationsApplied: 0 });
+  assert.deepEqual(w.emu.control.counters(), {
+    requests: 0,
+    byRoute: {},
+    byCommand: {},
+    byUser: {},
+    mutating: 0,
+    mutationsApplied: 0,
+  });
 });
 
 test('malformed fault: HTTP 200 with the raw body; applied:false stores nothing, applied:true stores the item', async (t) => {
   const w = await world(t);
   await makeThread(w, w.worker.api_key, 'job');
   w.emu.control.addFault({ command: 'post_session_thread_item', kind: 'malformed', body: '{"item":', times: 1 });
-  const raw = (): Promise<Response> => fetch(`${w.emu.apiUrl}/revisions/${w.ref.revision_id}/data`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-api-key': w.worker.api_key },
-    body: JSON.stringify({ engine: 'workflow_blobhub', command: 'post_session_thread_item', session_id: w.ref.session_id, alias: 'job', content: text('x') }),
-    signal: AbortSignal.timeout(10_000),
-  });
+  const raw = (): Promise<Response> =>
+    fetch(`${w.emu.apiUrl}/revisions/${w.ref.revision_id}/data`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': w.worker.api_key },
+      body: JSON.stringify({
+        engine: 'workflow_blobhub',
+        command: 'post_session_thread_item',
+        session_id: w.ref.session_id,
+        alias: 'job',
+        content: text('x'),
+      }),
+      signal: AbortSignal.timeout(10_000),
+    });
   let res = await raw();
   assert.equal(res.status, 200);
   assert.equal(await res.text(), '{"item":');
@@ -148,7 +184,10 @@ test('malformed fault: HTTP 200 with the raw body; applied:false stores nothing,
   assert.equal(await res.text(), '{"truncated', 'default body');
   assert.equal(w.emu.control.listItems(w.ref, 'job').length, 1, 'applied');
   w.emu.control.addFault({ command: 'realtime', kind: 'malformed', body: 'nope', times: 1 });
-  await assert.rejects(connect(t, w.emu.realtimeUrl, { header: w.worker.api_key }), 'a 200 instead of an upgrade fails the handshake');
+  await assert.rejects(
+    connect(t, w.emu.realtimeUrl, { header: w.worker.api_key }),
+    'a 200 instead of an upgrade fails the handshake',
+  );
 });
 
 test('client_error fault: HTTP 400 that applies nothing; an `alias` rule hits only that thread', async (t) => {
@@ -158,9 +197,16 @@ test('client_error fault: HTTP 400 that applies nothing; an `alias` rule hits on
   w.emu.control.addFault({ command: 'post_session_thread_item', kind: 'client_error', alias: 'job', times: 1 });
   const other = await cmd(w, w.worker.api_key, 'post_session_thread_item', { alias: 'other', content: text('fine') });
   assert.equal(other.status, 200, 'another alias is not hit');
-  const refused = await cmd(w, w.worker.api_key, 'post_session_thread_item', { alias: 'job', content: text('refused') });
+  const refused = await cmd(w, w.worker.api_key, 'post_session_thread_item', {
+    alias: 'job',
+    content: text('refused'),
+  });
   assert.equal(refused.status, 400);
   assert.equal(refused.body.error.code, 'invalid_request');
   assert.equal(w.emu.control.listItems(w.ref, 'job').length, 0, 'nothing stored');
-  assert.equal((await cmd(w, w.worker.api_key, 'post_session_thread_item', { alias: 'job', content: text('later') })).status, 200, '`times` spent');
+  assert.equal(
+    (await cmd(w, w.worker.api_key, 'post_session_thread_item', { alias: 'job', content: text('later') })).status,
+    200,
+    '`times` spent',
+  );
 });

@@ -44,7 +44,13 @@ async function answer(res: Response): Promise<HttpAnswer> {
 }
 
 /** `POST {apiUrl}/revisions/{rev}/data[/query]` with a raw body (string sent as is). */
-export async function post(emu: Emulator, key: string | undefined, revisionId: string, body: unknown, route: 'data' | 'data/query' = 'data'): Promise<HttpAnswer> {
+export async function post(
+  emu: Emulator,
+  key: string | undefined,
+  revisionId: string,
+  body: unknown,
+  route: 'data' | 'data/query' = 'data',
+): Promise<HttpAnswer> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (key !== undefined) headers['x-api-key'] = key;
   const res = await fetch(`${emu.apiUrl}/revisions/${encodeURIComponent(revisionId)}/${route}`, {
@@ -58,11 +64,19 @@ export async function post(emu: Emulator, key: string | undefined, revisionId: s
 
 /** One workflow command for `key` against the world's session. */
 export function cmd(w: World, key: string, command: string, params: Record<string, unknown> = {}): Promise<HttpAnswer> {
-  return post(w.emu, key, w.ref.revision_id, { engine: 'workflow_blobhub', command, session_id: w.ref.session_id, ...params });
+  return post(w.emu, key, w.ref.revision_id, {
+    engine: 'workflow_blobhub',
+    command,
+    session_id: w.ref.session_id,
+    ...params,
+  });
 }
 
 export async function me(emu: Emulator, key?: string): Promise<HttpAnswer> {
-  const res = await fetch(`${emu.apiUrl}/users/me`, { headers: key ? { 'x-api-key': key } : {}, signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(`${emu.apiUrl}/users/me`, {
+    headers: key ? { 'x-api-key': key } : {},
+    signal: AbortSignal.timeout(10_000),
+  });
   return answer(res);
 }
 
@@ -81,7 +95,10 @@ export const text = (t: string) => [{ type: 'text', text: t }];
 export interface RpcClient {
   ws: WebSocket;
   /** Sends a request and waits for its response. */
-  request(method: string, params?: Record<string, unknown>): Promise<{ result?: any; error?: { code: number; message: string } }>;
+  request(
+    method: string,
+    params?: Record<string, unknown>,
+  ): Promise<{ result?: any; error?: { code: number; message: string } }>;
   /** Waits for the next message matching `match` (already received ones included). */
   next(match: (msg: any) => boolean, timeoutMs?: number): Promise<any>;
   /** Every message received so far. */
@@ -94,7 +111,8 @@ export type Auth = { header: string } | { protocol: string } | { none: true };
 /** Opens a realtime connection; rejects with the HTTP status on a refused handshake. */
 export function connect(t: TestContext, url: string, auth: Auth): Promise<RpcClient> {
   const options = 'header' in auth ? { headers: { 'X-API-Key': auth.header } } : {};
-  const protocols = 'protocol' in auth ? ['x-api-key.base64', Buffer.from(auth.protocol).toString('base64url')] : undefined;
+  const protocols =
+    'protocol' in auth ? ['x-api-key.base64', Buffer.from(auth.protocol).toString('base64url')] : undefined;
   const ws = new WebSocket(url, protocols, { ...options, handshakeTimeout: 5_000 });
   const received: any[] = [];
   const waiters = new Set<() => void>();
@@ -120,7 +138,11 @@ export function connect(t: TestContext, url: string, auth: Auth): Promise<RpcCli
         };
         const timer = setTimeout(() => {
           cleanup();
-          reject(new Error(`no matching realtime message within ${timeoutMs} ms; got ${JSON.stringify(received).slice(0, 500)}`));
+          reject(
+            new Error(
+              `no matching realtime message within ${timeoutMs} ms; got ${JSON.stringify(received).slice(0, 500)}`,
+            ),
+          );
         }, timeoutMs);
         const cleanup = () => {
           clearTimeout(timer);
@@ -147,7 +169,12 @@ export function connect(t: TestContext, url: string, auth: Auth): Promise<RpcCli
   return new Promise((resolve, reject) => {
     ws.once('open', () => resolve(client));
     ws.once('unexpected-response', (_req, res) => {
-      reject(Object.assign(new Error(`handshake refused: ${res.statusCode}`), { status: res.statusCode, headers: res.headers }));
+      reject(
+        Object.assign(new Error(`handshake refused: ${res.statusCode}`), {
+          status: res.statusCode,
+          headers: res.headers,
+        }),
+      );
       ws.terminate();
     });
     ws.once('error', (e) => reject(e));

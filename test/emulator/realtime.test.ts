@@ -34,8 +34,16 @@ test('standard base64 (with / and =) in the subprotocol is accepted over a raw h
   const url = new URL(w.emu.realtimeUrl);
   const status = await new Promise<number>((resolve, reject) => {
     const req = request({
-      host: url.hostname, port: url.port, path: '/v1',
-      headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': Buffer.from('0123456789abcdef').toString('base64'), 'Sec-WebSocket-Protocol': `x-api-key.base64, ${encoded}` },
+      host: url.hostname,
+      port: url.port,
+      path: '/v1',
+      headers: {
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': Buffer.from('0123456789abcdef').toString('base64'),
+        'Sec-WebSocket-Protocol': `x-api-key.base64, ${encoded}`,
+      },
       timeout: 5_000,
     });
     req.on('upgrade', (res, socket) => {
@@ -59,11 +67,27 @@ test('JSON-RPC rules: initialize first, 405 unknown method, 400 bad params / bad
   assert.match(early.error!.message, /initialize/);
   await c.request('status/initialize');
   assert.equal((await c.request('no/such')).error?.code, 405);
-  assert.equal((await c.request('subscription/add', { ...sessionParams(w.ref, ALL_TYPES), scope: 'org' })).error?.code, 400);
-  assert.equal((await c.request('subscription/add', { scope: 'revision', scope_id: w.ref.revision_id, target: 'session', target_id: w.ref.session_id })).error?.code, 400);
+  assert.equal(
+    (await c.request('subscription/add', { ...sessionParams(w.ref, ALL_TYPES), scope: 'org' })).error?.code,
+    400,
+  );
+  assert.equal(
+    (
+      await c.request('subscription/add', {
+        scope: 'revision',
+        scope_id: w.ref.revision_id,
+        target: 'session',
+        target_id: w.ref.session_id,
+      })
+    ).error?.code,
+    400,
+  );
   const forbidden = await c.request('subscription/add', sessionParams(w.ref, ALL_TYPES));
   assert.deepEqual(forbidden.error, { code: 403, message: 'Access forbidden' });
-  const unknownSession = await c.request('subscription/add', { ...sessionParams(w.ref, ALL_TYPES), target_id: 'ses_nope' });
+  const unknownSession = await c.request('subscription/add', {
+    ...sessionParams(w.ref, ALL_TYPES),
+    target_id: 'ses_nope',
+  });
   assert.equal(unknownSession.error?.code, 403);
 
   c.ws.send('{oops');
@@ -84,14 +108,20 @@ test('pushes subscription/event after upload, post and delete, with the scope fi
   assert.equal(modified.jsonrpc, '2.0');
   assert.equal(modified.id, undefined, 'a notification has no id');
   assert.deepEqual(
-    { scope: modified.params.scope, scope_id: modified.params.scope_id, target: modified.params.target, target_id: modified.params.target_id },
+    {
+      scope: modified.params.scope,
+      scope_id: modified.params.scope_id,
+      target: modified.params.target,
+      target_id: modified.params.target_id,
+    },
     { scope: 'revision', scope_id: w.ref.revision_id, target: 'session', target_id: w.ref.session_id },
   );
   assert.equal(modified.params.event.type, 'session_object_modified');
   assert.deepEqual(modified.params.event.session_object, { alias: 'job' });
   assert.equal(typeof modified.params.event.created_at, 'number');
 
-  const item = (await cmd(w, w.human.api_key, 'post_session_thread_item', { alias: 'job', content: text('hi') })).body.item;
+  const item = (await cmd(w, w.human.api_key, 'post_session_thread_item', { alias: 'job', content: text('hi') })).body
+    .item;
   const posted = await c.next(isEvent('session_thread_item_posted'));
   assert.equal(posted.params.event.alias, 'job');
   assert.equal(posted.params.event.item_id, item.id);
@@ -137,7 +167,10 @@ test('the server answers WebSocket pings', async (t) => {
   const c = await connect(t, w.emu.realtimeUrl, { header: w.worker.api_key });
   const pong = new Promise<Buffer>((resolve) => c.ws.once('pong', resolve));
   c.ws.ping(Buffer.from('hello'));
-  const data = await Promise.race([pong, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no pong')), 3_000))]);
+  const data = await Promise.race([
+    pong,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no pong')), 3_000)),
+  ]);
   assert.equal(data.toString(), 'hello');
 });
 

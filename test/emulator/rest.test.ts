@@ -45,10 +45,18 @@ test('users/me shape variants: nested only, top-level with id', async (t) => {
 
 test('access: unknown session → 404 not_found; existing session without access → 403 forbidden; grant/revoke', async (t) => {
   const w = await world(t);
-  const unknownSession = await post(w.emu, w.worker.api_key, w.ref.revision_id, { engine: 'workflow_blobhub', command: 'list_session_objects', session_id: 'ses_nope' });
+  const unknownSession = await post(w.emu, w.worker.api_key, w.ref.revision_id, {
+    engine: 'workflow_blobhub',
+    command: 'list_session_objects',
+    session_id: 'ses_nope',
+  });
   assert.equal(unknownSession.status, 404);
   assert.equal(unknownSession.body.error.code, 'not_found');
-  const wrongRevision = await post(w.emu, w.worker.api_key, 'rev_other', { engine: 'workflow_blobhub', command: 'list_session_objects', session_id: w.ref.session_id });
+  const wrongRevision = await post(w.emu, w.worker.api_key, 'rev_other', {
+    engine: 'workflow_blobhub',
+    command: 'list_session_objects',
+    session_id: w.ref.session_id,
+  });
   assert.equal(wrongRevision.status, 404);
 
   const noAccess = await cmd(w, w.outsider.api_key, 'list_session_objects');
@@ -59,19 +67,34 @@ test('access: unknown session → 404 not_found; existing session without access
   w.emu.control.revokeAccess(w.ref, w.outsider.user_id);
   assert.equal((await cmd(w, w.outsider.api_key, 'list_session_objects')).status, 403);
   // No key at all on a data command.
-  assert.equal((await post(w.emu, undefined, w.ref.revision_id, { engine: 'workflow_blobhub', command: 'list_session_objects', session_id: w.ref.session_id })).status, 401);
+  assert.equal(
+    (
+      await post(w.emu, undefined, w.ref.revision_id, {
+        engine: 'workflow_blobhub',
+        command: 'list_session_objects',
+        session_id: w.ref.session_id,
+      })
+    ).status,
+    401,
+  );
 });
 
 test('upload replaces the whole value and restamps updated_at; download returns the envelope both ways', async (t) => {
   const w = await world(t);
-  const first = await cmd(w, w.worker.api_key, 'upload_session_object', { alias: 'config', value: { type: 'message', a: 1, nested: { keep: true } } });
+  const first = await cmd(w, w.worker.api_key, 'upload_session_object', {
+    alias: 'config',
+    value: { type: 'message', a: 1, nested: { keep: true } },
+  });
   assert.equal(first.status, 200);
   assert.deepEqual(first.body, {});
   const d1 = await cmd(w, w.worker.api_key, 'download_session_object', { alias: 'config' });
   assert.equal(d1.status, 200);
   assert.match(d1.body.object.updated_at, ISO_MICROS);
   assert.deepEqual(d1.body.object, {
-    revision_id: w.ref.revision_id, session_id: w.ref.session_id, alias: 'config', updated_at: d1.body.object.updated_at,
+    revision_id: w.ref.revision_id,
+    session_id: w.ref.session_id,
+    alias: 'config',
+    updated_at: d1.body.object.updated_at,
     value: { type: 'message', a: 1, nested: { keep: true } },
   });
   assert.equal(d1.body.alias, 'config', 'envelope fields at top level too');
@@ -101,10 +124,16 @@ test('download and list shape variants; every command also answers on /data/quer
   assert.deepEqual((await cmd(w, w.worker.api_key, 'list_session_objects')).body, { aliases: ['worker', 'notes'] });
   w.emu.control.setShapes({ list: 'objects' });
   assert.deepEqual((await cmd(w, w.worker.api_key, 'list_session_objects')).body, {
-    objects: [{ alias: 'worker', value: { type: 'thread' } }, { alias: 'notes', value: { type: 'message' } }],
+    objects: [
+      { alias: 'worker', value: { type: 'thread' } },
+      { alias: 'notes', value: { type: 'message' } },
+    ],
   });
   w.emu.control.setShapes({ list: 'items' });
-  assert.deepEqual((await cmd(w, w.worker.api_key, 'list_session_objects')).body.items.map((o: { alias: string }) => o.alias), ['worker', 'notes']);
+  assert.deepEqual(
+    (await cmd(w, w.worker.api_key, 'list_session_objects')).body.items.map((o: { alias: string }) => o.alias),
+    ['worker', 'notes'],
+  );
 
   w.emu.control.setShapes({ download: 'wrapped' });
   const wrapped = await cmd(w, w.worker.api_key, 'download_session_object', { alias: 'notes' });
@@ -115,7 +144,13 @@ test('download and list shape variants; every command also answers on /data/quer
   assert.equal(top.body.alias, 'notes');
   assert.deepEqual(top.body.value, { type: 'message' });
 
-  const viaQuery = await post(w.emu, w.worker.api_key, w.ref.revision_id, { engine: 'workflow_blobhub', command: 'list_session_objects', session_id: w.ref.session_id }, 'data/query');
+  const viaQuery = await post(
+    w.emu,
+    w.worker.api_key,
+    w.ref.revision_id,
+    { engine: 'workflow_blobhub', command: 'list_session_objects', session_id: w.ref.session_id },
+    'data/query',
+  );
   assert.equal(viaQuery.status, 200);
   assert.equal(viaQuery.body.items.length, 2);
 });
@@ -128,8 +163,20 @@ test('malformed requests get named 400 codes, never a stack trace', async (t) =>
     [{ engine: 'workflow_blobhub', command: 'explode', session_id: w.ref.session_id }, 'unknown_command'],
     [{ engine: 'workflow_blobhub' }, 'invalid_request'],
     [[1, 2], 'invalid_request'],
-    [{ engine: 'workflow_blobhub', command: 'download_session_object', session_id: w.ref.session_id }, 'invalid_request'],
-    [{ engine: 'workflow_blobhub', command: 'post_session_thread_item', session_id: w.ref.session_id, alias: 'x', content: [{ type: 'text' }] }, 'invalid_request'],
+    [
+      { engine: 'workflow_blobhub', command: 'download_session_object', session_id: w.ref.session_id },
+      'invalid_request',
+    ],
+    [
+      {
+        engine: 'workflow_blobhub',
+        command: 'post_session_thread_item',
+        session_id: w.ref.session_id,
+        alias: 'x',
+        content: [{ type: 'text' }],
+      },
+      'invalid_request',
+    ],
   ];
   for (const [body, code] of cases) {
     const res = await post(w.emu, w.worker.api_key, w.ref.revision_id, body);
@@ -138,7 +185,9 @@ test('malformed requests get named 400 codes, never a stack trace', async (t) =>
     assert.equal(typeof res.body.error.message, 'string');
     assert.doesNotMatch(res.body.error.message, /\n\s+at /);
   }
-  const wrongMethod = await fetch(`${w.emu.apiUrl}/revisions/${w.ref.revision_id}/data`, { headers: { 'x-api-key': w.worker.api_key } });
+  const wrongMethod = await fetch(`${w.emu.apiUrl}/revisions/${w.ref.revision_id}/data`, {
+    headers: { 'x-api-key': w.worker.api_key },
+  });
   assert.equal(wrongMethod.status, 405);
   const noRoute = await fetch(`${w.emu.apiUrl}/blobs`, { headers: { 'x-api-key': w.worker.api_key } });
   assert.equal(noRoute.status, 404);

@@ -9,7 +9,10 @@ test('post stamps id, created_at, user_id, revision_id, session_id, alias; get r
   const w = await world(t);
   await makeThread(w, w.worker.api_key, 'job');
   const res = await cmd(w, w.human.api_key, 'post_session_thread_item', {
-    alias: 'job', content: [...text('hi'), { type: 'json', json: { n: 1 } }], metadata: { type: 'text' }, parent_id: 'itm_parent',
+    alias: 'job',
+    content: [...text('hi'), { type: 'json', json: { n: 1 } }],
+    metadata: { type: 'text' },
+    parent_id: 'itm_parent',
   });
   assert.equal(res.status, 200);
   const item = res.body.item;
@@ -21,14 +24,20 @@ test('post stamps id, created_at, user_id, revision_id, session_id, alias; get r
   assert.equal(item.alias, 'job');
   assert.equal(item.parent_id, 'itm_parent');
   assert.deepEqual(item.metadata, { type: 'text' });
-  assert.deepEqual(item.content, [{ type: 'text', text: 'hi' }, { type: 'json', json: { n: 1 } }]);
+  assert.deepEqual(item.content, [
+    { type: 'text', text: 'hi' },
+    { type: 'json', json: { n: 1 } },
+  ]);
 
   const got = await cmd(w, w.worker.api_key, 'get_session_thread_item', { alias: 'job', item_id: item.id });
   assert.equal(got.status, 200);
   assert.deepEqual(got.body.item, item);
   // Mismatched alias or an unknown id → not_found.
   await makeThread(w, w.worker.api_key, 'other');
-  for (const params of [{ alias: 'other', item_id: item.id }, { alias: 'job', item_id: 'itm_missing' }]) {
+  for (const params of [
+    { alias: 'other', item_id: item.id },
+    { alias: 'job', item_id: 'itm_missing' },
+  ]) {
     const miss = await cmd(w, w.worker.api_key, 'get_session_thread_item', params);
     assert.equal(miss.status, 404);
     assert.equal(miss.body.error.code, 'not_found');
@@ -39,10 +48,13 @@ test('created_at strictly increases, same format, for many items posted fast (co
   const w = await world(t, { pageSize: 500 });
   await makeThread(w, w.worker.api_key, 'job');
   const posted = await Promise.all(
-    Array.from({ length: 120 }, (_, i) => cmd(w, w.worker.api_key, 'post_session_thread_item', { alias: 'job', content: text(`m${i}`) })),
+    Array.from({ length: 120 }, (_, i) =>
+      cmd(w, w.worker.api_key, 'post_session_thread_item', { alias: 'job', content: text(`m${i}`) }),
+    ),
   );
   assert.ok(posted.every((p) => p.status === 200));
-  const listed = (await cmd(w, w.worker.api_key, 'list_session_thread_items', { alias: 'job', ascending: true })).body.items;
+  const listed = (await cmd(w, w.worker.api_key, 'list_session_thread_items', { alias: 'job', ascending: true })).body
+    .items;
   assert.equal(listed.length, 120);
   for (let i = 1; i < listed.length; i++) {
     assert.match(listed[i].created_at, ISO_MICROS);
@@ -57,15 +69,25 @@ test('listing: newest first by default, ascending on request, one server page, s
   await makeThread(w, w.worker.api_key, 'job');
   const ids: string[] = [];
   for (let i = 0; i < 10; i++) {
-    ids.push((await cmd(w, w.human.api_key, 'post_session_thread_item', { alias: 'job', content: text(`m${i}`) })).body.item.id);
+    ids.push(
+      (await cmd(w, w.human.api_key, 'post_session_thread_item', { alias: 'job', content: text(`m${i}`) })).body.item
+        .id,
+    );
   }
   const list = async (params: Record<string, unknown>) => {
     const res = await cmd(w, w.worker.api_key, 'list_session_thread_items', { alias: 'job', ...params });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     return res.body.items as Array<{ id: string; created_at: string }>;
   };
-  assert.deepEqual((await list({})).map((i) => i.id), ids.slice(6).reverse(), 'default: newest first, one page');
-  assert.deepEqual((await list({ ascending: true })).map((i) => i.id), ids.slice(0, 4));
+  assert.deepEqual(
+    (await list({})).map((i) => i.id),
+    ids.slice(6).reverse(),
+    'default: newest first, one page',
+  );
+  assert.deepEqual(
+    (await list({ ascending: true })).map((i) => i.id),
+    ids.slice(0, 4),
+  );
 
   // Forward tail: created_since = last seen, until an empty page.
   const forward: string[] = [];
@@ -92,10 +114,18 @@ test('listing: newest first by default, ascending on request, one server page, s
   // Strictness: the bound's own item is excluded on both sides; a window between two items.
   const all = await list({ ascending: true, created_since: '0000' });
   assert.equal(all.length, 4);
-  const second = (await cmd(w, w.worker.api_key, 'get_session_thread_item', { alias: 'job', item_id: ids[2] })).body.item.created_at;
-  const sixth = (await cmd(w, w.worker.api_key, 'get_session_thread_item', { alias: 'job', item_id: ids[6] })).body.item.created_at;
-  assert.deepEqual((await list({ ascending: true, created_since: second, created_before: sixth })).map((i) => i.id), ids.slice(3, 6));
-  assert.deepEqual((await list({ created_since: second, created_before: sixth })).map((i) => i.id), ids.slice(3, 6).reverse());
+  const second = (await cmd(w, w.worker.api_key, 'get_session_thread_item', { alias: 'job', item_id: ids[2] })).body
+    .item.created_at;
+  const sixth = (await cmd(w, w.worker.api_key, 'get_session_thread_item', { alias: 'job', item_id: ids[6] })).body.item
+    .created_at;
+  assert.deepEqual(
+    (await list({ ascending: true, created_since: second, created_before: sixth })).map((i) => i.id),
+    ids.slice(3, 6),
+  );
+  assert.deepEqual(
+    (await list({ created_since: second, created_before: sixth })).map((i) => i.id),
+    ids.slice(3, 6).reverse(),
+  );
 });
 
 test('invalid_thread_envelope: missing alias or a non-thread value, for post and list', async (t) => {
@@ -114,28 +144,45 @@ test('invalid_thread_envelope: missing alias or a non-thread value, for post and
 test('item size cap: above it 413 thread_item_too_large and nothing stored; adjustable at runtime', async (t) => {
   const w = await world(t, { itemSizeCap: 2000 });
   await makeThread(w, w.worker.api_key, 'job');
-  const small = await cmd(w, w.worker.api_key, 'post_session_thread_item', { alias: 'job', content: text('x'.repeat(1000)) });
+  const small = await cmd(w, w.worker.api_key, 'post_session_thread_item', {
+    alias: 'job',
+    content: text('x'.repeat(1000)),
+  });
   assert.equal(small.status, 200);
   assert.ok(Buffer.byteLength(JSON.stringify(small.body.item)) <= 2000);
-  const big = await cmd(w, w.worker.api_key, 'post_session_thread_item', { alias: 'job', content: text('x'.repeat(1990)) });
+  const big = await cmd(w, w.worker.api_key, 'post_session_thread_item', {
+    alias: 'job',
+    content: text('x'.repeat(1990)),
+  });
   assert.equal(big.status, 413);
   assert.equal(big.body.error.code, 'thread_item_too_large');
   // Multi-byte characters count as bytes, not characters.
-  const emoji = await cmd(w, w.worker.api_key, 'post_session_thread_item', { alias: 'job', content: text('é'.repeat(900)) });
+  const emoji = await cmd(w, w.worker.api_key, 'post_session_thread_item', {
+    alias: 'job',
+    content: text('é'.repeat(900)),
+  });
   assert.equal(emoji.status, 413);
   assert.equal(w.emu.control.listItems(w.ref, 'job').length, 1);
   w.emu.control.setItemSizeCap(10_000);
-  assert.equal((await cmd(w, w.worker.api_key, 'post_session_thread_item', { alias: 'job', content: text('x'.repeat(1990)) })).status, 200);
+  assert.equal(
+    (await cmd(w, w.worker.api_key, 'post_session_thread_item', { alias: 'job', content: text('x'.repeat(1990)) }))
+      .status,
+    200,
+  );
 });
 
 test('deleting a thread envelope cascades: items gone, get → not_found, a new envelope starts empty', async (t) => {
   const w = await world(t);
   await makeThread(w, w.worker.api_key, 'job');
-  const item = (await cmd(w, w.human.api_key, 'post_session_thread_item', { alias: 'job', content: text('a') })).body.item;
+  const item = (await cmd(w, w.human.api_key, 'post_session_thread_item', { alias: 'job', content: text('a') })).body
+    .item;
   const del = await cmd(w, w.human.api_key, 'delete_session_object', { alias: 'job' });
   assert.equal(del.status, 200);
   assert.deepEqual(del.body, {});
-  assert.equal((await cmd(w, w.worker.api_key, 'get_session_thread_item', { alias: 'job', item_id: item.id })).body.error.code, 'not_found');
+  assert.equal(
+    (await cmd(w, w.worker.api_key, 'get_session_thread_item', { alias: 'job', item_id: item.id })).body.error.code,
+    'not_found',
+  );
   assert.equal((await cmd(w, w.worker.api_key, 'download_session_object', { alias: 'job' })).status, 404);
   assert.deepEqual((await cmd(w, w.worker.api_key, 'list_session_objects')).body.aliases, []);
   assert.equal((await cmd(w, w.worker.api_key, 'delete_session_object', { alias: 'job' })).status, 404);
@@ -147,7 +194,10 @@ test('updating a thread envelope keeps its items', async (t) => {
   const w = await world(t);
   await makeThread(w, w.worker.api_key, 'job');
   await cmd(w, w.human.api_key, 'post_session_thread_item', { alias: 'job', content: text('a') });
-  await cmd(w, w.human.api_key, 'upload_session_object', { alias: 'job', value: { type: 'thread', thread: { metadata: { instance: { state: 'pending' } } } } });
+  await cmd(w, w.human.api_key, 'upload_session_object', {
+    alias: 'job',
+    value: { type: 'thread', thread: { metadata: { instance: { state: 'pending' } } } },
+  });
   assert.equal((await cmd(w, w.worker.api_key, 'list_session_thread_items', { alias: 'job' })).body.items.length, 1);
 });
 
@@ -160,11 +210,18 @@ test('session events: fired by upload, post and delete with the documented field
     throw new Error('a broken listener must not fail the command');
   });
   await makeThread(w, w.worker.api_key, 'job');
-  const item = (await cmd(w, w.human.api_key, 'post_session_thread_item', { alias: 'job', content: text('a') })).body.item;
+  const item = (await cmd(w, w.human.api_key, 'post_session_thread_item', { alias: 'job', content: text('a') })).body
+    .item;
   await cmd(w, w.human.api_key, 'delete_session_object', { alias: 'job' });
   const events = w.emu.control.events(w.ref);
-  assert.deepEqual(events.map((e) => e.type), ['session_object_modified', 'session_thread_item_posted', 'session_object_deleted']);
-  assert.deepEqual(heard, events.map((e) => e.type));
+  assert.deepEqual(
+    events.map((e) => e.type),
+    ['session_object_modified', 'session_thread_item_posted', 'session_object_deleted'],
+  );
+  assert.deepEqual(
+    heard,
+    events.map((e) => e.type),
+  );
   stop();
   for (const e of events) {
     assert.equal(e.revision_id, w.ref.revision_id);
@@ -178,8 +235,16 @@ test('session events: fired by upload, post and delete with the documented field
   assert.deepEqual(events[2]!.session_object, { alias: 'job' });
 
   const page1 = await cmd(w, w.worker.api_key, 'list_session_events', {});
-  assert.deepEqual(page1.body.events.map((e: { id: string }) => e.id), events.slice(0, 2).map((e) => e.id));
-  const page2 = await cmd(w, w.worker.api_key, 'list_session_events', { created_since: page1.body.events[1].created_at });
-  assert.deepEqual(page2.body.events.map((e: { id: string }) => e.id), [events[2]!.id]);
+  assert.deepEqual(
+    page1.body.events.map((e: { id: string }) => e.id),
+    events.slice(0, 2).map((e) => e.id),
+  );
+  const page2 = await cmd(w, w.worker.api_key, 'list_session_events', {
+    created_since: page1.body.events[1].created_at,
+  });
+  assert.deepEqual(
+    page2.body.events.map((e: { id: string }) => e.id),
+    [events[2]!.id],
+  );
   assert.equal((await cmd(w, w.outsider.api_key, 'list_session_events', {})).status, 403);
 });

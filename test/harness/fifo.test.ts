@@ -7,7 +7,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ThreadRunner, DEFAULT_THREAD_TIMING, type ThreadContext, type ThreadOutbox } from '../../main/core/harness/thread-runner';
+import {
+  ThreadRunner,
+  DEFAULT_THREAD_TIMING,
+  type ThreadContext,
+  type ThreadOutbox,
+} from '../../main/core/harness/thread-runner';
 import { SlotPool } from '../../main/core/harness/slots';
 import { JobPaths } from '../../main/core/state/paths';
 import { silentLogger } from '../../main/core/log';
@@ -48,7 +53,9 @@ test('slot pool: a thread seen pending first is granted first even when its chec
     pool,
     logger: silentLogger,
     env: {},
-    agentFactory: () => { throw new Error('no agent in this test'); },
+    agentFactory: () => {
+      throw new Error('no agent in this test');
+    },
     resolveExecutable: (n) => `/usr/bin/${n}`,
     changed: () => undefined,
     now: () => new Date(),
@@ -63,7 +70,9 @@ test('slot pool: a thread seen pending first is granted first even when its chec
     timing: DEFAULT_THREAD_TIMING,
   };
   const job = (alias: string): Job => ({
-    alias, state: 'pending', metadata: { workspace: { work_folder: work }, agent: { type: 'claude_code' }, instance: { state: 'pending' } },
+    alias,
+    state: 'pending',
+    metadata: { workspace: { work_folder: work }, agent: { type: 'claude_code' }, instance: { state: 'pending' } },
   });
   const a = await ThreadRunner.open('a', ctx);
   const b = await ThreadRunner.open('b', ctx);

@@ -14,7 +14,8 @@ test('heartbeat: last_seen_at is refreshed on the timer, every other key of the 
   const host = rig.host({ timing: { ...FAST_TIMING, heartbeatMs: 250 } });
   await host.start();
   const instance = (): Record<string, unknown> => {
-    const value = rig.emu.control.getObject(rig.ref, 'worker')?.value as { thread?: { metadata?: { instance?: Record<string, unknown> } } } | undefined;
+    const value = rig.emu.control.getObject(rig.ref, 'worker')?.value as
+      { thread?: { metadata?: { instance?: Record<string, unknown> } } } | undefined;
     return value?.thread?.metadata?.instance ?? {};
   };
   await waitFor(() => typeof instance().last_seen_at === 'string', 'attached');
@@ -30,7 +31,9 @@ test('heartbeat: last_seen_at is refreshed on the timer, every other key of the 
   };
   await waitFor(() => !between(), 'no heartbeat between its download and its upload');
   const noted = instance();
-  const value = structuredClone(rig.emu.control.getObject(rig.ref, 'worker')!.value) as unknown as { thread: { metadata: Record<string, unknown> } };
+  const value = structuredClone(rig.emu.control.getObject(rig.ref, 'worker')!.value) as unknown as {
+    thread: { metadata: Record<string, unknown> };
+  };
   value.thread.metadata.note = 'kept';
   rig.emu.control.uploadObject(rig.worker.user_id, rig.ref, 'worker', value as never);
   await waitFor(() => instance().last_seen_at !== noted.last_seen_at, 'last_seen_at refreshed after the note');
@@ -39,14 +42,19 @@ test('heartbeat: last_seen_at is refreshed on the timer, every other key of the 
   assert.equal(later.started_at, first.started_at);
   assert.equal(later.status, 'attached');
   assert.ok(String(later.last_seen_at) > String(first.last_seen_at));
-  const metadata = (rig.emu.control.getObject(rig.ref, 'worker')!.value as unknown as { thread: { metadata: Record<string, unknown> } }).thread.metadata;
+  const metadata = (
+    rig.emu.control.getObject(rig.ref, 'worker')!.value as unknown as { thread: { metadata: Record<string, unknown> } }
+  ).thread.metadata;
   assert.equal(metadata.note, 'kept');
   assert.deepEqual(metadata.user, { user_id: rig.worker.user_id });
 
   await waitFor(async () => Boolean((await rig.sectionYaml())?.events.last_processed_at), 'last_processed_at written');
   const at = (await rig.sectionYaml())!.events.last_processed_at!;
   assert.match(at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
-  await waitFor(async () => (await rig.sectionYaml())!.events.last_processed_at! > at, 'last_processed_at advances with each reconcile');
+  await waitFor(
+    async () => (await rig.sectionYaml())!.events.last_processed_at! > at,
+    'last_processed_at advances with each reconcile',
+  );
 });
 
 test('heartbeat: on a slow server a heartbeat is skipped while the previous one is still in flight (never two at once)', async (t) => {

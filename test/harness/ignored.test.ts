@@ -10,7 +10,7 @@ import { createLogger, type LogRecord } from '../../main/core/log';
 import { diagnoseNonJob, parseJob } from '../../main/core/harness/handoff';
 import { makeRig, waitFor } from './support';
 
-const env = (alias: string, value: Record<string, unknown>) => ({ alias, value } as never);
+const env = (alias: string, value: Record<string, unknown>) => ({ alias, value }) as never;
 
 test('diagnoseNonJob names what a handoff-looking thread lacks; plain chat threads, jobs and other objects get nothing', () => {
   const noWrapper = diagnoseNonJob(env('a', { type: 'thread', metadata: { instance: { state: 'pending' } } }));
@@ -20,10 +20,14 @@ test('diagnoseNonJob names what a handoff-looking thread lacks; plain chat threa
   const topLevel = diagnoseNonJob(env('a', { type: 'thread', instance: { state: 'pending' }, workspace: {} }));
   assert.match(topLevel!.message, /instance, workspace found at the top level of value/);
 
-  const noMetadata = diagnoseNonJob(env('a', { type: 'thread', thread: { instance: { state: 'pending' }, agent: {} } }));
+  const noMetadata = diagnoseNonJob(
+    env('a', { type: 'thread', thread: { instance: { state: 'pending' }, agent: {} } }),
+  );
   assert.match(noMetadata!.message, /instance, agent found at value\.thread \(outside its metadata\)/);
 
-  const noState = diagnoseNonJob(env('a', { type: 'thread', thread: { metadata: { workspace: { work_folder: '/x' }, instance: {} } } }));
+  const noState = diagnoseNonJob(
+    env('a', { type: 'thread', thread: { metadata: { workspace: { work_folder: '/x' }, instance: {} } } }),
+  );
   assert.equal(noState?.shape, 'no_state');
   const noInstance = diagnoseNonJob(env('a', { type: 'thread', thread: { metadata: { agent: { type: 'codex' } } } }));
   assert.equal(noInstance?.shape, 'no_instance');
@@ -31,11 +35,16 @@ test('diagnoseNonJob names what a handoff-looking thread lacks; plain chat threa
   assert.equal(stringInstance?.shape, 'instance_not_object');
   const numberState = diagnoseNonJob(env('a', { type: 'thread', thread: { metadata: { instance: { state: 1 } } } }));
   assert.equal(numberState?.shape, 'state_not_string');
-  const badWorkspace = diagnoseNonJob(env('a', { type: 'thread', thread: { metadata: { workspace: '/x', instance: { state: 'pending' } } } }));
+  const badWorkspace = diagnoseNonJob(
+    env('a', { type: 'thread', thread: { metadata: { workspace: '/x', instance: { state: 'pending' } } } }),
+  );
   assert.equal(badWorkspace?.shape, 'malformed:workspace');
 
   // Quietly not jobs, and jobs: no diagnosis.
-  assert.equal(diagnoseNonJob(env('a', { type: 'thread', thread: { attributes: { name: 'chat' }, metadata: {} } })), null);
+  assert.equal(
+    diagnoseNonJob(env('a', { type: 'thread', thread: { attributes: { name: 'chat' }, metadata: {} } })),
+    null,
+  );
   assert.equal(diagnoseNonJob(env('a', { type: 'thread', thread: { attributes: { name: 'chat' } } })), null);
   assert.equal(diagnoseNonJob(env('a', { type: 'note', metadata: { instance: { state: 'pending' } } })), null);
   assert.equal(diagnoseNonJob(env('worker', { type: 'thread', metadata: { instance: { state: 'pending' } } })), null);
@@ -50,7 +59,14 @@ test('a handoff without the thread wrapper is logged once (section.log + worker 
   const rig = await makeRig(t, { idleMs: 50, activeMs: 50 });
   const records: LogRecord[] = [];
   const logger = createLogger({ sinks: [(r) => records.push(r)] });
-  const wrong = { type: 'thread', metadata: { workspace: { work_folder: rig.workFolder }, agent: { type: 'claude_code' }, instance: { state: 'pending' } } };
+  const wrong = {
+    type: 'thread',
+    metadata: {
+      workspace: { work_folder: rig.workFolder },
+      agent: { type: 'claude_code' },
+      instance: { state: 'pending' },
+    },
+  };
   rig.emu.control.uploadObject(rig.human.user_id, rig.ref, 'wrong', wrong as never);
   rig.chat('chat');
   rig.handoff('good');
@@ -82,7 +98,11 @@ test('a handoff without the thread wrapper is logged once (section.log + worker 
   // section.log is written through a stream: the line lands a moment after the in-memory record.
   const ignoredInFile = async (): Promise<LogRecord[]> => {
     const text = await readFile(rig.paths.job(rig.ref.session_id).sectionLog, 'utf8').catch(() => '');
-    return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogRecord)
+    return text
+      .slice(0, text.lastIndexOf('\n') + 1)
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as LogRecord)
       .filter((r) => r.event === 'envelope_ignored');
   };
   const inFile = await waitFor(async () => {
@@ -93,7 +113,10 @@ test('a handoff without the thread wrapper is logged once (section.log + worker 
   assert.equal(inFile[0]!.thread, 'wrong');
 
   // A different wrong shape for the same alias is a new warning; the plain chat thread never warns.
-  rig.emu.control.uploadObject(rig.human.user_id, rig.ref, 'wrong', { type: 'thread', thread: { metadata: { agent: { type: 'codex' } } } } as never);
+  rig.emu.control.uploadObject(rig.human.user_id, rig.ref, 'wrong', {
+    type: 'thread',
+    thread: { metadata: { agent: { type: 'codex' } } },
+  } as never);
   await waitFor(() => ignored().length === 2, 'second shape logged');
   assert.equal(ignored()[1]!.shape, 'no_instance');
   assert.ok(!records.some((r) => r.event === 'envelope_ignored' && r.thread === 'chat'));

@@ -10,14 +10,14 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { agentTexts, makeRig, threadOf, waitFor, waitSnapshot, type Rig } from './support';
 import { isPidAlive } from '../../main/core/state/lock';
 
-
 /** Pids of the fake agent processes started so far (from their argv records). */
 async function agentPids(rig: Rig): Promise<number[]> {
   return (await rig.records()).filter((r) => r.kind === 'argv').map((r) => r.pid as number);
 }
 
 function stoppedReasons(rig: Rig): Array<[string, string]> {
-  return rig.items('worker')
+  return rig
+    .items('worker')
     .map((i) => i.metadata as { type?: string; alias?: string; reason?: string } | undefined)
     .filter((m) => m?.type === 'thread_stopped')
     .map((m) => [m!.alias!, m!.reason!]);
@@ -47,7 +47,10 @@ test('completed stops the agent (no process left), posts thread_stopped, keeps t
   await waitFor(() => rig.envelopeState('job') === 'active', 'active again');
   const argv = (await rig.records()).filter((r) => r.kind === 'argv').map((r) => r.argv as string[]);
   assert.equal(argv.length, 2);
-  assert.deepEqual(argv[1]!.slice(argv[1]!.indexOf('--resume'), argv[1]!.indexOf('--resume') + 2), ['--resume', sessionId]);
+  assert.deepEqual(argv[1]!.slice(argv[1]!.indexOf('--resume'), argv[1]!.indexOf('--resume') + 2), [
+    '--resume',
+    sessionId,
+  ]);
 });
 
 test('deleting the envelope stops the agent with reason thread_deleted; the local folder stays', async (t) => {
@@ -100,7 +103,9 @@ test('three human items posted during a turn become ONE next turn; the worker us
   rig.emu.control.postItem(rig.worker.user_id, rig.ref, 'job', [{ type: 'text', text: 'posted as the worker user' }]);
   rig.say('job', 'two');
   rig.say('job', 'three');
-  await waitFor(() => agentTexts(rig, 'job').some((x) => x.includes('one')), 'second turn answered', { timeoutMs: 8000 });
+  await waitFor(() => agentTexts(rig, 'job').some((x) => x.includes('one')), 'second turn answered', {
+    timeoutMs: 8000,
+  });
   await new Promise((r) => setTimeout(r, 300));
   const turns = await rig.turnsReceived();
   assert.deepEqual(turns, ['start', 'one\n\ntwo\n\nthree']);
@@ -109,10 +114,14 @@ test('three human items posted during a turn become ONE next turn; the worker us
   // The cursor write follows the turn end asynchronously (the snapshot may say idle a moment before it lands).
   const ids = rig.items('job').map((i) => i.id);
   const three = ids.indexOf(rig.items('job').find((i) => i.content[0]?.text === 'three')!.id);
-  await waitFor(async () => {
-    const cursor = (await rig.threadYaml('job'))?.cursors.inbound;
-    return !!cursor && ids.indexOf(cursor.item_id) >= three;
-  }, 'inbound cursor at or past "three"', { timeoutMs: 8000 });
+  await waitFor(
+    async () => {
+      const cursor = (await rig.threadYaml('job'))?.cursors.inbound;
+      return !!cursor && ids.indexOf(cursor.item_id) >= three;
+    },
+    'inbound cursor at or past "three"',
+    { timeoutMs: 8000 },
+  );
 });
 
 test('a stale resume pointer on a new handoff starts a fresh session and says so with resume_failed_started_fresh', async (t) => {
@@ -130,7 +139,13 @@ test('a stale resume pointer on a new handoff starts a fresh session and says so
 
   const second = rig.host();
   await second.start();
-  await waitFor(() => rig.items('job').some((i) => (i.metadata as { status?: string } | undefined)?.status === 'resume_failed_started_fresh'), 'status item');
+  await waitFor(
+    () =>
+      rig
+        .items('job')
+        .some((i) => (i.metadata as { status?: string } | undefined)?.status === 'resume_failed_started_fresh'),
+    'status item',
+  );
   await waitFor(() => rig.envelopeState('job') === 'active', 'active again');
   const argv = (await rig.records()).filter((r) => r.kind === 'argv').map((r) => r.argv as string[]);
   assert.equal(argv[1]![argv[1]!.indexOf('--resume') + 1], stale);

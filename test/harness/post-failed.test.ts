@@ -14,13 +14,27 @@ import { agentTexts, makeRig, threadOf, waitFor, waitSnapshot } from './support'
 import { isPidAlive } from '../../main/core/state/lock';
 import { DEFAULT_THREAD_TIMING } from '../../main/core/harness/thread-runner';
 import {
-  POST, WAIT, activity, agentPid, argvs, assertNoDuplicates, emissionOf, jsonLines, kindOf, retriesOf, startTwo, turnsIn, waitFailed,
+  POST,
+  WAIT,
+  activity,
+  agentPid,
+  argvs,
+  assertNoDuplicates,
+  emissionOf,
+  jsonLines,
+  kindOf,
+  retriesOf,
+  startTwo,
+  turnsIn,
+  waitFailed,
 } from './post-support';
 
-test('3 × API_COMMAND_FAILED (HTTP 400) on one of a thread\'s items fails that thread with THREAD_POST_FAILED; others go on', async (t) => {
+test("3 × API_COMMAND_FAILED (HTTP 400) on one of a thread's items fails that thread with THREAD_POST_FAILED; others go on", async (t) => {
   const rig = await makeRig(t, { realtime: true });
   const { host, otherFolder, before, pidA, pidB } = await startTwo(rig);
-  const envelopeBefore = structuredClone(rig.emu.control.getObject(rig.ref, 'a')!.value) as unknown as { thread: { metadata: { instance: { state: string } } } };
+  const envelopeBefore = structuredClone(rig.emu.control.getObject(rig.ref, 'a')!.value) as unknown as {
+    thread: { metadata: { instance: { state: string } } };
+  };
 
   // Exactly three refusals, then the emulator would accept: a 4th attempt would store the item.
   rig.emu.control.addFault({ command: POST, alias: 'a', kind: 'client_error', times: 3 });
@@ -38,10 +52,17 @@ test('3 × API_COMMAND_FAILED (HTTP 400) on one of a thread\'s items fails that 
   assert.deepEqual(rig.emu.control.faults(), []);
   const sectionLog = await jsonLines(rig.paths.job(rig.ref.session_id).sectionLog);
   const retries = await retriesOf(rig, 'a');
-  assert.deepEqual(retries.map((l) => l.code), ['API_COMMAND_FAILED', 'API_COMMAND_FAILED']);
+  assert.deepEqual(
+    retries.map((l) => l.code),
+    ['API_COMMAND_FAILED', 'API_COMMAND_FAILED'],
+  );
   assert.equal(sectionLog.filter((l) => l.event === 'outbox_failed' && l.thread === 'a').length, 1);
   await new Promise((r) => setTimeout(r, 500));
-  assert.deepEqual(rig.items('a').map((i) => i.id), [...before.map((i) => i.id), secondId], 'items posted before are untouched; nothing new');
+  assert.deepEqual(
+    rig.items('a').map((i) => i.id),
+    [...before.map((i) => i.id), secondId],
+    'items posted before are untouched; nothing new',
+  );
 
   // The envelope: instance.state failed, nothing else changed, no failure detail on the wire (§6.4, §12.3).
   await waitFor(() => rig.envelopeState('a') === 'failed', 'envelope failed', WAIT);
@@ -55,12 +76,19 @@ test('3 × API_COMMAND_FAILED (HTTP 400) on one of a thread\'s items fails that 
 
   // The agent is stopped; the slot is free; the snapshot shows the error.
   await waitFor(() => !isPidAlive(pidA), 'agent of a gone', WAIT);
-  await waitSnapshot(host, (s) => threadOf(s, 'a')?.state === 'failed' && s.agents.busy === 1, 'snapshot: a failed, one slot busy');
+  await waitSnapshot(
+    host,
+    (s) => threadOf(s, 'a')?.state === 'failed' && s.agents.busy === 1,
+    'snapshot: a failed, one slot busy',
+  );
   const view = threadOf(host.snapshot(), 'a')!;
   assert.equal(view.last_error?.code, 'THREAD_POST_FAILED');
   assert.equal(view.last_error?.message, error.message);
   assert.ok(view.last_error?.remediation);
-  assert.ok(host.snapshot().recent_errors.some((e) => e.code === 'API_COMMAND_FAILED' && e.thread === 'a'), 'the retries reached the ribbon');
+  assert.ok(
+    host.snapshot().recent_errors.some((e) => e.code === 'API_COMMAND_FAILED' && e.thread === 'a'),
+    'the retries reached the ribbon',
+  );
 
   // thread.log keeps the refused payload.
   const threadLog = await jsonLines(rig.paths.job(rig.ref.session_id).threadLog('a'));
@@ -80,14 +108,21 @@ test('3 × API_COMMAND_FAILED (HTTP 400) on one of a thread\'s items fails that 
   rig.say('a', 'while failed');
   await new Promise((r) => setTimeout(r, 600));
   assert.equal((await argvs(rig, rig.workFolder)).length, 1, 'no agent started for a');
-  assert.equal(rig.items('a').filter((i) => i.user_id === rig.worker.user_id).length, before.filter((i) => i.user_id === rig.worker.user_id).length);
+  assert.equal(
+    rig.items('a').filter((i) => i.user_id === rig.worker.user_id).length,
+    before.filter((i) => i.user_id === rig.worker.user_id).length,
+  );
   assertNoDuplicates(rig, 'a');
   assertNoDuplicates(rig, 'b');
   assertNoDuplicates(rig, 'worker');
 });
 
 test('continuous 5xx for longer than the retry window fails the thread with THREAD_POST_FAILED', async (t) => {
-  assert.equal(DEFAULT_THREAD_TIMING.postRetryWindowMs, 10 * 60 * 1000, 'decisions §11: 10 minutes unless a test shortens it');
+  assert.equal(
+    DEFAULT_THREAD_TIMING.postRetryWindowMs,
+    10 * 60 * 1000,
+    'decisions §11: 10 minutes unless a test shortens it',
+  );
   const windowMs = 2_500;
   const rig = await makeRig(t, { realtime: true });
   const { host, before, pidA, pidB } = await startTwo(rig, { postRetryWindowMs: windowMs });
@@ -104,14 +139,25 @@ test('continuous 5xx for longer than the retry window fails the thread with THRE
 
   await waitFor(() => rig.envelopeState('a') === 'failed', 'envelope failed', WAIT);
   await waitFor(() => !isPidAlive(pidA), 'agent of a gone', WAIT);
-  await waitSnapshot(host, (s) => threadOf(s, 'a')?.last_error?.code === 'THREAD_POST_FAILED', 'snapshot shows the error');
+  await waitSnapshot(
+    host,
+    (s) => threadOf(s, 'a')?.last_error?.code === 'THREAD_POST_FAILED',
+    'snapshot shows the error',
+  );
   const failed = await waitFor(() => activity(rig, 'thread_failed', 'a')[0], 'thread_failed activity item', WAIT);
   assert.deepEqual(failed.error, { code: 'THREAD_POST_FAILED', message: error.message });
   const retries = await retriesOf(rig, 'a');
-  assert.ok(retries.length >= 2 && retries.every((l) => l.code === 'API_TRANSIENT_ERROR'), 'retried as transient until the window closed');
+  assert.ok(
+    retries.length >= 2 && retries.every((l) => l.code === 'API_TRANSIENT_ERROR'),
+    'retried as transient until the window closed',
+  );
 
   rig.emu.control.clearFaults();
-  assert.deepEqual(rig.items('a').map((i) => i.id), [...before.map((i) => i.id), secondId], 'a 5xx stored nothing; nothing reposted');
+  assert.deepEqual(
+    rig.items('a').map((i) => i.id),
+    [...before.map((i) => i.id), secondId],
+    'a 5xx stored nothing; nothing reposted',
+  );
   assert.ok(isPidAlive(pidB));
   rig.say('b', 'b-two');
   await waitFor(() => agentTexts(rig, 'b').includes('Hello! You said: b-two'), 'b still answers', WAIT);
@@ -132,17 +178,27 @@ test('5xx for less than the retry window recovers: every item stored once, in or
   const started = Date.now();
   const secondId = rig.say('a', 'second');
   // The turn's items queue up behind the one that is failing.
-  await waitFor(async () => (await retriesOf(rig, 'a')).length > 0 && threadOf(host.snapshot(), 'a')?.state === 'active_idle',
-    'the turn ended while its items are failing', WAIT);
+  await waitFor(
+    async () => (await retriesOf(rig, 'a')).length > 0 && threadOf(host.snapshot(), 'a')?.state === 'active_idle',
+    'the turn ended while its items are failing',
+    WAIT,
+  );
   // An outage of half the window (the other half is margin for slow machines), then the server is fine again.
   await new Promise((r) => setTimeout(r, outageMs - (Date.now() - started)));
-  assert.deepEqual(rig.items('a').slice(before.length).map(kindOf), ['human', 'thinking'], 'only the dropped-answer post got through');
+  assert.deepEqual(
+    rig.items('a').slice(before.length).map(kindOf),
+    ['human', 'thinking'],
+    'only the dropped-answer post got through',
+  );
   rig.emu.control.clearFaults();
 
   await waitFor(() => rig.kinds('a').length >= before.length + 4, 'the turn posted after the outage', WAIT);
   await new Promise((r) => setTimeout(r, 300));
   const after = rig.items('a');
-  assert.deepEqual(after.slice(0, before.length + 1).map((i) => i.id), [...before.map((i) => i.id), secondId]);
+  assert.deepEqual(
+    after.slice(0, before.length + 1).map((i) => i.id),
+    [...before.map((i) => i.id), secondId],
+  );
   assert.deepEqual(after.slice(before.length + 1).map(kindOf), ['thinking', 'text', 'turn_end'], 'in emission order');
   assert.equal(after.at(-2)!.content[0]!.text, 'Hello! You said: second');
   assertNoDuplicates(rig, 'a');
@@ -177,12 +233,23 @@ test('after THREAD_POST_FAILED a reset to pending resumes the thread: a placehol
   // What never got posted is still journaled: the second turn's thinking, text and turn_end; the thinking,
   // refused three times, is marked refused (code and message, never its content).
   const journal = await jsonLines(rig.paths.job(rig.ref.session_id).threadOutbox('a'));
-  const unposted = journal.filter((l) => l.op === 'emit').map((l) => l as { id: string; item: { metadata: { type: string } } });
-  assert.deepEqual(unposted.map((l) => l.item.metadata.type), ['thinking', 'text', 'turn_end']);
+  const unposted = journal
+    .filter((l) => l.op === 'emit')
+    .map((l) => l as { id: string; item: { metadata: { type: string } } });
+  assert.deepEqual(
+    unposted.map((l) => l.item.metadata.type),
+    ['thinking', 'text', 'turn_end'],
+  );
   const refused = journal.filter((l) => l.op === 'refused');
-  assert.deepEqual(refused.map((l) => [l.id, l.code]), [[unposted[0]!.id, 'THREAD_POST_FAILED']]);
+  assert.deepEqual(
+    refused.map((l) => [l.id, l.code]),
+    [[unposted[0]!.id, 'THREAD_POST_FAILED']],
+  );
   assert.match(String(refused[0]!.message), /HTTP 400 invalid_request/);
-  assert.deepEqual(rig.items('a').map((i) => i.id), [...before.map((i) => i.id), secondId]);
+  assert.deepEqual(
+    rig.items('a').map((i) => i.id),
+    [...before.map((i) => i.id), secondId],
+  );
 
   // The human resets the thread through the emulator's control API (the fault is spent: posting works again).
   rig.setState('a', 'pending');
@@ -194,13 +261,26 @@ test('after THREAD_POST_FAILED a reset to pending resumes the thread: a placehol
   // Exactly the journaled emissions, in their order, right after the item that caused them; nothing earlier
   // repeated. The refused thinking is not sent again: its placeholder stands in its place, under its emission_id.
   const after = rig.items('a');
-  assert.deepEqual(after.slice(0, before.length + 1).map((i) => i.id), [...before.map((i) => i.id), secondId]);
-  assert.deepEqual(after.slice(before.length + 1).map(emissionOf), unposted.map((l) => l.id));
+  assert.deepEqual(
+    after.slice(0, before.length + 1).map((i) => i.id),
+    [...before.map((i) => i.id), secondId],
+  );
+  assert.deepEqual(
+    after.slice(before.length + 1).map(emissionOf),
+    unposted.map((l) => l.id),
+  );
   assert.deepEqual(after.slice(before.length + 1).map(kindOf), ['status', 'text', 'turn_end']);
   const placeholder = after[before.length + 1]!;
   assert.equal(placeholder.metadata?.status, 'item_refused');
-  assert.deepEqual(placeholder.metadata?.detail, { code: 'THREAD_POST_FAILED', message: refused[0]!.message, kind: 'thinking' });
-  assert.match(placeholder.content[0]!.text!, /^An item could not be posted \(THREAD_POST_FAILED: .*HTTP 400.*\); its full content is in thread\.log\.$/);
+  assert.deepEqual(placeholder.metadata?.detail, {
+    code: 'THREAD_POST_FAILED',
+    message: refused[0]!.message,
+    kind: 'thinking',
+  });
+  assert.match(
+    placeholder.content[0]!.text!,
+    /^An item could not be posted \(THREAD_POST_FAILED: .*HTTP 400.*\); its full content is in thread\.log\.$/,
+  );
   assert.equal(after.at(-2)!.content[0]!.text, 'Hello! You said: second');
 
   // The same agent session is resumed; the turn that already ran is not run again.
@@ -210,15 +290,27 @@ test('after THREAD_POST_FAILED a reset to pending resumes the thread: a placehol
   const y = await rig.threadYaml('a');
   assert.equal(y?.agent.state, 'active');
   assert.deepEqual(y?.agent.error, { code: null, message: null, at: null });
-  await waitSnapshot(host, (s) => threadOf(s, 'a')?.state === 'active_idle' && threadOf(s, 'a')?.last_error === null, 'snapshot: active, no error');
+  await waitSnapshot(
+    host,
+    (s) => threadOf(s, 'a')?.state === 'active_idle' && threadOf(s, 'a')?.last_error === null,
+    'snapshot: active, no error',
+  );
 
   // And it goes on normally.
   rig.say('a', 'third');
   await waitFor(() => agentTexts(rig, 'a').includes('Hello! You said: third'), 'a answers after the reset', WAIT);
   await waitFor(() => rig.kinds('a').at(-1) === 'turn_end', 'third turn posted', WAIT);
   assert.deepEqual(await turnsIn(rig, rig.workFolder), ['first', 'second', 'third']);
-  assert.deepEqual(agentTexts(rig, 'a'), ['Hello! You said: first', 'Hello! You said: second', 'Hello! You said: third']);
+  assert.deepEqual(agentTexts(rig, 'a'), [
+    'Hello! You said: first',
+    'Hello! You said: second',
+    'Hello! You said: third',
+  ]);
   assertNoDuplicates(rig, 'a');
   assertNoDuplicates(rig, 'worker');
-  assert.equal((await jsonLines(rig.paths.job(rig.ref.session_id).threadOutbox('a'))).filter((l) => l.op === 'emit').length, 0, 'journal emptied');
+  assert.equal(
+    (await jsonLines(rig.paths.job(rig.ref.session_id).threadOutbox('a'))).filter((l) => l.op === 'emit').length,
+    0,
+    'journal emptied',
+  );
 });

@@ -16,8 +16,10 @@ export const WAIT = { timeoutMs: 15_000 };
 
 export type Item = ReturnType<Rig['items']>[number];
 
-export const emissionOf = (i: Item): string | undefined => (i.metadata as { emission_id?: string } | null | undefined)?.emission_id;
-export const kindOf = (i: Item): string => String((i.metadata as { type?: string } | null | undefined)?.type ?? 'human');
+export const emissionOf = (i: Item): string | undefined =>
+  (i.metadata as { emission_id?: string } | null | undefined)?.emission_id;
+export const kindOf = (i: Item): string =>
+  String((i.metadata as { type?: string } | null | undefined)?.type ?? 'human');
 
 /** The pid of the fake agent started in `cwd` (the n-th one, 0-based). */
 export async function agentPid(rig: Rig, cwd: string, n = 0): Promise<number | undefined> {
@@ -38,14 +40,19 @@ export async function turnsIn(rig: Rig, cwd: string): Promise<string[]> {
     const msg = JSON.parse(r.line) as { type?: string; message?: { content?: unknown } };
     if (msg.type !== 'user') continue;
     const c = msg.message?.content;
-    out.push(typeof c === 'string' ? c : Array.isArray(c) ? c.map((b: { text?: string }) => b.text ?? '').join('\n') : '');
+    out.push(
+      typeof c === 'string' ? c : Array.isArray(c) ? c.map((b: { text?: string }) => b.text ?? '').join('\n') : '',
+    );
   }
   return out;
 }
 
 export async function jsonLines(file: string): Promise<Array<Record<string, unknown>>> {
   try {
-    return (await readFile(file, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    return (await readFile(file, 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
   } catch {
     return [];
   }
@@ -53,24 +60,40 @@ export async function jsonLines(file: string): Promise<Array<Record<string, unkn
 
 /** The outbox's `outbox_retry` lines for one thread (section.log). */
 export async function retriesOf(rig: Rig, alias: string): Promise<Array<Record<string, unknown>>> {
-  return (await jsonLines(rig.paths.job(rig.ref.session_id).sectionLog)).filter((l) => l.event === 'outbox_retry' && l.thread === alias);
+  return (await jsonLines(rig.paths.job(rig.ref.session_id).sectionLog)).filter(
+    (l) => l.event === 'outbox_retry' && l.thread === alias,
+  );
 }
 
 export function activity(rig: Rig, type: string, alias: string): Array<Record<string, unknown>> {
-  return rig.items('worker').map((i) => (i.metadata ?? {}) as Record<string, unknown>).filter((m) => m.type === type && m.alias === alias);
+  return rig
+    .items('worker')
+    .map((i) => (i.metadata ?? {}) as Record<string, unknown>)
+    .filter((m) => m.type === type && m.alias === alias);
 }
 
 export function assertNoDuplicates(rig: Rig, alias: string): void {
-  const ids = rig.items(alias).map(emissionOf).filter((x): x is string => x !== undefined);
+  const ids = rig
+    .items(alias)
+    .map(emissionOf)
+    .filter((x): x is string => x !== undefined);
   assert.equal(new Set(ids).size, ids.length, `no emission posted twice on ${alias}: ${ids.join(' ')}`);
 }
 
 /** The thread's local failure, once thread.yaml records it. */
-export async function waitFailed(rig: Rig, alias: string, timeoutMs = WAIT.timeoutMs): Promise<{ code: string; message: string; at: string }> {
-  const error = await waitFor(async () => {
-    const y = await rig.threadYaml(alias);
-    return y?.agent.state === 'failed' ? y.agent.error : null;
-  }, `${alias} failed in thread.yaml`, { timeoutMs });
+export async function waitFailed(
+  rig: Rig,
+  alias: string,
+  timeoutMs = WAIT.timeoutMs,
+): Promise<{ code: string; message: string; at: string }> {
+  const error = await waitFor(
+    async () => {
+      const y = await rig.threadYaml(alias);
+      return y?.agent.state === 'failed' ? y.agent.error : null;
+    },
+    `${alias} failed in thread.yaml`,
+    { timeoutMs },
+  );
   return error as { code: string; message: string; at: string };
 }
 

@@ -9,15 +9,24 @@ import { existsSync } from 'node:fs';
 import { makeRig, waitFor, waitSnapshot, type Rig } from './support';
 
 const QUESTIONS = [
-  { question: 'Which target?', header: 'Target', multiSelect: false, options: [{ label: 'staging' }, { label: 'production' }] },
+  {
+    question: 'Which target?',
+    header: 'Target',
+    multiSelect: false,
+    options: [{ label: 'staging' }, { label: 'production' }],
+  },
   { question: 'Notify the team?', header: 'Notify', multiSelect: false, options: [{ label: 'yes' }, { label: 'no' }] },
 ];
 
 const SCENARIO = {
   markers: {
-    'approve-me': { steps: [{ tool: { name: 'Bash', input: { command: 'rm -rf build' } } }, { text: 'after the tool' }] },
+    'approve-me': {
+      steps: [{ tool: { name: 'Bash', input: { command: 'rm -rf build' } } }, { text: 'after the tool' }],
+    },
     'ask-me': { steps: [{ ask: { questions: QUESTIONS } }, { text: 'after the questions' }] },
-    'withdraw-it': { steps: [{ tool: { name: 'Bash', input: { command: 'make' }, cancelAfterMs: 200 } }, { text: 'moved on' }] },
+    'withdraw-it': {
+      steps: [{ tool: { name: 'Bash', input: { command: 'make' }, cancelAfterMs: 200 } }, { text: 'moved on' }],
+    },
   },
 };
 
@@ -29,7 +38,10 @@ function resolvedItems(rig: Rig): Item[] {
 }
 
 async function nextPrompt(rig: Rig, count: number): Promise<Record<string, unknown>> {
-  await waitFor(() => rig.items('job').filter((i) => meta(i).type === 'pending_prompt').length === count, `pending_prompt #${count}`);
+  await waitFor(
+    () => rig.items('job').filter((i) => meta(i).type === 'pending_prompt').length === count,
+    `pending_prompt #${count}`,
+  );
   const item = rig.items('job').filter((i) => meta(i).type === 'pending_prompt')[count - 1]!;
   return meta(item).prompt as Record<string, unknown>;
 }
@@ -38,10 +50,18 @@ async function nextPrompt(rig: Rig, count: number): Promise<Record<string, unkno
 function assertResolvedBeforeAgentOutput(rig: Rig, promptId: string): void {
   const items = rig.items('job');
   const at = items.findIndex((i) => meta(i).type === 'pending_prompt_resolved' && meta(i).prompt_id === promptId);
-  const promptAt = items.findIndex((i) => meta(i).type === 'pending_prompt' && (meta(i).prompt as { id: string }).id === promptId);
+  const promptAt = items.findIndex(
+    (i) => meta(i).type === 'pending_prompt' && (meta(i).prompt as { id: string }).id === promptId,
+  );
   assert.ok(at > promptAt);
-  const between = items.slice(promptAt + 1, at).filter((i) => meta(i).type && meta(i).type !== 'pending_prompt_resolved');
-  assert.deepEqual(between.map((i) => meta(i).type), [], 'no agent output between the prompt and its resolution');
+  const between = items
+    .slice(promptAt + 1, at)
+    .filter((i) => meta(i).type && meta(i).type !== 'pending_prompt_resolved');
+  assert.deepEqual(
+    between.map((i) => meta(i).type),
+    [],
+    'no agent output between the prompt and its resolution',
+  );
 }
 
 test('prompts answered from the thread (approval yes/no, two questions) and from the desktop', async (t) => {
@@ -77,7 +97,11 @@ test('prompts answered from the thread (approval yes/no, two questions) and from
   rig.say('job', 'no');
   await waitFor(() => resolvedItems(rig).length === 2, 'resolved #2');
   assert.equal((meta(resolvedItems(rig)[1]!).answer as { decision: string }).decision, 'deny');
-  await waitFor(() => rig.items('job').some((i) => meta(i).type === 'tool_result' && (meta(i).tool as { is_error: boolean }).is_error), 'denied tool result');
+  await waitFor(
+    () =>
+      rig.items('job').some((i) => meta(i).type === 'tool_result' && (meta(i).tool as { is_error: boolean }).is_error),
+    'denied tool result',
+  );
   assertResolvedBeforeAgentOutput(rig, String(p2.id));
   assert.equal((await rig.records()).filter((r) => r.kind === 'tool_ran').length, 1, 'the denied tool did not run');
 
@@ -90,10 +114,20 @@ test('prompts answered from the thread (approval yes/no, two questions) and from
   rig.say('job', '1) production\n2) no');
   await waitFor(() => resolvedItems(rig).length === 3, 'resolved #3');
   assert.deepEqual((meta(resolvedItems(rig)[2]!).answer as { answers: unknown }).answers, {
-    'Which target?': 'production', 'Notify the team?': 'no',
+    'Which target?': 'production',
+    'Notify the team?': 'no',
   });
-  await waitFor(() => rig.items('job').some((i) => meta(i).type === 'tool_result'
-    && String((meta(i).tool as { output: string }).output).includes('"Which target?"="production"')), 'answers reached the agent');
+  await waitFor(
+    () =>
+      rig
+        .items('job')
+        .some(
+          (i) =>
+            meta(i).type === 'tool_result' &&
+            String((meta(i).tool as { output: string }).output).includes('"Which target?"="production"'),
+        ),
+    'answers reached the agent',
+  );
 
   // 4. Answered in-process from the desktop.
   await waitFor(() => rig.items('job').filter((i) => meta(i).type === 'turn_end').length === 3, 'turn 3 ended');
@@ -106,7 +140,9 @@ test('prompts answered from the thread (approval yes/no, two questions) and from
   assert.equal(r4.prompt_id, p4.id);
   await waitFor(async () => (await rig.records()).filter((r) => r.kind === 'tool_ran').length === 2, 'the tool ran');
   assertResolvedBeforeAgentOutput(rig, String(p4.id));
-  await assert.rejects(host.answerPrompt(String(p4.id), { kind: 'approval', decision: 'allow' }), { code: 'NOT_FOUND' });
+  await assert.rejects(host.answerPrompt(String(p4.id), { kind: 'approval', decision: 'allow' }), {
+    code: 'NOT_FOUND',
+  });
   assert.equal(host.snapshot().prompts.length, 0);
 });
 
@@ -167,6 +203,8 @@ test('a prompt the agent withdraws itself is cancelled with a decisions §9.4 re
   await waitFor(() => rig.kinds('job').includes('turn_end'), 'the turn goes on');
   assert.equal((await rig.threadYaml('job'))?.open_prompt, null);
   for (const item of resolvedItems(rig)) {
-    assert.ok(['worker_restart', 'thread_completed', 'thread_deleted', 'agent_exit'].includes(String(meta(item).reason)));
+    assert.ok(
+      ['worker_restart', 'thread_completed', 'thread_deleted', 'agent_exit'].includes(String(meta(item).reason)),
+    );
   }
 });

@@ -40,7 +40,8 @@ function killGroup(pid: number): void {
 
 test('kill -9 during a turn with an open prompt, then restart: prompt cancelled, session resumed, turn replayed, nothing duplicated', async (t) => {
   const rig = await makeRig(t, { realtime: true, scenario: SCENARIO });
-  const agentPids = async (): Promise<number[]> => (await rig.records()).filter((r) => r.kind === 'argv').map((r) => r.pid as number);
+  const agentPids = async (): Promise<number[]> =>
+    (await rig.records()).filter((r) => r.kind === 'argv').map((r) => r.pid as number);
   t.after(async () => {
     for (const pid of await agentPids()) killGroup(pid);
   });
@@ -73,7 +74,9 @@ test('kill -9 during a turn with an open prompt, then restart: prompt cancelled,
 
   const second = startWorker(rig);
   t.after(() => void second.child.kill('SIGKILL'));
-  await waitFor(() => ofType(rig, 'pending_prompt_resolved').length >= 1, 'stale prompt cancelled', { timeoutMs: 15_000 });
+  await waitFor(() => ofType(rig, 'pending_prompt_resolved').length >= 1, 'stale prompt cancelled', {
+    timeoutMs: 15_000,
+  });
   const cancelled = meta(ofType(rig, 'pending_prompt_resolved')[0]!);
   assert.deepEqual(
     { prompt_id: cancelled.prompt_id, resolution: cancelled.resolution, reason: cancelled.reason },
@@ -87,11 +90,17 @@ test('kill -9 during a turn with an open prompt, then restart: prompt cancelled,
   // The cut-short turn is replayed, so the agent asks again; this time the human approves.
   await waitFor(() => ofType(rig, 'pending_prompt').length === 2, 'prompt re-asked', { timeoutMs: 15_000 });
   rig.say('job', 'yes');
-  await waitFor(() => rig.items('job').some((i) => i.content[0]?.text === 'deployed'), 'turn finished after the restart');
+  await waitFor(
+    () => rig.items('job').some((i) => i.content[0]?.text === 'deployed'),
+    'turn finished after the restart',
+  );
   assert.equal((await rig.records()).filter((r) => r.kind === 'tool_ran').length, 1);
 
   // Exactly-once: no emission twice; the resumed agent got the cut-short input once and never "hello" again.
-  const emissions = rig.items('job').map((i) => meta(i).emission_id).filter(Boolean);
+  const emissions = rig
+    .items('job')
+    .map((i) => meta(i).emission_id)
+    .filter(Boolean);
   assert.equal(new Set(emissions).size, emissions.length, 'no duplicated item');
   const secondPid = (await agentPids())[1];
   const secondTurns = (await rig.records())

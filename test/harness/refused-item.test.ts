@@ -8,7 +8,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { agentTexts, makeRig, threadOf, waitFor, waitSnapshot } from './support';
-import { POST, WAIT, activity, assertNoDuplicates, emissionOf, jsonLines, kindOf, startTwo, waitFailed } from './post-support';
+import {
+  POST,
+  WAIT,
+  activity,
+  assertNoDuplicates,
+  emissionOf,
+  jsonLines,
+  kindOf,
+  startTwo,
+  waitFailed,
+} from './post-support';
 
 /** A turn whose answer is 200 kB of text: within the 350 KiB budget, so only the server's cap refuses it. */
 const BIG = { markers: { BIG: { steps: [{ thinking: 'Writing a lot.' }, { text: 'y'.repeat(200_000) }] } } };
@@ -28,10 +38,19 @@ test('THREAD_ITEM_TOO_LARGE with the server still refusing the item: a reset pos
   const journal = await jsonLines(rig.paths.job(rig.ref.session_id).threadOutbox('a'));
   // The thinking went out (a done line); the text did not, nor the turn_end queued behind it.
   const done = new Set(journal.filter((l) => l.op === 'done').map((l) => l.id));
-  const unposted = journal.filter((l) => l.op === 'emit' && !done.has(l.id)) as Array<{ id: string; item: { metadata: { type: string } } }>;
-  assert.deepEqual(unposted.map((l) => l.item.metadata.type), ['text', 'turn_end']);
+  const unposted = journal.filter((l) => l.op === 'emit' && !done.has(l.id)) as Array<{
+    id: string;
+    item: { metadata: { type: string } };
+  }>;
+  assert.deepEqual(
+    unposted.map((l) => l.item.metadata.type),
+    ['text', 'turn_end'],
+  );
   const refused = journal.filter((l) => l.op === 'refused');
-  assert.deepEqual(refused.map((l) => [l.id, l.code]), [[unposted[0]!.id, 'THREAD_ITEM_TOO_LARGE']]);
+  assert.deepEqual(
+    refused.map((l) => [l.id, l.code]),
+    [[unposted[0]!.id, 'THREAD_ITEM_TOO_LARGE']],
+  );
   assert.match(String(refused[0]!.message), /thread_item_too_large/);
   assert.ok(!JSON.stringify(refused).includes('yyyy'), 'the refused line never carries the content');
 
@@ -43,15 +62,30 @@ test('THREAD_ITEM_TOO_LARGE with the server still refusing the item: a reset pos
   const after = rig.items('a');
   assert.deepEqual(after.slice(before.length).map(kindOf), ['human', 'thinking', 'status', 'turn_end']);
   assert.equal(after[before.length]!.id, askId);
-  assert.deepEqual(after.slice(before.length + 2).map(emissionOf), unposted.map((l) => l.id), 'same emission_ids, same order');
+  assert.deepEqual(
+    after.slice(before.length + 2).map(emissionOf),
+    unposted.map((l) => l.id),
+    'same emission_ids, same order',
+  );
   const placeholder = after[before.length + 2]!;
   assert.equal(placeholder.metadata?.status, 'item_refused');
-  assert.deepEqual(placeholder.metadata?.detail, { code: 'THREAD_ITEM_TOO_LARGE', message: refused[0]!.message, kind: 'text' });
-  assert.match(placeholder.content[0]!.text!, /^An item could not be posted \(THREAD_ITEM_TOO_LARGE: .*\); its full content is in thread\.log\.$/);
+  assert.deepEqual(placeholder.metadata?.detail, {
+    code: 'THREAD_ITEM_TOO_LARGE',
+    message: refused[0]!.message,
+    kind: 'text',
+  });
+  assert.match(
+    placeholder.content[0]!.text!,
+    /^An item could not be posted \(THREAD_ITEM_TOO_LARGE: .*\); its full content is in thread\.log\.$/,
+  );
 
   // The thread is active and answers the next turn, the cap still in place.
   await waitFor(() => rig.envelopeState('a') === 'active', 'active again', WAIT);
-  await waitSnapshot(host, (s) => threadOf(s, 'a')?.state === 'active_idle' && threadOf(s, 'a')?.last_error === null, 'snapshot: active, no error');
+  await waitSnapshot(
+    host,
+    (s) => threadOf(s, 'a')?.state === 'active_idle' && threadOf(s, 'a')?.last_error === null,
+    'snapshot: active, no error',
+  );
   rig.say('a', 'third');
   await waitFor(() => agentTexts(rig, 'a').includes('Hello! You said: third'), 'a answers after the reset', WAIT);
   await waitFor(() => rig.kinds('a').at(-1) === 'turn_end', 'third turn posted', WAIT);
@@ -60,7 +94,11 @@ test('THREAD_ITEM_TOO_LARGE with the server still refusing the item: a reset pos
   assert.equal(after.filter((i) => kindOf(i) === 'status').length, 1);
   assertNoDuplicates(rig, 'a');
   assertNoDuplicates(rig, 'worker');
-  assert.equal((await jsonLines(rig.paths.job(rig.ref.session_id).threadOutbox('a'))).filter((l) => l.op !== 'cursor').length, 0, 'journal emptied');
+  assert.equal(
+    (await jsonLines(rig.paths.job(rig.ref.session_id).threadOutbox('a'))).filter((l) => l.op !== 'cursor').length,
+    0,
+    'journal emptied',
+  );
 });
 
 test('a failure of the retry window (5xx) is not a refusal: the reset posts the real items, no placeholder', async (t) => {
@@ -74,7 +112,11 @@ test('a failure of the retry window (5xx) is not a refusal: the reset posts the 
   await waitFor(() => rig.envelopeState('a') === 'failed', 'envelope failed', WAIT);
   await waitFor(() => activity(rig, 'thread_failed', 'a').length === 1, 'thread_failed posted', WAIT);
   const journal = await jsonLines(rig.paths.job(rig.ref.session_id).threadOutbox('a'));
-  assert.deepEqual(journal.filter((l) => l.op !== 'cursor').map((l) => l.op), ['emit', 'emit', 'emit'], 'no refused line');
+  assert.deepEqual(
+    journal.filter((l) => l.op !== 'cursor').map((l) => l.op),
+    ['emit', 'emit', 'emit'],
+    'no refused line',
+  );
 
   rig.emu.control.clearFaults();
   rig.setState('a', 'pending');
@@ -82,7 +124,11 @@ test('a failure of the retry window (5xx) is not a refusal: the reset posts the 
   await new Promise((r) => setTimeout(r, 300));
   const after = rig.items('a');
   assert.equal(after[before.length]!.id, secondId);
-  assert.deepEqual(after.slice(before.length + 1).map(kindOf), ['thinking', 'text', 'turn_end'], 'the real items, in order');
+  assert.deepEqual(
+    after.slice(before.length + 1).map(kindOf),
+    ['thinking', 'text', 'turn_end'],
+    'the real items, in order',
+  );
   assert.equal(after.at(-2)!.content[0]!.text, 'Hello! You said: second');
   await waitFor(() => rig.envelopeState('a') === 'active', 'active again', WAIT);
   rig.say('a', 'third');

@@ -15,9 +15,14 @@ test('writeInstanceState changes only instance.state and skips when the user alr
   t.after(() => api.close());
   rig.handoff('job', { extra: { keep: true }, agent: { type: 'codex', model: 'm1' } });
   assert.equal(await writeInstanceState(api, rig.ref, 'job', 'active', (s) => s === 'pending'), 'written');
-  const value = rig.emu.control.getObject(rig.ref, 'job')!.value as unknown as { thread: { attributes: unknown; metadata: Record<string, unknown> } };
+  const value = rig.emu.control.getObject(rig.ref, 'job')!.value as unknown as {
+    thread: { attributes: unknown; metadata: Record<string, unknown> };
+  };
   assert.deepEqual(value.thread.metadata, {
-    workspace: { work_folder: rig.workFolder }, agent: { type: 'codex', model: 'm1' }, instance: { state: 'active' }, extra: { keep: true },
+    workspace: { work_folder: rig.workFolder },
+    agent: { type: 'codex', model: 'm1' },
+    instance: { state: 'active' },
+    extra: { keep: true },
   });
   assert.deepEqual(value.thread.attributes, { name: 'job' });
 
@@ -26,7 +31,11 @@ test('writeInstanceState changes only instance.state and skips when the user alr
   assert.equal(rig.envelopeState('job'), 'completed');
   assert.equal(await writeInstanceState(api, rig.ref, 'gone', 'failed', () => true), 'missing');
   rig.emu.control.uploadObject(rig.human.user_id, rig.ref, 'note', { type: 'message', content: [] } as never);
-  assert.equal(await patchThreadMetadata(api, rig.ref, 'note', (m) => m), 'precondition_failed', 'non-thread objects are never rewritten');
+  assert.equal(
+    await patchThreadMetadata(api, rig.ref, 'note', (m) => m),
+    'precondition_failed',
+    'non-thread objects are never rewritten',
+  );
 });
 
 test('resetThread and updateHandoff: RMW, allowed states only, other keys kept', async (t) => {
@@ -37,11 +46,20 @@ test('resetThread and updateHandoff: RMW, allowed states only, other keys kept',
   await waitFor(() => rig.envelopeState('job') === 'failed', 'failed');
   const sid = host.snapshot().sections[0]!.id;
 
-  await host.updateHandoff(sid, 'job', { work_folder: rig.workFolder, model: 'claude-x', effort: 'low', executable: null });
-  let meta = (rig.emu.control.getObject(rig.ref, 'job')!.value as unknown as { thread: { metadata: Record<string, unknown> } }).thread.metadata;
+  await host.updateHandoff(sid, 'job', {
+    work_folder: rig.workFolder,
+    model: 'claude-x',
+    effort: 'low',
+    executable: null,
+  });
+  let meta = (
+    rig.emu.control.getObject(rig.ref, 'job')!.value as unknown as { thread: { metadata: Record<string, unknown> } }
+  ).thread.metadata;
   assert.deepEqual(meta, {
-    workspace: { work_folder: rig.workFolder }, agent: { type: 'claude_code', model: 'claude-x', effort: 'low' },
-    instance: { state: 'failed' }, extra: 1,
+    workspace: { work_folder: rig.workFolder },
+    agent: { type: 'claude_code', model: 'claude-x', effort: 'low' },
+    instance: { state: 'failed' },
+    extra: 1,
   });
   assert.equal(rig.envelopeState('job'), 'failed', 'a handoff edit without a state keeps the state');
 
@@ -57,7 +75,9 @@ test('resetThread and updateHandoff: RMW, allowed states only, other keys kept',
 
   await host.updateHandoff(sid, 'job', { state: 'completed' });
   await waitFor(async () => (await rig.threadYaml('job'))?.agent.state === 'completed', 'completed locally');
-  meta = (rig.emu.control.getObject(rig.ref, 'job')!.value as unknown as { thread: { metadata: Record<string, unknown> } }).thread.metadata;
+  meta = (
+    rig.emu.control.getObject(rig.ref, 'job')!.value as unknown as { thread: { metadata: Record<string, unknown> } }
+  ).thread.metadata;
   assert.equal(meta.extra, 1);
 });
 
@@ -68,7 +88,8 @@ test('recovery without an agent: local active + server completed/failed settle l
   await first.start();
   await waitFor(() => ['to-complete', 'to-fail', 'lost'].every((a) => rig.envelopeState(a) === 'active'), 'all active');
   await first.stop();
-  for (const alias of ['to-complete', 'to-fail', 'lost']) assert.equal((await rig.threadYaml(alias))?.agent.state, 'active');
+  for (const alias of ['to-complete', 'to-fail', 'lost'])
+    assert.equal((await rig.threadYaml(alias))?.agent.state, 'active');
 
   rig.setState('to-complete', 'completed');
   rig.setState('to-fail', 'failed');
@@ -83,10 +104,23 @@ test('recovery without an agent: local active + server completed/failed settle l
   const lost = await rig.threadYaml('lost');
   assert.equal(lost?.agent.error.code, 'AGENT_CRASHED');
   // The activity item is enqueued once the envelope write is answered, and posted through the worker thread's outbox.
-  await waitFor(() => rig.items('worker').some((i) => (i.metadata as { type?: string; alias?: string }).type === 'thread_failed'
-    && (i.metadata as { alias?: string }).alias === 'lost'), 'thread_failed for lost posted');
+  await waitFor(
+    () =>
+      rig
+        .items('worker')
+        .some(
+          (i) =>
+            (i.metadata as { type?: string; alias?: string }).type === 'thread_failed' &&
+            (i.metadata as { alias?: string }).alias === 'lost',
+        ),
+    'thread_failed for lost posted',
+  );
   assert.equal(rig.envelopeState('to-complete'), 'completed');
   assert.equal(rig.envelopeState('to-fail'), 'failed');
   await new Promise((r) => setTimeout(r, 300));
-  assert.equal((await rig.records()).filter((r) => r.kind === 'argv').length, agentsBefore, 'no agent started for any of them');
+  assert.equal(
+    (await rig.records()).filter((r) => r.kind === 'argv').length,
+    agentsBefore,
+    'no agent started for any of them',
+  );
 });

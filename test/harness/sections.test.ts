@@ -9,13 +9,20 @@ import assert from 'node:assert/strict';
 import { agentTexts, makeRig, threadOf, waitFor, waitSnapshot } from './support';
 import { isPidAlive } from '../../main/core/state/lock';
 
-
 test('refused sections (different user, malformed, not found) stop while another section keeps working', async (t) => {
   const rig = await makeRig(t, { sections: 3, realtime: true });
-  const [good, owned, malformed, missing] = rig.sessions as [typeof rig.ref, typeof rig.ref, typeof rig.ref, typeof rig.ref];
+  const [good, owned, malformed, missing] = rig.sessions as [
+    typeof rig.ref,
+    typeof rig.ref,
+    typeof rig.ref,
+    typeof rig.ref,
+  ];
   const other = rig.emu.control.createUser({ name: 'Other', email: 'other@example.test' });
   rig.emu.control.grantAccess(owned, other.user_id);
-  const foreign = { type: 'thread', thread: { metadata: { user: { user_id: other.user_id }, instance: { status: 'attached' } } } };
+  const foreign = {
+    type: 'thread',
+    thread: { metadata: { user: { user_id: other.user_id }, instance: { status: 'attached' } } },
+  };
   rig.emu.control.uploadObject(other.user_id, owned, 'worker', foreign);
   rig.emu.control.uploadObject(rig.human.user_id, malformed, 'worker', { type: 'message', content: [] } as never);
   rig.emu.control.revokeAccess(missing, rig.worker.user_id);
@@ -24,7 +31,11 @@ test('refused sections (different user, malformed, not found) stop while another
     type: 'thread',
     thread: {
       attributes: { name: 'worker', description: 'kept' },
-      metadata: { user: { user_id: rig.worker.user_id }, instance: { instance_id: 'ins_old', status: 'attached' }, custom: { keep: 1 } },
+      metadata: {
+        user: { user_id: rig.worker.user_id },
+        instance: { instance_id: 'ins_old', status: 'attached' },
+        custom: { keep: 1 },
+      },
     },
   });
   rig.handoff('job', {}, good);
@@ -34,7 +45,9 @@ test('refused sections (different user, malformed, not found) stop while another
   await host.start();
   await waitFor(() => rig.envelopeState('job', good) === 'active', 'the good section runs its thread');
   const expected: Array<[typeof rig.ref, string]> = [
-    [owned, 'SESSION_OWNED_BY_DIFFERENT_USER'], [malformed, 'SECTION_WORKER_OBJECT_MALFORMED'], [missing, 'SESSION_NOT_FOUND'],
+    [owned, 'SESSION_OWNED_BY_DIFFERENT_USER'],
+    [malformed, 'SECTION_WORKER_OBJECT_MALFORMED'],
+    [missing, 'SESSION_NOT_FOUND'],
   ];
   for (const [ref, code] of expected) {
     await waitFor(async () => (await rig.sectionYaml(ref))?.attachment.status === 'refused', `${code} recorded`);
@@ -43,16 +56,24 @@ test('refused sections (different user, malformed, not found) stop while another
     assert.ok(file?.attachment.error.message);
   }
   const snap = host.snapshot();
-  assert.deepEqual(snap.sections.map((s) => [s.attachment, s.error?.code ?? null]), [
-    ['attached', null], ['refused', 'SESSION_OWNED_BY_DIFFERENT_USER'], ['refused', 'SECTION_WORKER_OBJECT_MALFORMED'], ['refused', 'SESSION_NOT_FOUND'],
-  ]);
+  assert.deepEqual(
+    snap.sections.map((s) => [s.attachment, s.error?.code ?? null]),
+    [
+      ['attached', null],
+      ['refused', 'SESSION_OWNED_BY_DIFFERENT_USER'],
+      ['refused', 'SECTION_WORKER_OBJECT_MALFORMED'],
+      ['refused', 'SESSION_NOT_FOUND'],
+    ],
+  );
   // Refused sections touched nothing: the foreign and malformed objects are as they were, the thread stays pending.
   assert.deepEqual(rig.emu.control.getObject(owned, 'worker')?.value, foreign);
   assert.equal(rig.emu.control.getObject(malformed, 'worker')?.value.type, 'message');
   assert.equal(rig.envelopeState('job', owned), 'pending');
   assert.equal(rig.items('worker', owned).length, 0);
 
-  const mine = rig.emu.control.getObject(good, 'worker')!.value as unknown as { thread: { attributes: unknown; metadata: Record<string, unknown> } };
+  const mine = rig.emu.control.getObject(good, 'worker')!.value as unknown as {
+    thread: { attributes: unknown; metadata: Record<string, unknown> };
+  };
   assert.deepEqual(mine.thread.attributes, { name: 'worker', description: 'kept' });
   assert.deepEqual(mine.thread.metadata.custom, { keep: 1 });
   const instance = mine.thread.metadata.instance as Record<string, unknown>;
@@ -79,7 +100,11 @@ test('worker object deleted while attached: SESSION_DETACHED_EXTERNALLY, agents 
   rig.emu.control.deleteObject(first, 'worker');
   await waitFor(async () => (await rig.sectionYaml(first))?.attachment.status === 'detached', 'detached (reconcile)');
   assert.equal((await rig.sectionYaml(first))?.attachment.error.code, 'SESSION_DETACHED_EXTERNALLY');
-  await waitSnapshot(host, (s) => s.sections[0]?.error?.code === 'SESSION_DETACHED_EXTERNALLY' && s.agents.busy === 1, 'snapshot');
+  await waitSnapshot(
+    host,
+    (s) => s.sections[0]?.error?.code === 'SESSION_DETACHED_EXTERNALLY' && s.agents.busy === 1,
+    'snapshot',
+  );
   const stillAlive = pids.filter(isPidAlive);
   assert.equal(stillAlive.length, 1, 'the detached section stopped its agent; the other section kept its own');
   assert.equal(rig.envelopeState('job', first), 'active', 'thread envelopes are left as they are');
@@ -95,7 +120,10 @@ test('worker object deleted while attached: SESSION_DETACHED_EXTERNALLY, agents 
   const argv = (await rig.records()).filter((r) => r.kind === 'argv').at(-1)!.argv as string[];
   assert.equal(argv[argv.indexOf('--resume') + 1], sessionId);
   rig.say('job', 'after re-attach', first);
-  await waitFor(() => agentTexts(rig, 'job', first).some((x) => x.includes('after re-attach')), 'reply after re-attach');
+  await waitFor(
+    () => agentTexts(rig, 'job', first).some((x) => x.includes('after re-attach')),
+    'reply after re-attach',
+  );
 
   // Detach (the desktop's button): agents stop, the worker object is deleted, the section is detached without error.
   await host.detachSection(host.snapshot().sections[0]!.id);

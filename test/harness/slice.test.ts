@@ -34,7 +34,9 @@ for (const realtime of [true, false]) {
     else assert.equal(host.snapshot().sections[0]?.realtime, 'off');
     // section.log: JSON lines about poll cadence, event dispatch and thread discovery (session-agent-harness.md §3).
     const sectionLog = (await readFile(rig.paths.job(rig.ref.session_id).sectionLog, 'utf8'))
-      .split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const logged = new Set(sectionLog.map((r) => r.event));
     assert.ok(logged.has('thread_discovered') && logged.has('poll_cadence'), [...logged].join(','));
     const modes = sectionLog.filter((r) => r.event === 'poll_cadence').map((r) => r.mode);
@@ -46,7 +48,8 @@ for (const realtime of [true, false]) {
     const posted = rig.items('job').filter((i) => i.user_id === rig.worker.user_id);
     const newest = posted[posted.length - 1]!;
     assert.deepEqual((await rig.threadYaml('job'))?.cursors.outbound, {
-      last_emission_id: newest.metadata?.emission_id, last_item_id: newest.id,
+      last_emission_id: newest.metadata?.emission_id,
+      last_item_id: newest.id,
     });
   });
 }
@@ -64,6 +67,9 @@ test('a codex thread runs through the same bridge', async (t) => {
   assert.equal(local?.workspace.agent_type, 'codex');
   assert.ok(local?.agent.agent_session_id, 'codex thread id recorded');
   // Posted through the worker thread's own outbox, so not ordered with the job thread's items.
-  const activated = await waitFor(() => rig.items('worker').find((i) => i.metadata?.type === 'thread_activated'), 'thread_activated posted');
+  const activated = await waitFor(
+    () => rig.items('worker').find((i) => i.metadata?.type === 'thread_activated'),
+    'thread_activated posted',
+  );
   assert.equal(activated.metadata?.agent_session_id, local?.agent.agent_session_id);
 });

@@ -19,64 +19,75 @@ import { createAgentSession, resolveExecutable } from '../../main/core/agents/in
 import type { WorkerConfig } from '../../main/core/state/config';
 import { tempDir } from '../support/process';
 
-test('stop() while the section is opening its outbox: no feed, heartbeat or poll loop is started afterwards', { timeout: 30_000 }, async (t) => {
-  const emu = await startEmulator();
-  const tmp = await tempDir('bhw-stoprace-');
-  const worker = emu.control.createUser({ name: 'Worker', email: 'w@example.test' });
-  const session = emu.control.createSession({ members: [worker.user_id] });
-  const api = new BlobHubClient({ apiUrl: emu.apiUrl, apiKey: worker.api_key });
-  t.after(async () => {
-    api.close();
-    await emu.close();
-    await tmp.cleanup();
-  });
+test(
+  'stop() while the section is opening its outbox: no feed, heartbeat or poll loop is started afterwards',
+  { timeout: 30_000 },
+  async (t) => {
+    const emu = await startEmulator();
+    const tmp = await tempDir('bhw-stoprace-');
+    const worker = emu.control.createUser({ name: 'Worker', email: 'w@example.test' });
+    const session = emu.control.createSession({ members: [worker.user_id] });
+    const api = new BlobHubClient({ apiUrl: emu.apiUrl, apiKey: worker.api_key });
+    t.after(async () => {
+      api.close();
+      await emu.close();
+      await tmp.cleanup();
+    });
 
-  const section = { index: 0, name: 's0', job_type: 'session_agent_harness' as const, session };
-  const config: WorkerConfig = {
-    polling: { interval_idle_ms: 50, interval_active_ms: 50, backoff_max_ms: 200 },
-    concurrency: { max_agents: 1 },
-    agents: { claude_code: {}, codex: {} },
-    sections: [section],
-  };
-  const feeds = { started: 0, closed: 0 };
-  let outboxOpened!: () => void;
-  const outboxOpening = new Promise<void>((r) => (outboxOpened = r));
+    const section = { index: 0, name: 's0', job_type: 'session_agent_harness' as const, session };
+    const config: WorkerConfig = {
+      polling: { interval_idle_ms: 50, interval_active_ms: 50, backoff_max_ms: 200 },
+      concurrency: { max_agents: 1 },
+      agents: { claude_code: {}, codex: {} },
+      sections: [section],
+    };
+    const feeds = { started: 0, closed: 0 };
+    let outboxOpened!: () => void;
+    const outboxOpening = new Promise<void>((r) => (outboxOpened = r));
 
-  const runner = new SectionRunner({
-    section,
-    paths: new StatePaths(tmp.path),
-    api,
-    userId: worker.user_id,
-    instance: { instanceId: 'ins_test', version: '0.0.0', startedAt: new Date().toISOString() },
-    config: () => config,
-    pool: new SlotPool(1),
-    logger: silentLogger,
-    env: process.env,
-    agentFactory: createAgentSession,
-    resolveExecutable,
-    openOutbox: async (req) => {
-      outboxOpened();
-      await new Promise((r) => setTimeout(r, 300));
-      return Outbox.open({ api, ref: req.ref, alias: req.alias, journalPath: req.journalPath, logger: req.logger, onFatal: req.onFatal });
-    },
-    openFeed: (): ChangeFeed => ({
-      status: 'off',
-      start: () => void feeds.started++,
-      close: async () => void feeds.closed++,
-    }),
-    changed: () => undefined,
-    transient: () => undefined,
-    now: () => new Date(),
-    timing: { ...DEFAULT_SECTION_TIMING, ...DEFAULT_THREAD_TIMING },
-  });
+    const runner = new SectionRunner({
+      section,
+      paths: new StatePaths(tmp.path),
+      api,
+      userId: worker.user_id,
+      instance: { instanceId: 'ins_test', version: '0.0.0', startedAt: new Date().toISOString() },
+      config: () => config,
+      pool: new SlotPool(1),
+      logger: silentLogger,
+      env: process.env,
+      agentFactory: createAgentSession,
+      resolveExecutable,
+      openOutbox: async (req) => {
+        outboxOpened();
+        await new Promise((r) => setTimeout(r, 300));
+        return Outbox.open({
+          api,
+          ref: req.ref,
+          alias: req.alias,
+          journalPath: req.journalPath,
+          logger: req.logger,
+          onFatal: req.onFatal,
+        });
+      },
+      openFeed: (): ChangeFeed => ({
+        status: 'off',
+        start: () => void feeds.started++,
+        close: async () => void feeds.closed++,
+      }),
+      changed: () => undefined,
+      transient: () => undefined,
+      now: () => new Date(),
+      timing: { ...DEFAULT_SECTION_TIMING, ...DEFAULT_THREAD_TIMING },
+    });
 
-  const starting = runner.start();
-  await outboxOpening;
-  await runner.stop();
-  await starting;
+    const starting = runner.start();
+    await outboxOpening;
+    await runner.stop();
+    await starting;
 
-  const requests = emu.control.counters().requests;
-  await new Promise((r) => setTimeout(r, 500));
-  assert.equal(feeds.started, 0, 'the change feed was started after stop()');
-  assert.equal(emu.control.counters().requests, requests, 'the poll loop kept reconciling after stop()');
-});
+    const requests = emu.control.counters().requests;
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(feeds.started, 0, 'the change feed was started after stop()');
+    assert.equal(emu.control.counters().requests, requests, 'the poll loop kept reconciling after stop()');
+  },
+);

@@ -60,7 +60,15 @@ export interface Rig {
   chat(alias: string, ref?: SessionTuple): void;
   setState(alias: string, state: string, ref?: SessionTuple): void;
   say(alias: string, text: string, ref?: SessionTuple): string;
-  items(alias: string, ref?: SessionTuple): Array<{ id: string; user_id?: string | null; content: Array<{ type: string; text?: string }>; metadata?: Record<string, unknown> | null }>;
+  items(
+    alias: string,
+    ref?: SessionTuple,
+  ): Array<{
+    id: string;
+    user_id?: string | null;
+    content: Array<{ type: string; text?: string }>;
+    metadata?: Record<string, unknown> | null;
+  }>;
   kinds(alias: string, ref?: SessionTuple): string[];
   envelopeState(alias: string, ref?: SessionTuple): unknown;
   threadYaml(alias: string, ref?: SessionTuple): Promise<ThreadFile | null>;
@@ -71,7 +79,10 @@ export interface Rig {
   cleanup(): Promise<void>;
 }
 
-export async function makeRig(t: { after(fn: () => Promise<void> | void): void }, options: RigOptions = {}): Promise<Rig> {
+export async function makeRig(
+  t: { after(fn: () => Promise<void> | void): void },
+  options: RigOptions = {},
+): Promise<Rig> {
   const emu = await startEmulator({ pageSize: options.pageSize ?? 50 });
   const tmp = await tempDir('bhw-harness-');
   const home = join(tmp.path, 'home');
@@ -96,14 +107,28 @@ export async function makeRig(t: { after(fn: () => Promise<void> | void): void }
   };
 
   // What `login` writes (credentials 0600, identity), plus a config with fast polling and the fake agents.
-  const credentials = { api: { key: worker.api_key, url: emu.apiUrl, ...(options.realtime ? { realtime_url: emu.realtimeUrl } : {}) } };
+  const credentials = {
+    api: { key: worker.api_key, url: emu.apiUrl, ...(options.realtime ? { realtime_url: emu.realtimeUrl } : {}) },
+  };
   await writeFile(join(home, 'credentials.yaml'), YAML.stringify(credentials), { mode: 0o600 });
   await chmod(join(home, 'credentials.yaml'), 0o600);
-  await writeFile(join(home, 'identity.yaml'), YAML.stringify({
-    user: { user_id: worker.user_id, name: 'Worker', email: 'worker@example.test', recorded_at: new Date().toISOString() },
-  }));
+  await writeFile(
+    join(home, 'identity.yaml'),
+    YAML.stringify({
+      user: {
+        user_id: worker.user_id,
+        name: 'Worker',
+        email: 'worker@example.test',
+        recorded_at: new Date().toISOString(),
+      },
+    }),
+  );
   const config = {
-    polling: { interval_idle_ms: options.idleMs ?? 150, interval_active_ms: options.activeMs ?? 150, backoff_max_ms: 1000 },
+    polling: {
+      interval_idle_ms: options.idleMs ?? 150,
+      interval_active_ms: options.activeMs ?? 150,
+      backoff_max_ms: 1000,
+    },
     concurrency: { max_agents: options.maxAgents ?? 4 },
     agents: {
       claude_code: { executable: FAKE_CLAUDE, permissions: options.permissions ?? 'approval' },
@@ -117,7 +142,18 @@ export async function makeRig(t: { after(fn: () => Promise<void> | void): void }
   const hosts: WorkerHost[] = [];
   const paths = new StatePaths(home);
   const rig: Rig = {
-    emu, home, paths, worker, human, sessions, ref, workFolder, env, recordFile, scenarioFile, configText,
+    emu,
+    home,
+    paths,
+    worker,
+    human,
+    sessions,
+    ref,
+    workFolder,
+    env,
+    recordFile,
+    scenarioFile,
+    configText,
     async setScenario(scenario) {
       await writeFile(scenarioFile, JSON.stringify(scenario));
     },
@@ -141,7 +177,10 @@ export async function makeRig(t: { after(fn: () => Promise<void> | void): void }
       });
     },
     chat(alias, r = ref) {
-      emu.control.uploadObject(human.user_id, r, alias, { type: 'thread', thread: { attributes: { name: alias }, metadata: {} } });
+      emu.control.uploadObject(human.user_id, r, alias, {
+        type: 'thread',
+        thread: { attributes: { name: alias }, metadata: {} },
+      });
     },
     setState(alias, state, r = ref) {
       const env = emu.control.getObject(r, alias);
@@ -157,11 +196,14 @@ export async function makeRig(t: { after(fn: () => Promise<void> | void): void }
       return emu.control.listItems(r, alias) as never;
     },
     kinds(alias, r = ref) {
-      return emu.control.listItems(r, alias).map((i) => String((i.metadata as Record<string, unknown> | undefined)?.type ?? 'human'));
+      return emu.control
+        .listItems(r, alias)
+        .map((i) => String((i.metadata as Record<string, unknown> | undefined)?.type ?? 'human'));
     },
     envelopeState(alias, r = ref) {
       const env = emu.control.getObject(r, alias);
-      return (env?.value as { thread?: { metadata?: { instance?: { state?: unknown } } } } | undefined)?.thread?.metadata?.instance?.state;
+      return (env?.value as { thread?: { metadata?: { instance?: { state?: unknown } } } } | undefined)?.thread
+        ?.metadata?.instance?.state;
     },
     async threadYaml(alias, r = ref) {
       try {
@@ -179,7 +221,10 @@ export async function makeRig(t: { after(fn: () => Promise<void> | void): void }
     },
     async records() {
       try {
-        return (await readFile(recordFile, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+        return (await readFile(recordFile, 'utf8'))
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
       } catch {
         return [];
       }
@@ -191,7 +236,9 @@ export async function makeRig(t: { after(fn: () => Promise<void> | void): void }
         const msg = JSON.parse(r.line) as { type?: string; message?: { content?: unknown } };
         if (msg.type !== 'user') continue;
         const c = msg.message?.content;
-        out.push(typeof c === 'string' ? c : Array.isArray(c) ? c.map((b: { text?: string }) => b.text ?? '').join('\n') : '');
+        out.push(
+          typeof c === 'string' ? c : Array.isArray(c) ? c.map((b: { text?: string }) => b.text ?? '').join('\n') : '',
+        );
       }
       return out;
     },
@@ -207,17 +254,29 @@ export async function makeRig(t: { after(fn: () => Promise<void> | void): void }
 }
 
 /** Waits until the host's snapshot satisfies `pred`. */
-export function waitSnapshot(host: WorkerHost, pred: (s: Snapshot) => unknown, what: string, timeoutMs = 10_000): Promise<unknown> {
+export function waitSnapshot(
+  host: WorkerHost,
+  pred: (s: Snapshot) => unknown,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<unknown> {
   return waitFor(() => pred(host.snapshot()), what, { timeoutMs });
 }
 
-export function threadOf(s: Snapshot, alias: string, section = 0): Snapshot['sections'][number]['threads'][number] | undefined {
+export function threadOf(
+  s: Snapshot,
+  alias: string,
+  section = 0,
+): Snapshot['sections'][number]['threads'][number] | undefined {
   return s.sections[section]?.threads.find((t) => t.alias === alias);
 }
 
 /** Texts of the agent's `text` items in a thread. */
 export function agentTexts(rig: Rig, alias: string, ref?: SessionTuple): string[] {
-  return rig.items(alias, ref).filter((i) => i.metadata?.type === 'text').map((i) => i.content[0]?.text ?? '');
+  return rig
+    .items(alias, ref)
+    .filter((i) => i.metadata?.type === 'text')
+    .map((i) => i.content[0]?.text ?? '');
 }
 
 export { waitFor };

@@ -31,7 +31,11 @@ test('the activation checklist fails each thread with its code, in order, and re
     ['bad-type', { agent: { type: 'gpt' } }, 'AGENT_TYPE_UNSUPPORTED'],
     ['bad-perm', { agent: { type: 'claude_code', permissions: 'yolo' } }, 'PERMISSIONS_UNSUPPORTED'],
     ['no-exe', { agent: { type: 'claude_code', executable: '/nonexistent/bin/claude' } }, 'AGENT_EXECUTABLE_NOT_FOUND'],
-    ['no-exe-path', { agent: { type: 'codex', executable: 'definitely-not-on-path-codex' } }, 'AGENT_EXECUTABLE_NOT_FOUND'],
+    [
+      'no-exe-path',
+      { agent: { type: 'codex', executable: 'definitely-not-on-path-codex' } },
+      'AGENT_EXECUTABLE_NOT_FOUND',
+    ],
   ];
   for (const [alias, meta] of cases) rig.handoff(alias, meta);
   const host = rig.host();
@@ -49,7 +53,11 @@ test('the activation checklist fails each thread with its code, in order, and re
     const env = rig.emu.control.getObject(rig.ref, alias)!;
     assert.ok(!JSON.stringify(env.value).includes(code), `${alias} envelope has no error detail`);
   }
-  await waitSnapshot(host, (s) => threadOf(s, 'bad-perm')?.last_error?.code === 'PERMISSIONS_UNSUPPORTED', 'snapshot error');
+  await waitSnapshot(
+    host,
+    (s) => threadOf(s, 'bad-perm')?.last_error?.code === 'PERMISSIONS_UNSUPPORTED',
+    'snapshot error',
+  );
   assert.equal(threadOf(host.snapshot(), 'bad-perm')?.state, 'failed');
   assert.equal(host.snapshot().agents.busy, 0, 'failures release their slots');
 
@@ -66,7 +74,13 @@ test('the activation checklist fails each thread with its code, in order, and re
 
 test('an agent that dies mid-turn fails the thread with AGENT_CRASHED carrying the exit code and last stderr line', async (t) => {
   const rig = await makeRig(t, {
-    scenario: { markers: { 'crash-now': { steps: [{ text: 'about to fall over' }, { crash: { code: 3, stderr: 'fatal: out of cheese' } }] } } },
+    scenario: {
+      markers: {
+        'crash-now': {
+          steps: [{ text: 'about to fall over' }, { crash: { code: 3, stderr: 'fatal: out of cheese' } }],
+        },
+      },
+    },
   });
   rig.chat('job');
   rig.say('job', 'please crash-now');
@@ -80,7 +94,10 @@ test('an agent that dies mid-turn fails the thread with AGENT_CRASHED carrying t
   assert.match(error.message, /out of cheese/);
   assert.equal(rig.envelopeState('job'), 'failed');
   // Posted through the job thread's outbox, which is not ordered with the worker thread's thread_failed item.
-  await waitFor(() => agentTexts(rig, 'job').includes('about to fall over'), 'what the agent said before dying was posted');
+  await waitFor(
+    () => agentTexts(rig, 'job').includes('about to fall over'),
+    'what the agent said before dying was posted',
+  );
   assert.equal((await rig.threadYaml('job'))?.agent.error.code, 'AGENT_CRASHED');
   assert.equal(host.snapshot().agents.busy, 0);
 });

@@ -1,19 +1,37 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  coalesceTurn, compareToCursor, cursorOf, isAfterCursor, isSelf, itemText, maxCursor, newInboundItems,
+  coalesceTurn,
+  compareToCursor,
+  cursorOf,
+  isAfterCursor,
+  isSelf,
+  itemText,
+  maxCursor,
+  newInboundItems,
 } from '../../main/core/harness/inbound';
 import type { ThreadItem } from '../../main/core/api/types';
 
-const item = (id: string, createdAt: string, userId: string, content: ThreadItem['content'], metadata?: Record<string, unknown>): ThreadItem =>
-  ({ id, created_at: createdAt, user_id: userId, content, metadata });
+const item = (
+  id: string,
+  createdAt: string,
+  userId: string,
+  content: ThreadItem['content'],
+  metadata?: Record<string, unknown>,
+): ThreadItem => ({ id, created_at: createdAt, user_id: userId, content, metadata });
 
 const T = (n: number): string => `2026-05-28T12:00:00.${String(n).padStart(6, '0')}+00:00`;
 
 test('isSelf looks at user_id only', () => {
   assert.equal(isSelf(item('1', T(1), 'u_worker', [{ type: 'text', text: 'x' }]), 'u_worker'), true);
   // A worker-shaped item from someone else is not self; a plain item from the worker's user is.
-  assert.equal(isSelf(item('2', T(2), 'u_human', [{ type: 'text', text: 'x' }], { type: 'text', emission_id: 'em_1' }), 'u_worker'), false);
+  assert.equal(
+    isSelf(
+      item('2', T(2), 'u_human', [{ type: 'text', text: 'x' }], { type: 'text', emission_id: 'em_1' }),
+      'u_worker',
+    ),
+    false,
+  );
   assert.equal(isSelf(item('3', T(3), 'u_worker', [{ type: 'text', text: 'typed in the web UI' }]), 'u_worker'), true);
   assert.equal(isSelf({ user_id: null }, 'u_worker'), false);
 });
@@ -21,16 +39,34 @@ test('isSelf looks at user_id only', () => {
 test('coalesceTurn: created_at order, blank-line joins, fenced json, no author prefixes, ids de-duplicated', () => {
   const items = [
     item('c', T(3), 'u2', [{ type: 'json', json: { a: 1 } }]),
-    item('a', T(1), 'u1', [{ type: 'text', text: 'first' }, { type: 'text', text: 'second block' }]),
-    item('b', T(2), 'u2', [{ type: 'text', text: 'from another user' }, { type: 'image', url: 'x' }]),
-    item('a', T(1), 'u1', [{ type: 'text', text: 'first' }, { type: 'text', text: 'second block' }]),
+    item('a', T(1), 'u1', [
+      { type: 'text', text: 'first' },
+      { type: 'text', text: 'second block' },
+    ]),
+    item('b', T(2), 'u2', [
+      { type: 'text', text: 'from another user' },
+      { type: 'image', url: 'x' },
+    ]),
+    item('a', T(1), 'u1', [
+      { type: 'text', text: 'first' },
+      { type: 'text', text: 'second block' },
+    ]),
   ];
   assert.equal(coalesceTurn(items), 'first\n\nsecond block\n\nfrom another user\n\n```json\n{\n  "a": 1\n}\n```');
   assert.equal(coalesceTurn([]), '');
 });
 
 test('itemText joins only the text blocks', () => {
-  assert.equal(itemText(item('a', T(1), 'u', [{ type: 'text', text: 'yes' }, { type: 'json', json: 1 }, { type: 'text', text: 'really' }])), 'yes\n\nreally');
+  assert.equal(
+    itemText(
+      item('a', T(1), 'u', [
+        { type: 'text', text: 'yes' },
+        { type: 'json', json: 1 },
+        { type: 'text', text: 'really' },
+      ]),
+    ),
+    'yes\n\nreally',
+  );
 });
 
 test('cursor: later created_at is after; equal created_at only with an unseen different id', () => {
@@ -56,6 +92,9 @@ test('newInboundItems: after the cursor, not self, ordered, once', () => {
     item('i8', T(8), 'u_h', [{ type: 'text', text: 'eight' }]),
   ];
   const fresh = newInboundItems(items, { created_at: T(5), item_id: 'i5' }, 'u_w');
-  assert.deepEqual(fresh.map((i) => i.id), ['i7', 'i8']);
+  assert.deepEqual(
+    fresh.map((i) => i.id),
+    ['i7', 'i8'],
+  );
   assert.equal(coalesceTurn(fresh), 'seven\n\neight');
 });

@@ -1,8 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  itemFromAgentEvent, pendingPromptItem, promptResolvedItem, sectionAttachedItem, statusItem, textItem,
-  thinkingItem, threadActivatedItem, threadFailedItem, threadStoppedItem, toolCallItem, toolResultItem, turnEndItem,
+  itemFromAgentEvent,
+  pendingPromptItem,
+  promptResolvedItem,
+  sectionAttachedItem,
+  statusItem,
+  textItem,
+  thinkingItem,
+  threadActivatedItem,
+  threadFailedItem,
+  threadStoppedItem,
+  toolCallItem,
+  toolResultItem,
+  turnEndItem,
 } from '../../main/core/harness/outbound/items';
 import type { PostItemInput } from '../../main/core/api/types';
 import type { AgentPrompt } from '../../main/core/agents/types';
@@ -49,7 +60,16 @@ test('tool_call: metadata.tool and the per-tool summary', () => {
     ['WebFetch', { prompt: 'summarize', url: 'https://example.com' }, 'WebFetch → https://example.com'],
     ['commandExecution', { cwd: '/w', command: "/bin/bash -lc 'ls'" }, "commandExecution → /bin/bash -lc 'ls'"],
     ['command_execution', { command: ['bash', '-lc', 'ls'] }, 'command_execution → bash -lc ls'],
-    ['fileChange', { changes: [{ path: '/w/a.txt', kind: 'add' }, { path: '/w/b.txt', kind: 'update' }] }, 'fileChange → /w/a.txt, /w/b.txt'],
+    [
+      'fileChange',
+      {
+        changes: [
+          { path: '/w/a.txt', kind: 'add' },
+          { path: '/w/b.txt', kind: 'update' },
+        ],
+      },
+      'fileChange → /w/a.txt, /w/b.txt',
+    ],
     ['mcp__thing', { n: 3, query: 'weather', other: 'x' }, 'mcp__thing → weather'],
     ['NoStrings', { n: 3 }, 'NoStrings'],
   ];
@@ -73,7 +93,11 @@ test('tool_result: → first line (N lines), ✗ when is_error', () => {
   assert.equal(brief(ok), '→ ✓ src/parse.test.ts (3 tests) (3 lines)');
   assert.deepEqual(meta(ok), {
     type: 'tool_result',
-    tool: { invocation_id: 'tu_1', output: '✓ src/parse.test.ts (3 tests)\n✓ src/b.test.ts\nall passed\n', is_error: false },
+    tool: {
+      invocation_id: 'tu_1',
+      output: '✓ src/parse.test.ts (3 tests)\n✓ src/b.test.ts\nall passed\n',
+      is_error: false,
+    },
   });
   const err = toolResultItem('tu_2', 'Denied by the user', true);
   assert.equal(brief(err), '✗ Denied by the user (1 line)');
@@ -103,37 +127,68 @@ test('status: token, optional detail, a sentence brief', () => {
 });
 
 test('turn_end: token figures directly under metadata, cost optional', () => {
-  const item = turnEndItem({ input_tokens: 12345, input_tokens_cached: 10000, output_tokens: 678, duration_ms: 4200, cost_usd: 0.0123, stop_reason: 'end_turn' });
+  const item = turnEndItem({
+    input_tokens: 12345,
+    input_tokens_cached: 10000,
+    output_tokens: 678,
+    duration_ms: 4200,
+    cost_usd: 0.0123,
+    stop_reason: 'end_turn',
+  });
   assert.deepEqual(meta(item), {
-    type: 'turn_end', input_tokens: 12345, input_tokens_cached: 10000, output_tokens: 678, duration_ms: 4200,
-    cost_usd: 0.0123, stop_reason: 'end_turn',
+    type: 'turn_end',
+    input_tokens: 12345,
+    input_tokens_cached: 10000,
+    output_tokens: 678,
+    duration_ms: 4200,
+    cost_usd: 0.0123,
+    stop_reason: 'end_turn',
   });
   assert.equal(brief(item), '— turn ended — 12,345 in (10,000 cached) · 678 out · 4.2 s · $0.0123');
   const codex = turnEndItem({ input_tokens: 10, input_tokens_cached: 0, output_tokens: 2, duration_ms: 100 });
   assert.deepEqual(meta(codex), {
-    type: 'turn_end', input_tokens: 10, input_tokens_cached: 0, output_tokens: 2, duration_ms: 100, stop_reason: null,
+    type: 'turn_end',
+    input_tokens: 10,
+    input_tokens_cached: 0,
+    output_tokens: 2,
+    duration_ms: 100,
+    stop_reason: null,
   });
   assert.ok(brief(codex).startsWith('— turn ended —'));
 });
 
 test('pending_prompt: metadata.prompt is the §9.1 payload, brief as in the docs', () => {
   const prompt: AgentPrompt = {
-    id: 'pr_01', kind: 'ask_user_question',
-    questions: [{
-      question: "What's the deployment target?", multi_select: false,
-      options: [{ label: 'staging', description: 'push to staging.example.com' }, { label: 'production', description: 'push to www.example.com' }],
-    }],
+    id: 'pr_01',
+    kind: 'ask_user_question',
+    questions: [
+      {
+        question: "What's the deployment target?",
+        multi_select: false,
+        options: [
+          { label: 'staging', description: 'push to staging.example.com' },
+          { label: 'production', description: 'push to www.example.com' },
+        ],
+      },
+    ],
   };
   const item = pendingPromptItem(prompt);
   assert.deepEqual(meta(item), { type: 'pending_prompt', prompt });
-  assert.equal(brief(item), [
-    '❓ Provide input:',
-    "What's the deployment target?",
-    '  1. staging — push to staging.example.com',
-    '  2. production — push to www.example.com',
-    'Reply with a number, the option text, or free text.',
-  ].join('\n'));
-  const approval: AgentPrompt = { id: 'pr_02', kind: 'approval', tool: { name: 'Bash', invocation_id: 'tu_9', input: { command: 'rm -rf build' } } };
+  assert.equal(
+    brief(item),
+    [
+      '❓ Provide input:',
+      "What's the deployment target?",
+      '  1. staging — push to staging.example.com',
+      '  2. production — push to www.example.com',
+      'Reply with a number, the option text, or free text.',
+    ].join('\n'),
+  );
+  const approval: AgentPrompt = {
+    id: 'pr_02',
+    kind: 'approval',
+    tool: { name: 'Bash', invocation_id: 'tu_9', input: { command: 'rm -rf build' } },
+  };
   const a = pendingPromptItem(approval);
   assert.deepEqual(meta(a), { type: 'pending_prompt', prompt: approval });
   assert.match(brief(a), /^❓ .*Bash → rm -rf build/);
@@ -144,46 +199,93 @@ test('pending_prompt: metadata.prompt is the §9.1 payload, brief as in the docs
 
 test('pending_prompt_resolved: answered / cancelled, one line', () => {
   const answered = promptResolvedItem({
-    promptId: 'pr_01', resolution: 'answered', answeredVia: 'thread', answer: { kind: 'approval', decision: 'allow' },
+    promptId: 'pr_01',
+    resolution: 'answered',
+    answeredVia: 'thread',
+    answer: { kind: 'approval', decision: 'allow' },
   });
   assert.deepEqual(meta(answered), {
-    type: 'pending_prompt_resolved', prompt_id: 'pr_01', resolution: 'answered',
-    answer: { kind: 'approval', decision: 'allow' }, answered_via: 'thread',
+    type: 'pending_prompt_resolved',
+    prompt_id: 'pr_01',
+    resolution: 'answered',
+    answer: { kind: 'approval', decision: 'allow' },
+    answered_via: 'thread',
   });
   assert.ok(!brief(answered).includes('\n'));
   assert.match(brief(answered), /answered via thread/);
   const cancelled = promptResolvedItem({ promptId: 'pr_02', resolution: 'cancelled', reason: 'worker_restart' });
-  assert.deepEqual(meta(cancelled), { type: 'pending_prompt_resolved', prompt_id: 'pr_02', resolution: 'cancelled', reason: 'worker_restart' });
+  assert.deepEqual(meta(cancelled), {
+    type: 'pending_prompt_resolved',
+    prompt_id: 'pr_02',
+    resolution: 'cancelled',
+    reason: 'worker_restart',
+  });
   assert.equal(brief(cancelled), '✗ Prompt cancelled (worker_restart)');
   const desktop = promptResolvedItem({
-    promptId: 'pr_03', resolution: 'answered', answeredVia: 'desktop', answer: { kind: 'text', text: 'line one\nline two' },
+    promptId: 'pr_03',
+    resolution: 'answered',
+    answeredVia: 'desktop',
+    answer: { kind: 'text', text: 'line one\nline two' },
   });
   assert.equal(desktop.metadata!.answered_via, 'desktop');
   assert.ok(!brief(desktop).includes('\n'));
 });
 
 test('activity items: fields directly under metadata', () => {
-  assert.deepEqual(meta(sectionAttachedItem('ins_01', '0.1.0')), { type: 'section_attached', instance_id: 'ins_01', version: '0.1.0' });
+  assert.deepEqual(meta(sectionAttachedItem('ins_01', '0.1.0')), {
+    type: 'section_attached',
+    instance_id: 'ins_01',
+    version: '0.1.0',
+  });
   assert.deepEqual(meta(threadActivatedItem('t1', 'claude_code', 'uuid-1')), {
-    type: 'thread_activated', alias: 't1', agent_type: 'claude_code', agent_session_id: 'uuid-1',
+    type: 'thread_activated',
+    alias: 't1',
+    agent_type: 'claude_code',
+    agent_session_id: 'uuid-1',
   });
   const failed = threadFailedItem('t1', { code: 'AGENT_CRASHED', message: 'exit code 1' });
-  assert.deepEqual(meta(failed), { type: 'thread_failed', alias: 't1', error: { code: 'AGENT_CRASHED', message: 'exit code 1' } });
+  assert.deepEqual(meta(failed), {
+    type: 'thread_failed',
+    alias: 't1',
+    error: { code: 'AGENT_CRASHED', message: 'exit code 1' },
+  });
   assert.equal(brief(failed), 'Thread t1 failed: AGENT_CRASHED — exit code 1');
-  assert.deepEqual(meta(threadStoppedItem('t1', 'thread_completed')), { type: 'thread_stopped', alias: 't1', reason: 'thread_completed' });
+  assert.deepEqual(meta(threadStoppedItem('t1', 'thread_completed')), {
+    type: 'thread_stopped',
+    alias: 't1',
+    reason: 'thread_completed',
+  });
 });
 
 test('itemFromAgentEvent maps the item kinds and skips the rest', () => {
   assert.equal(itemFromAgentEvent({ type: 'text', text: 'hi' })!.metadata!.type, 'text');
   assert.equal(itemFromAgentEvent({ type: 'thinking', text: 'hm' })!.metadata!.type, 'thinking');
-  assert.equal(itemFromAgentEvent({ type: 'tool_call', name: 'Bash', invocationId: 'a', input: { command: 'ls' } })!.metadata!.type, 'tool_call');
+  assert.equal(
+    itemFromAgentEvent({ type: 'tool_call', name: 'Bash', invocationId: 'a', input: { command: 'ls' } })!.metadata!
+      .type,
+    'tool_call',
+  );
   const r = itemFromAgentEvent({ type: 'tool_result', invocationId: 'a', output: 'x', isError: true })!;
   assert.deepEqual(meta(r), { type: 'tool_result', tool: { invocation_id: 'a', output: 'x', is_error: true } });
   assert.equal(itemFromAgentEvent({ type: 'status', status: 'compacting' })!.metadata!.status, 'compacting');
-  assert.equal(itemFromAgentEvent({ type: 'turn_end', usage: { input_tokens: 1, input_tokens_cached: 0, output_tokens: 1, duration_ms: 1 } })!.metadata!.type, 'turn_end');
-  assert.equal(itemFromAgentEvent({ type: 'prompt', prompt: { id: 'pr_1', kind: 'text', question: 'q' } })!.metadata!.type, 'pending_prompt');
+  assert.equal(
+    itemFromAgentEvent({
+      type: 'turn_end',
+      usage: { input_tokens: 1, input_tokens_cached: 0, output_tokens: 1, duration_ms: 1 },
+    })!.metadata!.type,
+    'turn_end',
+  );
+  assert.equal(
+    itemFromAgentEvent({ type: 'prompt', prompt: { id: 'pr_1', kind: 'text', question: 'q' } })!.metadata!.type,
+    'pending_prompt',
+  );
   const cancelled = itemFromAgentEvent({ type: 'prompt_cancelled', promptId: 'pr_1', reason: 'agent_exit' })!;
-  assert.deepEqual(meta(cancelled), { type: 'pending_prompt_resolved', prompt_id: 'pr_1', resolution: 'cancelled', reason: 'agent_exit' });
+  assert.deepEqual(meta(cancelled), {
+    type: 'pending_prompt_resolved',
+    prompt_id: 'pr_1',
+    resolution: 'cancelled',
+    reason: 'agent_exit',
+  });
   assert.equal(itemFromAgentEvent({ type: 'session', sessionId: 's' }), null);
   assert.equal(itemFromAgentEvent({ type: 'exit', code: 0, signal: null, lastStderrLine: null, expected: true }), null);
   assert.equal(itemFromAgentEvent({ type: 'text', text: '  \n' }), null);

@@ -13,12 +13,18 @@ import { textItem, toolResultItem } from '../../main/core/harness/outbound/items
 
 const never = (options?: CallOptions): Promise<never> =>
   new Promise((_, reject) => options?.signal?.addEventListener('abort', () => reject(new Error('aborted'))));
-const api = { postThreadItem: (_r: unknown, _a: unknown, _i: unknown, o?: CallOptions) => never(o) } as unknown as BlobHubApi;
+const api = {
+  postThreadItem: (_r: unknown, _a: unknown, _i: unknown, o?: CallOptions) => never(o),
+} as unknown as BlobHubApi;
 
 const dir = mkdtempSync(join(process.argv[2] ?? tmpdir(), 'bhw-fsync-'));
 const outbox = await Outbox.open({
-  api, ref: { revision_id: 'r', session_id: 's' }, alias: 't', journalPath: join(dir, 'outbox.jsonl'),
-  logger: silentLogger, onFatal: () => undefined,
+  api,
+  ref: { revision_id: 'r', session_id: 's' },
+  alias: 't',
+  journalPath: join(dir, 'outbox.jsonl'),
+  logger: silentLogger,
+  onFatal: () => undefined,
 });
 
 function time(label: string, n: number, make: () => Parameters<Outbox['enqueue']>[0]): void {

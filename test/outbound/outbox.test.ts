@@ -10,7 +10,10 @@ import { ROOT, waitExit, waitFor } from '../support/process';
 import { spawn } from 'node:child_process';
 
 const journalLines = async (path: string): Promise<Array<Record<string, unknown>>> =>
-  (await readFile(path, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  (await readFile(path, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 test('60 emissions through ~30 % failing posts (500, 429, drop_before, drop_after): each once, in order', () =>
   withRig({ seed: 11 }, async (rig) => {
@@ -37,9 +40,15 @@ test('60 emissions through ~30 % failing posts (500, 429, drop_before, drop_afte
 
     const ids = enqueued.map((e) => e.emissionId);
     assert.deepEqual(rig.emissionIds(), ids, 'exactly once, in emission order');
-    assert.deepEqual(rig.items().map((i) => (i.content[0] as { text: string }).text), ids.map((_, i) => `message ${i}`));
+    assert.deepEqual(
+      rig.items().map((i) => (i.content[0] as { text: string }).text),
+      ids.map((_, i) => `message ${i}`),
+    );
     assert.deepEqual(posted, ids);
-    assert.deepEqual(results.map((r) => r.metadata?.emission_id), ids);
+    assert.deepEqual(
+      results.map((r) => r.metadata?.emission_id),
+      ids,
+    );
     assert.equal(outbox.pending, 0);
     assert.equal(rig.fatal.length, 0);
 
@@ -47,7 +56,9 @@ test('60 emissions through ~30 % failing posts (500, 429, drop_before, drop_afte
     const counters = c.counters();
     const postRequests = counters.byCommand.post_session_thread_item ?? 0;
     assert.ok(postRequests >= 60 + 4, `post requests: ${postRequests}`);
-    const failRate = rig.transient.filter((e) => e.details?.command === 'post_session_thread_item' || /post_session/.test(e.message)).length / postRequests;
+    const failRate =
+      rig.transient.filter((e) => e.details?.command === 'post_session_thread_item' || /post_session/.test(e.message))
+        .length / postRequests;
     assert.ok(failRate > 0.15, `failure rate ${failRate}`);
     const found = rig.logs.filter((r) => r.event === 'outbox_lookup').reduce((n, r) => n + Number(r.found), 0);
     assert.ok(found >= 1, 'a drop_after item was found on the server instead of being posted twice');
@@ -72,7 +83,8 @@ test('replay of a crashed run: stored-but-not-marked items are not posted again,
     // A human wrote in between: the look-up must page past it.
     c.postItem(rig.userId, rig.ref, ALIAS, [{ type: 'text', text: 'human' }]);
     c.postItem(rig.userId, rig.ref, ALIAS, b.content as never, b.metadata);
-    const emit = (item: typeof a): string => JSON.stringify({ op: 'emit', id: item.metadata!.emission_id, at: '2026-01-01T00:00:00Z', item });
+    const emit = (item: typeof a): string =>
+      JSON.stringify({ op: 'emit', id: item.metadata!.emission_id, at: '2026-01-01T00:00:00Z', item });
     const journal = [
       emit(a),
       JSON.stringify({ op: 'done', id: a.metadata!.emission_id, item_id: stored.id, created_at: stored.created_at }),
@@ -90,8 +102,11 @@ test('replay of a crashed run: stored-but-not-marked items are not posted again,
     await within(outbox.drain(), 20_000, 'replay drained');
     const texts = rig.items().map((i) => (i.content[0] as { text: string }).text);
     assert.deepEqual(texts, [
-      'a: confirmed before the crash', 'human', 'b: stored, but the crash came before its done record',
-      'd: never reached the server', 'e: never reached the server either',
+      'a: confirmed before the crash',
+      'human',
+      'b: stored, but the crash came before its done record',
+      'd: never reached the server',
+      'e: never reached the server either',
     ]);
     assert.ok(rig.logs.some((r) => r.event === 'outbox_journal_torn_line' && r.level === 'warning'));
     assert.ok(rig.logs.some((r) => r.event === 'outbox_journal_bad_line' && r.line === 4));
@@ -112,12 +127,21 @@ test('an outbox abandoned mid-way (posts in flight) is finished by the next one:
     c.addFault({ command: 'post_session_thread_item', kind: 'latency', latencyMs: 60 });
     const first = await rig.open();
     const ids = Array.from({ length: 15 }, (_, i) => first.enqueue(textItem(`item ${i}`)).emissionId);
-    await within((async () => { while (first.pending > 10) await new Promise((r) => setTimeout(r, 5)); })(), 10_000, 'some posted');
+    await within(
+      (async () => {
+        while (first.pending > 10) await new Promise((r) => setTimeout(r, 5));
+      })(),
+      10_000,
+      'some posted',
+    );
     // Abandon the post in flight at once: the server may or may not store it.
     await first.close({ graceMs: 0 });
     assert.ok(first.pending > 0);
     await assert.rejects(first.drain(), (e: unknown) => isWorkerError(e, 'OUTBOX_CLOSED'));
-    assert.throws(() => first.enqueue(textItem('late')), (e: unknown) => isWorkerError(e, 'OUTBOX_CLOSED'));
+    assert.throws(
+      () => first.enqueue(textItem('late')),
+      (e: unknown) => isWorkerError(e, 'OUTBOX_CLOSED'),
+    );
     // Let the abandoned request land on the server (it was mid-latency) before the next run looks.
     await postsLanded(rig);
     c.clearFaults();
@@ -143,7 +167,10 @@ test('THREAD_POST_FAILED after 3 API_COMMAND_FAILED answers; posting stops, the 
     await assert.rejects(outbox.drain(), (e: unknown) => isWorkerError(e, 'THREAD_POST_FAILED'));
     const lines = await journalLines(rig.journalPath);
     // The refused item is marked (test/outbound/refused.test.ts covers what the next open does with it).
-    assert.deepEqual(lines.map((l) => l.op), ['emit', 'emit', 'refused']);
+    assert.deepEqual(
+      lines.map((l) => l.op),
+      ['emit', 'emit', 'refused'],
+    );
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(rig.emu.control.counters().byCommand.post_session_thread_item, 3, 'nothing more was posted');
     await outbox.close();
@@ -174,17 +201,28 @@ test('thread_item_too_large: one re-fit to a smaller budget, then THREAD_ITEM_TO
     const big = outbox.enqueue(toolResultItem('tu_1', output, false));
     const stored = await within(big.posted, 10_000, 'refit posted');
     assert.ok(stored.metadata?.truncated, 'posted truncated');
-    assert.match(String((stored.metadata!.tool as { output: string }).output), /bytes truncated; full text in thread\.log/);
+    assert.match(
+      String((stored.metadata!.tool as { output: string }).output),
+      /bytes truncated; full text in thread\.log/,
+    );
 
     rig.emu.control.setItemSizeCap(2_000);
     const huge = outbox.enqueue(textItem('z'.repeat(500_000)));
-    await assert.rejects(within(huge.posted, 10_000, 'too large'), (e: unknown) => isWorkerError(e, 'THREAD_ITEM_TOO_LARGE'));
+    await assert.rejects(within(huge.posted, 10_000, 'too large'), (e: unknown) =>
+      isWorkerError(e, 'THREAD_ITEM_TOO_LARGE'),
+    );
     assert.equal(rig.fatal.length, 1);
     assert.equal(rig.fatal[0]!.code, 'THREAD_ITEM_TOO_LARGE');
     threadLog.close();
-    const records = (await readFile(join(rig.dir, 'thread.log'), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const records = (await readFile(join(rig.dir, 'thread.log'), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     const truncated = records.filter((r) => r.event === 'outbox_item_truncated');
-    assert.ok(truncated.some((r) => r.item.metadata.tool.output === output), 'full tool output in thread.log');
+    assert.ok(
+      truncated.some((r) => r.item.metadata.tool.output === output),
+      'full tool output in thread.log',
+    );
     const rejected = records.find((r) => r.event === 'outbox_item_rejected');
     assert.equal(rejected.code, 'THREAD_ITEM_TOO_LARGE');
     assert.equal(rejected.item.content[0].text, 'z'.repeat(500_000));
@@ -211,24 +249,44 @@ test('kill -9 of a process mid-stream: the next run posts every accepted emissio
     const c = rig.emu.control;
     c.addFault({ command: 'post_session_thread_item', kind: 'latency', latencyMs: 15 });
     c.addFault({ command: 'post_session_thread_item', kind: 'drop_after', probability: 0.2 });
-    const child = spawn(process.execPath, [
-      '--import', 'tsx', join(ROOT, 'test/outbound/fixtures/outbox-child.ts'),
-      rig.emu.apiUrl, rig.apiKey, rig.ref.revision_id, rig.ref.session_id, ALIAS, rig.journalPath, '400',
-    ], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(ROOT, 'test/outbound/fixtures/outbox-child.ts'),
+        rig.emu.apiUrl,
+        rig.apiKey,
+        rig.ref.revision_id,
+        rig.ref.session_id,
+        ALIAS,
+        rig.journalPath,
+        '400',
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     let err = '';
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (err += d));
-    await waitFor(() => rig.items().length >= 10 && out.split('\n').length > 60, 'child posting', { timeoutMs: 30_000 });
+    await waitFor(() => rig.items().length >= 10 && out.split('\n').length > 60, 'child posting', {
+      timeoutMs: 30_000,
+    });
     child.kill('SIGKILL');
     const exit = await waitExit(child, 5_000);
     assert.equal(exit.signal, 'SIGKILL', `child ended on its own: ${err.slice(-500)}`);
     assert.ok(!out.includes('DRAINED'), 'killed with a backlog');
-    const accepted = out.split('\n').filter((l) => l.startsWith('E ')).map((l) => l.split(' ')[2]!);
+    const accepted = out
+      .split('\n')
+      .filter((l) => l.startsWith('E '))
+      .map((l) => l.split(' ')[2]!);
     // Let requests the child left in flight land before looking.
     await postsLanded(rig);
     const beforeReplay = rig.items().length;
-    assert.ok(beforeReplay < accepted.length, `a backlog was left (${beforeReplay} stored, ${accepted.length} accepted)`);
+    assert.ok(
+      beforeReplay < accepted.length,
+      `a backlog was left (${beforeReplay} stored, ${accepted.length} accepted)`,
+    );
 
     c.clearFaults();
     const outbox = await rig.open();
@@ -238,6 +296,9 @@ test('kill -9 of a process mid-stream: the next run posts every accepted emissio
     assert.deepEqual(ids.slice(0, accepted.length), accepted, 'every accepted emission, in order');
     // At most the emissions whose report died with the process come after them, still in order.
     const texts = rig.items().map((i) => (i.content[0] as { text: string }).text);
-    assert.deepEqual(texts, texts.map((_, i) => `n${i}`));
+    assert.deepEqual(
+      texts,
+      texts.map((_, i) => `n${i}`),
+    );
     await outbox.close();
   }));

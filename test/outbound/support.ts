@@ -33,12 +33,21 @@ export interface Rig {
 }
 
 export async function makeRig(options: { seed?: number; itemSizeCap?: number; pageSize?: number } = {}): Promise<Rig> {
-  const emu = await startEmulator({ seed: options.seed ?? 7, itemSizeCap: options.itemSizeCap, pageSize: options.pageSize });
+  const emu = await startEmulator({
+    seed: options.seed ?? 7,
+    itemSizeCap: options.itemSizeCap,
+    pageSize: options.pageSize,
+  });
   const user = emu.control.createUser({ name: 'worker', email: 'worker@example.com' });
   const tuple = emu.control.createSession({ members: [user.user_id] });
   const ref = { revision_id: tuple.revision_id, session_id: tuple.session_id };
   emu.control.uploadObject(user.user_id, ref, ALIAS, { type: 'thread', thread: { metadata: {} } });
-  const api = new BlobHubClient({ apiUrl: emu.apiUrl, apiKey: user.api_key, backoffMaxMs: 50, requestTimeoutMs: 5_000 });
+  const api = new BlobHubClient({
+    apiUrl: emu.apiUrl,
+    apiKey: user.api_key,
+    backoffMaxMs: 50,
+    requestTimeoutMs: 5_000,
+  });
   const tmp = await tempDir('bhw-outbox-');
   const logs: LogRecord[] = [];
   const logger = createLogger({ sinks: [(r) => logs.push(r)], minLevel: 'debug' });
@@ -47,10 +56,25 @@ export async function makeRig(options: { seed?: number; itemSizeCap?: number; pa
   const journalPath = join(tmp.path, 'threads', ALIAS, 'outbox.jsonl');
   const items = (alias = ALIAS): ThreadItem[] => emu.control.listItems(ref, alias) as ThreadItem[];
   return {
-    emu, api, apiKey: user.api_key, userId: user.user_id, ref, dir: tmp.path, journalPath, logs, logger, fatal, transient,
+    emu,
+    api,
+    apiKey: user.api_key,
+    userId: user.user_id,
+    ref,
+    dir: tmp.path,
+    journalPath,
+    logs,
+    logger,
+    fatal,
+    transient,
     open: (overrides = {}) =>
       Outbox.open({
-        api, ref, alias: ALIAS, journalPath, logger, backoffMaxMs: 50,
+        api,
+        ref,
+        alias: ALIAS,
+        journalPath,
+        logger,
+        backoffMaxMs: 50,
         onFatal: (e) => fatal.push(e),
         onTransientError: (e) => transient.push(e),
         ...overrides,
@@ -73,10 +97,14 @@ export async function makeRig(options: { seed?: number; itemSizeCap?: number; pa
  */
 export async function postsLanded(rig: Pick<Rig, 'emu'>, timeoutMs = 10_000): Promise<void> {
   await new Promise((r) => setImmediate(() => setImmediate(r)));
-  await waitFor(() => {
-    const c = rig.emu.control.counters();
-    return c.mutating === c.mutationsApplied;
-  }, 'every post the emulator received to be applied', { timeoutMs });
+  await waitFor(
+    () => {
+      const c = rig.emu.control.counters();
+      return c.mutating === c.mutationsApplied;
+    },
+    'every post the emulator received to be applied',
+    { timeoutMs },
+  );
 }
 
 /** Bounded wait for a promise. */

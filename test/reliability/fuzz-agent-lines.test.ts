@@ -35,7 +35,18 @@ function corpus(agent: 'claude' | 'codex'): Array<Record<string, unknown>> {
 /** One fuzzed stdout line from a real one. */
 export function mutateLine(rng: Rng, msg: Record<string, unknown>): { op: string; line: string } {
   const copy = structuredClone(msg);
-  const op = pick(rng, ['retype', 'retype', 'retype', 'remove', 'unknown_type', 'truncate', 'garbage', 'non_object', 'deep', 'multi']);
+  const op = pick(rng, [
+    'retype',
+    'retype',
+    'retype',
+    'remove',
+    'unknown_type',
+    'truncate',
+    'garbage',
+    'non_object',
+    'deep',
+    'multi',
+  ]);
   switch (op) {
     case 'retype':
     case 'remove':
@@ -43,12 +54,18 @@ export function mutateLine(rng: Rng, msg: Record<string, unknown>): { op: string
       for (let n = op === 'multi' ? int(rng, 2, 5) : 1; n > 0; n--) {
         const ps = paths(copy);
         if (!ps.length) break;
-        setAt(copy, pick(rng, ps), structuredClone(pick(rng, ODD_VALUES)), op === 'remove' || (op === 'multi' && rng() < 0.3));
+        setAt(
+          copy,
+          pick(rng, ps),
+          structuredClone(pick(rng, ODD_VALUES)),
+          op === 'remove' || (op === 'multi' && rng() < 0.3),
+        );
       }
       return { op, line: JSON.stringify(copy) };
     }
     case 'unknown_type':
-      if ('type' in copy) copy.type = pick(rng, ['mystery', 'assistant ', 'ASSISTANT', '', 'result', 'control_request']);
+      if ('type' in copy)
+        copy.type = pick(rng, ['mystery', 'assistant ', 'ASSISTANT', '', 'result', 'control_request']);
       if ('method' in copy) copy.method = pick(rng, ['item/unknown', 'turn/completed', 'item/completed', '', 'x/y']);
       if ('subtype' in copy) copy.subtype = pick(rng, ['nope', 'init', 'success', 'error_max_turns', 'can_use_tool']);
       return { op, line: JSON.stringify(copy) };
@@ -57,7 +74,21 @@ export function mutateLine(rng: Rng, msg: Record<string, unknown>): { op: string
       return { op, line: s.slice(0, int(rng, 0, s.length - 1)) };
     }
     case 'garbage':
-      return { op, line: pick(rng, ['', 'not json', '{', '}', '[1,2', 'null', '"str"', '\u0000\u0001', 'Error: boom\n    at x (y:1:2)', '\ufeff{}']) };
+      return {
+        op,
+        line: pick(rng, [
+          '',
+          'not json',
+          '{',
+          '}',
+          '[1,2',
+          'null',
+          '"str"',
+          '\u0000\u0001',
+          'Error: boom\n    at x (y:1:2)',
+          '\ufeff{}',
+        ]),
+      };
     case 'non_object':
       return { op, line: JSON.stringify(pick(rng, [[copy], 'x', 42, null, true])) };
     case 'deep': {
@@ -89,8 +120,13 @@ async function fuzzAdapter(agent: 'claude' | 'codex', seed: number): Promise<Rec
   const skips: string[] = [];
   const threadLog = new ThreadLog(join(tmp.path, 'thread.log'));
   const options: AgentStartOptions = {
-    executable: '/nonexistent/agent', cwd: tmp.path, permissions: 'approval', resumeSessionId: null,
-    logFile: join(tmp.path, 'thread.log'), threadLog, logger: captureLogger(skips),
+    executable: '/nonexistent/agent',
+    cwd: tmp.path,
+    permissions: 'approval',
+    resumeSessionId: null,
+    logFile: join(tmp.path, 'thread.log'),
+    threadLog,
+    logger: captureLogger(skips),
   };
   // One long-lived session (state carries over between lines, as in a real run), re-created every 50 lines.
   let session: ClaudeSession | CodexSession | null = null;
@@ -119,7 +155,10 @@ async function fuzzAdapter(agent: 'claude' | 'codex', seed: number): Promise<Rec
           if (item) {
             const fitted = fitToBudget(item).item;
             assert.equal(typeof fitted.metadata?.type, 'string', `${label}: item without metadata.type`);
-            assert.ok(Array.isArray(fitted.content) && typeof fitted.content[0]?.text === 'string', `${label}: item without a text brief`);
+            assert.ok(
+              Array.isArray(fitted.content) && typeof fitted.content[0]?.text === 'string',
+              `${label}: item without a text brief`,
+            );
             JSON.stringify(fitted);
           }
         } catch (e) {
@@ -138,11 +177,21 @@ async function fuzzAdapter(agent: 'claude' | 'codex', seed: number): Promise<Rec
   return counts;
 }
 
-for (const [agent, seed] of [['claude', FUZZ_SEED + 100], ['codex', FUZZ_SEED + 200]] as const) {
-  test(`fuzz ${agent} stdout lines through the adapter's parser: no exception, bad lines skipped and logged, every event becomes an item (seed ${seed}, ${CASES} lines)`, { timeout: 60_000 }, async (t) => {
-    const counts = await fuzzAdapter(agent, seed);
-    t.diagnostic(JSON.stringify(counts));
-    assert.ok(counts.skipped_logged > 0, 'some lines were reported as skipped');
-    assert.ok(Object.keys(counts).some((k) => k.startsWith('event:')), 'some mutants still produced events');
-  });
+for (const [agent, seed] of [
+  ['claude', FUZZ_SEED + 100],
+  ['codex', FUZZ_SEED + 200],
+] as const) {
+  test(
+    `fuzz ${agent} stdout lines through the adapter's parser: no exception, bad lines skipped and logged, every event becomes an item (seed ${seed}, ${CASES} lines)`,
+    { timeout: 60_000 },
+    async (t) => {
+      const counts = await fuzzAdapter(agent, seed);
+      t.diagnostic(JSON.stringify(counts));
+      assert.ok(counts.skipped_logged > 0, 'some lines were reported as skipped');
+      assert.ok(
+        Object.keys(counts).some((k) => k.startsWith('event:')),
+        'some mutants still produced events',
+      );
+    },
+  );
 }

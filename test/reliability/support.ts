@@ -25,9 +25,30 @@ export const FUZZ_SEED = Number(process.env.BHW_FUZZ_SEED ?? 20260606);
 export const FUZZ_CASES = Number(process.env.BHW_FUZZ_CASES ?? 300);
 
 const WRONG_VALUES = [
-  '[]', '{}', '-1', '0', 'true', 'null', '~', '""', '1e309', '0x1F', '[1, 2]', '{a: 1}', '!!binary aGVsbG8=', '.nan',
-  '2026-01-01', '!!js/function "function(){}"', '!custom x', '*undefined_alias', '|\n  block', '12345678901234567890123',
-  "'single'", '"\\u0000"', '- a\n- b', '? complex\n: key',
+  '[]',
+  '{}',
+  '-1',
+  '0',
+  'true',
+  'null',
+  '~',
+  '""',
+  '1e309',
+  '0x1F',
+  '[1, 2]',
+  '{a: 1}',
+  '!!binary aGVsbG8=',
+  '.nan',
+  '2026-01-01',
+  '!!js/function "function(){}"',
+  '!custom x',
+  '*undefined_alias',
+  '|\n  block',
+  '12345678901234567890123',
+  "'single'",
+  '"\\u0000"',
+  '- a\n- b',
+  '? complex\n: key',
 ];
 
 export interface Mutant {
@@ -36,9 +57,29 @@ export interface Mutant {
 }
 
 const OPS = [
-  'flip', 'truncate', 'insert_bytes', 'delete_line', 'dup_line', 'swap_lines', 'wrong_type', 'wrong_type', 'deep_nest',
-  'huge_string', 'alias_bomb', 'dup_key', 'non_utf8', 'empty', 'whitespace', 'bom', 'nul', 'tab_indent', 'tag',
-  'multi_doc', 'crlf', 'stack', 'stack',
+  'flip',
+  'truncate',
+  'insert_bytes',
+  'delete_line',
+  'dup_line',
+  'swap_lines',
+  'wrong_type',
+  'wrong_type',
+  'deep_nest',
+  'huge_string',
+  'alias_bomb',
+  'dup_key',
+  'non_utf8',
+  'empty',
+  'whitespace',
+  'bom',
+  'nul',
+  'tab_indent',
+  'tag',
+  'multi_doc',
+  'crlf',
+  'stack',
+  'stack',
 ] as const;
 
 function lines(text: string): string[] {
@@ -47,7 +88,13 @@ function lines(text: string): string[] {
 
 /** One mutation of `base`, chosen and shaped by `rng`. */
 export function mutate(rng: Rng, base: string, depth = 0): Mutant {
-  const op = depth > 0 ? pick(rng, OPS.filter((o) => o !== 'stack' && o !== 'huge_string' && o !== 'deep_nest')) : pick(rng, OPS);
+  const op =
+    depth > 0
+      ? pick(
+          rng,
+          OPS.filter((o) => o !== 'stack' && o !== 'huge_string' && o !== 'deep_nest'),
+        )
+      : pick(rng, OPS);
   const buf = Buffer.from(base, 'utf8');
   const at = (n: number): number => int(rng, 0, Math.max(0, n));
   switch (op) {
@@ -107,9 +154,14 @@ export function mutate(rng: Rng, base: string, depth = 0): Mutant {
       for (let i = 1; i < 9; i++) {
         const prev = String.fromCharCode(96 + i);
         const cur = String.fromCharCode(97 + i);
-        levels.push(`${cur}: &${cur} [*${prev},*${prev},*${prev},*${prev},*${prev},*${prev},*${prev},*${prev},*${prev}]`);
+        levels.push(
+          `${cur}: &${cur} [*${prev},*${prev},*${prev},*${prev},*${prev},*${prev},*${prev},*${prev},*${prev}]`,
+        );
       }
-      return { op, bytes: Buffer.from(rng() < 0.5 ? `${levels.join('\n')}\n${base}` : `${base}\n${levels.join('\n')}\n`) };
+      return {
+        op,
+        bytes: Buffer.from(rng() < 0.5 ? `${levels.join('\n')}\n${base}` : `${base}\n${levels.join('\n')}\n`),
+      };
     }
     case 'dup_key': {
       const l = lines(base).filter((s) => /^\S[^:]*:/.test(s));
@@ -118,13 +170,17 @@ export function mutate(rng: Rng, base: string, depth = 0): Mutant {
     }
     case 'non_utf8': {
       const out = Buffer.from(buf);
-      for (let i = int(rng, 1, 6); i > 0 && out.length; i--) out[at(out.length - 1)] = pick(rng, [0xff, 0xfe, 0xc3, 0x80, 0xed, 0xa0]);
+      for (let i = int(rng, 1, 6); i > 0 && out.length; i--)
+        out[at(out.length - 1)] = pick(rng, [0xff, 0xfe, 0xc3, 0x80, 0xed, 0xa0]);
       return { op, bytes: rng() < 0.3 ? Buffer.from(base, 'latin1') : out };
     }
     case 'empty':
       return { op, bytes: Buffer.alloc(0) };
     case 'whitespace':
-      return { op, bytes: Buffer.from(pick(rng, [' ', '\n', '\t\n \n', '---\n', '...\n', '#comment only\n', '---\n---\n'])) };
+      return {
+        op,
+        bytes: Buffer.from(pick(rng, [' ', '\n', '\t\n \n', '---\n', '...\n', '#comment only\n', '---\n---\n'])),
+      };
     case 'bom':
       return { op, bytes: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), buf]) };
     case 'nul': {
@@ -136,7 +192,10 @@ export function mutate(rng: Rng, base: string, depth = 0): Mutant {
     case 'tag': {
       const l = lines(base);
       const i = at(l.length - 1);
-      l[i] = (l[i] ?? '').replace(/:\s/, `: ${pick(rng, ['!!js/regexp /x/', '!!python/object:os.system ', '!!set ', '!!omap ', '!<tag:x> ', '!!timestamp '])}`);
+      l[i] = (l[i] ?? '').replace(
+        /:\s/,
+        `: ${pick(rng, ['!!js/regexp /x/', '!!python/object:os.system ', '!!set ', '!!omap ', '!<tag:x> ', '!!timestamp '])}`,
+      );
       return { op, bytes: Buffer.from(l.join('\n')) };
     }
     case 'multi_doc':
@@ -169,7 +228,11 @@ export function hashFiles(paths: string[]): Record<string, string | null> {
  */
 export function assertNoRawException(output: string, label: string): void {
   const frame = /(^|\n)\s+at \S.*(\(|:\d+:\d+)|\\n\s+at \S/.exec(output);
-  assert.equal(frame, null, `${label}: stack frame in output:\n${output.slice(Math.max(0, (frame?.index ?? 0) - 300), (frame?.index ?? 0) + 300)}`);
+  assert.equal(
+    frame,
+    null,
+    `${label}: stack frame in output:\n${output.slice(Math.max(0, (frame?.index ?? 0) - 300), (frame?.index ?? 0) + 300)}`,
+  );
   const raw = /(^|\n)\s*(Uncaught )?([A-Z][A-Za-z]*)?Error: /.exec(output);
   assert.equal(raw, null, `${label}: raw exception line in output:\n${output.slice(0, 2000)}`);
   assert.ok(!output.includes('node:internal'), `${label}: node internals in output`);
@@ -212,7 +275,10 @@ export async function runCliPool<T>(
 
 /** Describes a mutant for an assertion message (op and a short, printable preview). */
 export function describeMutant(seed: number, index: number, m: Mutant): string {
-  const preview = m.bytes.subarray(0, 160).toString('latin1').replace(/[^\x20-\x7e]/g, '.');
+  const preview = m.bytes
+    .subarray(0, 160)
+    .toString('latin1')
+    .replace(/[^\x20-\x7e]/g, '.');
   return `seed ${seed} case ${index} op ${m.op} (${m.bytes.length} bytes): ${preview}`;
 }
 
@@ -224,7 +290,11 @@ export interface WorkerProc {
   stderr(): string;
   exited(): boolean;
   /** Resolves once a JSON log line on stderr satisfies `pred` (bounded). */
-  waitLog(pred: (line: Record<string, unknown>) => boolean, what: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitLog(
+    pred: (line: Record<string, unknown>) => boolean,
+    what: string,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   /** SIGTERM and wait for the exit (SIGKILL after `timeoutMs`). */
   stop(timeoutMs?: number): Promise<{ status: number | null; signal: NodeJS.Signals | null }>;
   /** SIGKILL and wait for the exit. */
@@ -251,10 +321,14 @@ export function startWorker(home: string, env: NodeJS.ProcessEnv = {}): WorkerPr
     stderr: () => err,
     exited: () => done,
     async waitLog(pred, what, timeoutMs = 15_000) {
-      return waitFor(() => {
-        if (done) throw new Error(`worker exited while waiting for ${what}; stderr: ${err.slice(-3000)}`);
-        return logLines(err).json.find(pred);
-      }, what, { timeoutMs, intervalMs: 10 });
+      return waitFor(
+        () => {
+          if (done) throw new Error(`worker exited while waiting for ${what}; stderr: ${err.slice(-3000)}`);
+          return logLines(err).json.find(pred);
+        },
+        what,
+        { timeoutMs, intervalMs: 10 },
+      );
     },
     async stop(timeoutMs = 30_000) {
       if (!done) child.kill('SIGTERM');
@@ -271,11 +345,18 @@ export function startWorker(home: string, env: NodeJS.ProcessEnv = {}): WorkerPr
 }
 
 /** Runs `start` until it is running (then SIGTERM after `runMs`) or until it exits by itself. */
-export async function runStart(home: string, env: NodeJS.ProcessEnv = {}, runMs = 200): Promise<CliResult & { started: boolean }> {
+export async function runStart(
+  home: string,
+  env: NodeJS.ProcessEnv = {},
+  runMs = 200,
+): Promise<CliResult & { started: boolean }> {
   const w = startWorker(home, env);
   let started = false;
   try {
-    await waitFor(() => w.exited() || (started = w.stderr().includes('"event":"started"')), 'start to run or exit', { timeoutMs: 20_000, intervalMs: 10 });
+    await waitFor(() => w.exited() || (started = w.stderr().includes('"event":"started"')), 'start to run or exit', {
+      timeoutMs: 20_000,
+      intervalMs: 10,
+    });
   } catch (e) {
     await w.kill();
     throw e;
@@ -287,12 +368,34 @@ export async function runStart(home: string, env: NodeJS.ProcessEnv = {}, runMs 
 
 /** Values of every JSON type (and some nasty strings) to put where something else is expected. */
 export const ODD_VALUES: unknown[] = [
-  null, true, false, 0, -1, 1.5, 1e308, '', 'x', '\u0000', '\ud800', 'a'.repeat(70_000), [], [null], [1, 'a'], {}, { type: 42 },
-  { type: 'text' }, { text: ['not', 'a', 'string'] }, Number.MAX_SAFE_INTEGER,
+  null,
+  true,
+  false,
+  0,
+  -1,
+  1.5,
+  1e308,
+  '',
+  'x',
+  '\u0000',
+  '\ud800',
+  'a'.repeat(70_000),
+  [],
+  [null],
+  [1, 'a'],
+  {},
+  { type: 42 },
+  { type: 'text' },
+  { text: ['not', 'a', 'string'] },
+  Number.MAX_SAFE_INTEGER,
 ];
 
 /** Paths to every value in a JSON tree (objects and arrays), for picking one to replace. */
-export function jsonPaths(v: unknown, prefix: Array<string | number> = [], out: Array<Array<string | number>> = []): Array<Array<string | number>> {
+export function jsonPaths(
+  v: unknown,
+  prefix: Array<string | number> = [],
+  out: Array<Array<string | number>> = [],
+): Array<Array<string | number>> {
   if (out.length > 400) return out;
   if (v && typeof v === 'object') {
     for (const [k, child] of Object.entries(v)) {
@@ -313,4 +416,3 @@ export function setAt(root: unknown, path: Array<string | number>, value: unknow
     else delete node[last];
   } else node[last] = value;
 }
-

@@ -12,10 +12,17 @@ import { ROOT } from '../support/process';
 
 const DEMO = join(ROOT, 'dist/demo.js');
 
-function runDemo(args: string[], timeoutMs = 45_000): Promise<{ status: number | null; stdout: string; stderr: string; ms: number }> {
+function runDemo(
+  args: string[],
+  timeoutMs = 45_000,
+): Promise<{ status: number | null; stdout: string; stderr: string; ms: number }> {
   return new Promise((resolve, reject) => {
     const began = Date.now();
-    const child = spawn(process.execPath, [DEMO, ...args], { cwd: ROOT, env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [DEMO, ...args], {
+      cwd: ROOT,
+      env: { ...process.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -53,17 +60,24 @@ test('npm run demo: every flow, in order, exit 0, bounded, clean', { timeout: 60
   const pending = find([/fix-login/, /instance\.state → pending/]);
   const active = find([/fix-login/, /instance\.state → active/], pending);
   find([/thread_activated/, /Thread fix-login activated/], active);
-  for (const kind of ['thinking', 'text', 'tool_call', 'tool_result', 'turn_end']) find([/fix-login/, new RegExp(`\\b${kind}\\b`)], active, kind);
+  for (const kind of ['thinking', 'text', 'tool_call', 'tool_result', 'turn_end'])
+    find([/fix-login/, new RegExp(`\\b${kind}\\b`)], active, kind);
 
   // The approval: a pending prompt, answered from the desktop, the resolved item says so, the tool then ran.
   const approval = find([/fix-login/, /pending_prompt /, /Approval needed: Bash → npm test -- login/]);
   const allowed = find([/fix-login/, /answered approval/, /Allow/], approval);
-  const resolved = find([/pending_prompt_resolved/, /answered via desktop: Allowed/, /\[answered_via: desktop\]/], allowed);
+  const resolved = find(
+    [/pending_prompt_resolved/, /answered via desktop: Allowed/, /\[answered_via: desktop\]/],
+    allowed,
+  );
   find([/fix-login/, /tool_result/, /demo-app@1\.0\.0 test/], resolved, 'the approved command ran');
 
   // The two-question prompt, answered with one answer per question.
   const questions = find([/fix-login/, /pending_prompt /, /1\) How should an empty password be reported\?/]);
-  const answered = find([/answered ask_user_question/, /1\) .* → Inline error; 2\) .* → Empty password, Whitespace-only password/], questions);
+  const answered = find(
+    [/answered ask_user_question/, /1\) .* → Inline error; 2\) .* → Empty password, Whitespace-only password/],
+    questions,
+  );
   find([/pending_prompt_resolved/, /\[answered_via: desktop\]/], answered);
 
   // The failure, the folder created, the one-click reset, the thread then runs.
@@ -92,16 +106,20 @@ test('npm run demo: every flow, in order, exit 0, bounded, clean', { timeout: 60
   assert.ok(root && !existsSync(root), `the sandbox state root ${root} was removed`);
 });
 
-test('npm run demo: a bad flag is a named USAGE error (exit 2), a short deadline SANDBOX_DEMO_INCOMPLETE (exit 1)', { timeout: 60_000 }, async () => {
-  const bad = await runDemo(['--frobnicate']);
-  assert.equal(bad.status, 2);
-  assert.equal(JSON.parse(bad.stderr.trim().split('\n')[0]!).code, 'USAGE');
-  const short = await runDemo(['--timeout-ms', '1000']);
-  assert.equal(short.status, 1);
-  const line = JSON.parse(short.stderr.trim().split('\n')[0]!) as { code: string; message: string };
-  assert.equal(line.code, 'SANDBOX_DEMO_INCOMPLETE');
-  assert.match(line.message, /missing: /);
-  assert.match(short.stdout, /✗ /, 'the summary names what was not seen');
-  const root = /state root (\S+)/.exec(short.stdout)?.[1];
-  assert.ok(root && !existsSync(root), 'stopped and removed even when incomplete');
-});
+test(
+  'npm run demo: a bad flag is a named USAGE error (exit 2), a short deadline SANDBOX_DEMO_INCOMPLETE (exit 1)',
+  { timeout: 60_000 },
+  async () => {
+    const bad = await runDemo(['--frobnicate']);
+    assert.equal(bad.status, 2);
+    assert.equal(JSON.parse(bad.stderr.trim().split('\n')[0]!).code, 'USAGE');
+    const short = await runDemo(['--timeout-ms', '1000']);
+    assert.equal(short.status, 1);
+    const line = JSON.parse(short.stderr.trim().split('\n')[0]!) as { code: string; message: string };
+    assert.equal(line.code, 'SANDBOX_DEMO_INCOMPLETE');
+    assert.match(line.message, /missing: /);
+    assert.match(short.stdout, /✗ /, 'the summary names what was not seen');
+    const root = /state root (\S+)/.exec(short.stdout)?.[1];
+    assert.ok(root && !existsSync(root), 'stopped and removed even when incomplete');
+  },
+);

@@ -34,7 +34,10 @@ function treeDigest(dir: string, skip: string): Map<string, string> {
         out.set(`${relative(dir, p)}/`, `mode ${st.mode}`);
         walk(p);
       } else {
-        out.set(relative(dir, p), `${st.mode} ${createHash('sha256').update(readFileSync(p)).digest('hex')} ${st.mtimeMs}`);
+        out.set(
+          relative(dir, p),
+          `${st.mode} ${createHash('sha256').update(readFileSync(p)).digest('hex')} ${st.mtimeMs}`,
+        );
       }
     }
   };
@@ -45,8 +48,14 @@ function treeDigest(dir: string, skip: string): Map<string, string> {
 async function realLookingRoot(base: string): Promise<string> {
   const real = join(base, '.blobhub-worker');
   await mkdir(join(real, 'logs'), { recursive: true, mode: 0o700 });
-  await writeFile(join(real, 'credentials.yaml'), 'api:\n  key: bhk_REAL_KEY_DO_NOT_TOUCH_000000000\n  url: https://api.blobhub.io/v1\n', { mode: 0o600 });
-  await writeFile(join(real, 'identity.yaml'), 'user:\n  user_id: usr_real\n  recorded_at: 2026-01-01T00:00:00Z\n', { mode: 0o600 });
+  await writeFile(
+    join(real, 'credentials.yaml'),
+    'api:\n  key: bhk_REAL_KEY_DO_NOT_TOUCH_000000000\n  url: https://api.blobhub.io/v1\n',
+    { mode: 0o600 },
+  );
+  await writeFile(join(real, 'identity.yaml'), 'user:\n  user_id: usr_real\n  recorded_at: 2026-01-01T00:00:00Z\n', {
+    mode: 0o600,
+  });
   await writeFile(join(real, 'config.yaml'), 'sections: []\n', { mode: 0o600 });
   await writeFile(join(real, 'logs', 'desktop.log'), 'earlier log line\n');
   return real;
@@ -94,7 +103,11 @@ test('the sandbox runs every flow and writes only inside its own state root', { 
   const snap = sandbox.host.snapshot();
   assert.equal(snap.identity?.name, 'Sandbox Worker');
   assert.deepEqual(snap.sections[0]!.threads.map((x) => x.alias).sort(), ['fix-login', 'update-docs']);
-  assert.ok(seen.some((a) => a.type === 'item' && a.kind === 'pending_prompt_resolved' && a.metadata.answered_via === 'desktop'));
+  assert.ok(
+    seen.some(
+      (a) => a.type === 'item' && a.kind === 'pending_prompt_resolved' && a.metadata.answered_via === 'desktop',
+    ),
+  );
 
   // Nothing outside the sandbox root changed while it ran, and no temp folder was made.
   assert.deepEqual(treeDigest(tmp.path, sandboxRoot), before, 'the parent (real-looking) root is untouched');
@@ -111,14 +124,22 @@ test('the sandbox refuses a folder that is not a sandbox, and leaves it alone', 
   t.after(() => tmp.cleanup());
   const real = await realLookingRoot(tmp.path);
   const before = treeDigest(tmp.path, '');
-  await assert.rejects(startSandbox({ stateRoot: real, agentSimDir: AGENT_SIM }), (e) => isWorkerError(e, 'SANDBOX_START_FAILED') && /not a sandbox folder/.test(e.message));
+  await assert.rejects(
+    startSandbox({ stateRoot: real, agentSimDir: AGENT_SIM }),
+    (e) => isWorkerError(e, 'SANDBOX_START_FAILED') && /not a sandbox folder/.test(e.message),
+  );
   assert.deepEqual(treeDigest(tmp.path, ''), before);
   // A missing simulator is a named error too, and nothing is left behind.
   const root = join(tmp.path, 'sb');
-  await assert.rejects(startSandbox({ stateRoot: root, agentSimDir: join(tmp.path, 'nowhere') }), (e) => isWorkerError(e, 'SANDBOX_START_FAILED') && /missing/.test(e.message));
+  await assert.rejects(
+    startSandbox({ stateRoot: root, agentSimDir: join(tmp.path, 'nowhere') }),
+    (e) => isWorkerError(e, 'SANDBOX_START_FAILED') && /missing/.test(e.message),
+  );
   assert.ok(!existsSync(root));
   // Windows: the launcher is a shell script, so the sandbox says so before creating anything.
-  await assert.rejects(startSandbox({ stateRoot: root, agentSimDir: AGENT_SIM, platform: 'win32' }), (e) => isWorkerError(e, 'SANDBOX_NOT_AVAILABLE'));
+  await assert.rejects(startSandbox({ stateRoot: root, agentSimDir: AGENT_SIM, platform: 'win32' }), (e) =>
+    isWorkerError(e, 'SANDBOX_NOT_AVAILABLE'),
+  );
   assert.ok(!existsSync(root));
 });
 
@@ -126,9 +147,18 @@ test('the demo agent launcher: quoting, Electron-as-node, asar unpacking, no Win
   const tmp = await tempDir('bhw-launcher-');
   t.after(() => tmp.cleanup());
   assert.equal(shellQuote("it's $HOME"), `'it'\\''s $HOME'`);
-  assert.equal(unpackedPath('/opt/BlobHub Worker/resources/app.asar/dist/agent-sim'), '/opt/BlobHub Worker/resources/app.asar.unpacked/dist/agent-sim');
+  assert.equal(
+    unpackedPath('/opt/BlobHub Worker/resources/app.asar/dist/agent-sim'),
+    '/opt/BlobHub Worker/resources/app.asar.unpacked/dist/agent-sim',
+  );
   assert.equal(unpackedPath('/work/dist/agent-sim'), '/work/dist/agent-sim');
-  const o = { path: join(tmp.path, 'claude'), agentSimDir: AGENT_SIM, execPath: '/opt/My App/electron', scenarioFile: join(tmp.path, "sc'n.json"), stateDir: join(tmp.path, 'state') };
+  const o = {
+    path: join(tmp.path, 'claude'),
+    agentSimDir: AGENT_SIM,
+    execPath: '/opt/My App/electron',
+    scenarioFile: join(tmp.path, "sc'n.json"),
+    stateDir: join(tmp.path, 'state'),
+  };
   const script = launcherScript(o);
   assert.match(script, /^#!\/bin\/sh\n/);
   assert.match(script, /ELECTRON_RUN_AS_NODE=1 /);
@@ -141,53 +171,78 @@ test('the demo agent launcher: quoting, Electron-as-node, asar unpacking, no Win
 
 test('autopilot answers: allow; first option per question; two labels for multi-select', () => {
   const base = { section: 's', session_id: 'ses', thread: 'fix-login', created_at: null };
-  assert.deepEqual(autopilotAnswer({ ...base, id: 'pr_1', kind: 'approval', payload: {} }), { kind: 'approval', decision: 'allow' });
-  assert.deepEqual(autopilotAnswer({
-    ...base, id: 'pr_2', kind: 'ask_user_question', payload: {
-      questions: [
-        { question: 'A?', multi_select: false, options: [{ label: 'x' }, { label: 'y' }] },
-        { question: 'B?', multi_select: true, options: [{ label: 'p' }, { label: 'q' }, { label: 'r' }] },
-      ],
-    },
-  }), { kind: 'ask_user_question', answers: { 'A?': 'x', 'B?': 'p, q' } });
+  assert.deepEqual(autopilotAnswer({ ...base, id: 'pr_1', kind: 'approval', payload: {} }), {
+    kind: 'approval',
+    decision: 'allow',
+  });
+  assert.deepEqual(
+    autopilotAnswer({
+      ...base,
+      id: 'pr_2',
+      kind: 'ask_user_question',
+      payload: {
+        questions: [
+          { question: 'A?', multi_select: false, options: [{ label: 'x' }, { label: 'y' }] },
+          { question: 'B?', multi_select: true, options: [{ label: 'p' }, { label: 'q' }, { label: 'r' }] },
+        ],
+      },
+    }),
+    { kind: 'ask_user_question', answers: { 'A?': 'x', 'B?': 'p, q' } },
+  );
 });
 
-test('the desktop switch: sandbox snapshots are marked, sign-in stays on the real host, leave switches back', { timeout: 60_000 }, async (t) => {
-  const tmp = await tempDir('bhw-switch-');
-  t.after(() => tmp.cleanup());
-  const realRoot = join(tmp.path, 'home');
-  const real = createWorkerHost({ home: realRoot, writeSnapshotFile: false });
-  t.after(() => real.stop());
-  await real.start();
-  assert.equal(real.snapshot().phase, 'signed_out');
-  const sw = createSandboxSwitch({ real, sandbox: { stateRoot: join(realRoot, 'sandbox'), agentSimDir: AGENT_SIM, pace: 0.5 } });
-  t.after(() => sw.leave());
-  const pushed: Snapshot[] = [];
-  sw.host.onChange((s) => pushed.push(s));
+test(
+  'the desktop switch: sandbox snapshots are marked, sign-in stays on the real host, leave switches back',
+  { timeout: 60_000 },
+  async (t) => {
+    const tmp = await tempDir('bhw-switch-');
+    t.after(() => tmp.cleanup());
+    const realRoot = join(tmp.path, 'home');
+    const real = createWorkerHost({ home: realRoot, writeSnapshotFile: false });
+    t.after(() => real.stop());
+    await real.start();
+    assert.equal(real.snapshot().phase, 'signed_out');
+    const sw = createSandboxSwitch({
+      real,
+      sandbox: { stateRoot: join(realRoot, 'sandbox'), agentSimDir: AGENT_SIM, pace: 0.5 },
+    });
+    t.after(() => sw.leave());
+    const pushed: Snapshot[] = [];
+    sw.host.onChange((s) => pushed.push(s));
 
-  assert.equal(sw.host.stateRoot, realRoot);
-  assert.equal(sw.host.snapshot().sandbox, undefined);
-  await sw.start();
-  await sw.start(); // idempotent
-  assert.ok(sw.active);
-  assert.equal(sw.host.stateRoot, join(realRoot, 'sandbox'));
-  const s = sw.host.snapshot();
-  assert.equal(s.sandbox, true);
-  assert.equal(s.phase, 'running');
-  await waitFor(() => pushed.some((p) => p.sandbox && p.sections[0]?.threads.some((x) => x.alias === 'fix-login' && x.open_prompt_id)), 'the sandbox approval prompt is pushed', { timeoutMs: 20_000 });
+    assert.equal(sw.host.stateRoot, realRoot);
+    assert.equal(sw.host.snapshot().sandbox, undefined);
+    await sw.start();
+    await sw.start(); // idempotent
+    assert.ok(sw.active);
+    assert.equal(sw.host.stateRoot, join(realRoot, 'sandbox'));
+    const s = sw.host.snapshot();
+    assert.equal(s.sandbox, true);
+    assert.equal(s.phase, 'running');
+    await waitFor(
+      () =>
+        pushed.some(
+          (p) => p.sandbox && p.sections[0]?.threads.some((x) => x.alias === 'fix-login' && x.open_prompt_id),
+        ),
+      'the sandbox approval prompt is pushed',
+      { timeoutMs: 20_000 },
+    );
 
-  // Answered through the switch (as the prompt window would): it reaches the sandbox's agent.
-  const prompt = sw.host.snapshot().prompts[0]!;
-  await sw.host.answerPrompt(prompt.id, { kind: 'approval', decision: 'allow' });
-  await waitFor(() => sw.host.snapshot().prompts.some((p) => p.kind === 'ask_user_question'), 'the next prompt', { timeoutMs: 20_000 });
+    // Answered through the switch (as the prompt window would): it reaches the sandbox's agent.
+    const prompt = sw.host.snapshot().prompts[0]!;
+    await sw.host.answerPrompt(prompt.id, { kind: 'approval', decision: 'allow' });
+    await waitFor(() => sw.host.snapshot().prompts.some((p) => p.kind === 'ask_user_question'), 'the next prompt', {
+      timeoutMs: 20_000,
+    });
 
-  // "Sign out" in the sandbox means leaving it; the real root never got credentials.
-  await sw.host.signOut();
-  assert.ok(!sw.active);
-  assert.ok(!existsSync(join(realRoot, 'sandbox')), 'the sandbox state is gone');
-  assert.equal(sw.host.stateRoot, realRoot);
-  assert.equal(sw.host.snapshot().sandbox, undefined);
-  assert.equal(pushed.at(-1)?.sandbox, undefined, 'the switch back was pushed');
-  assert.ok(!existsSync(join(realRoot, 'credentials.yaml')), 'the real credentials were never written');
-  await sw.leave(); // no-op
-});
+    // "Sign out" in the sandbox means leaving it; the real root never got credentials.
+    await sw.host.signOut();
+    assert.ok(!sw.active);
+    assert.ok(!existsSync(join(realRoot, 'sandbox')), 'the sandbox state is gone');
+    assert.equal(sw.host.stateRoot, realRoot);
+    assert.equal(sw.host.snapshot().sandbox, undefined);
+    assert.equal(pushed.at(-1)?.sandbox, undefined, 'the switch back was pushed');
+    assert.ok(!existsSync(join(realRoot, 'credentials.yaml')), 'the real credentials were never written');
+    await sw.leave(); // no-op
+  },
+);

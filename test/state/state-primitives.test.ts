@@ -41,7 +41,11 @@ test('writeYamlAtomic writes mode 0600, leaves no temp files, and exclusive crea
     assert.deepEqual(readdirSync(join(tmp.path, 'sub')), ['identity.yaml']);
     assert.deepEqual(await readYamlFile(file, IdentityFile), value);
     await assert.rejects(writeYamlAtomic(file, value, { exclusive: true }), { code: 'EEXIST' });
-    assert.deepEqual(readdirSync(join(tmp.path, 'sub')), ['identity.yaml'], 'a refused exclusive create leaves no temp file');
+    assert.deepEqual(
+      readdirSync(join(tmp.path, 'sub')),
+      ['identity.yaml'],
+      'a refused exclusive create leaves no temp file',
+    );
   } finally {
     await tmp.cleanup();
   }

@@ -92,13 +92,18 @@ export async function outputEnded(child: ChildProcess, graceMs = 5_000): Promise
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
     Promise.all([ended(child.stdout), ended(child.stderr)]),
-    new Promise((r) => { timer = setTimeout(r, graceMs); }),
+    new Promise((r) => {
+      timer = setTimeout(r, graceMs);
+    }),
   ]);
   clearTimeout(timer);
 }
 
 /** Resolves when the child has exited and its output was read to the end, or kills it after `timeoutMs`. */
-export async function waitExit(child: ChildProcess, timeoutMs = 20_000): Promise<{ status: number | null; signal: NodeJS.Signals | null }> {
+export async function waitExit(
+  child: ChildProcess,
+  timeoutMs = 20_000,
+): Promise<{ status: number | null; signal: NodeJS.Signals | null }> {
   if (child.exitCode === null && child.signalCode === null) {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);

@@ -29,7 +29,11 @@ export async function loginCommand(paths: StatePaths, args: ParsedArgs): Promise
 
     let apiKey: string | null;
     if (args.apiKeyStdin) {
-      apiKey = (await readAllStdin()).split(/\r?\n/).map((l) => l.trim()).find((l) => l !== '') ?? null;
+      apiKey =
+        (await readAllStdin())
+          .split(/\r?\n/)
+          .map((l) => l.trim())
+          .find((l) => l !== '') ?? null;
     } else if (prompter) {
       apiKey = (await prompter.secret('API key (input hidden): '))?.trim() ?? null;
     } else {

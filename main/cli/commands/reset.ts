@@ -23,20 +23,35 @@ const RESETTABLE = ['failed', 'completed'];
  * Read-modify-write through the harness's one RMW helper: only `instance.state` changes, and nothing is
  * written unless the thread is failed/completed. Returns the previous state.
  */
-async function resetThreadToPending(api: BlobHubApi, ref: SessionRef, alias: string, options: CallOptions): Promise<string> {
+async function resetThreadToPending(
+  api: BlobHubApi,
+  ref: SessionRef,
+  alias: string,
+  options: CallOptions,
+): Promise<string> {
   let seen: unknown;
-  const outcome = await patchThreadMetadata(api, ref, alias, (metadata) => {
-    const instance = (metadata.instance ?? {}) as Record<string, unknown>;
-    seen = instance.state;
-    if (typeof seen !== 'string' || !RESETTABLE.includes(seen)) return null;
-    return { ...metadata, instance: { ...instance, state: 'pending' } };
-  }, { deadlineMs: options.deadlineMs });
-  if (outcome === 'missing') throw new WorkerError('NOT_FOUND', `no session object "${alias}" in session ${ref.session_id}`);
+  const outcome = await patchThreadMetadata(
+    api,
+    ref,
+    alias,
+    (metadata) => {
+      const instance = (metadata.instance ?? {}) as Record<string, unknown>;
+      seen = instance.state;
+      if (typeof seen !== 'string' || !RESETTABLE.includes(seen)) return null;
+      return { ...metadata, instance: { ...instance, state: 'pending' } };
+    },
+    { deadlineMs: options.deadlineMs },
+  );
+  if (outcome === 'missing')
+    throw new WorkerError('NOT_FOUND', `no session object "${alias}" in session ${ref.session_id}`);
   if (outcome !== 'written') {
     if (typeof seen !== 'string') {
       throw new WorkerError('NOT_FOUND', `"${alias}" is not a worker thread (no value.thread.metadata.instance.state)`);
     }
-    throw new WorkerError('INVALID_STATE', `thread "${alias}" is ${seen}; only failed or completed threads can be reset`);
+    throw new WorkerError(
+      'INVALID_STATE',
+      `thread "${alias}" is ${seen}; only failed or completed threads can be reset`,
+    );
   }
   return seen as string;
 }
@@ -52,15 +67,20 @@ export async function resetCommand(paths: StatePaths, args: ParsedArgs): Promise
     const known = config.sections.map((s) => s.name ?? s.session.session_id).join(', ');
     throw new WorkerError('NOT_FOUND', `no section "${selector}" in config.yaml (sections: ${known})`);
   }
-  if (matches.length > 1) throw new WorkerError('NOT_FOUND', `"${selector}" names more than one section; use its session_id`);
+  if (matches.length > 1)
+    throw new WorkerError('NOT_FOUND', `"${selector}" names more than one section; use its session_id`);
   const section = matches[0]!;
   const client = new BlobHubClient({
-    apiUrl: credentials.api.url, apiKey: credentials.api.key, logger: silentLogger, backoffMaxMs: config.polling.backoff_max_ms,
+    apiUrl: credentials.api.url,
+    apiKey: credentials.api.key,
+    logger: silentLogger,
+    backoffMaxMs: config.polling.backoff_max_ms,
   });
   try {
     const previous = await resetThreadToPending(client, section.session, alias, { deadlineMs: RESET_DEADLINE_MS });
     const label = section.name ?? section.session.session_id;
-    if (args.json) writeJson({ section: label, session_id: section.session.session_id, alias, previous, state: 'pending' });
+    if (args.json)
+      writeJson({ section: label, session_id: section.session.session_id, alias, previous, state: 'pending' });
     else process.stdout.write(`Thread ${alias} in section ${label}: ${previous} → pending.\n`);
     return 0;
   } finally {

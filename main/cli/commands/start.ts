@@ -47,7 +47,11 @@ export async function startHeadless(paths: StatePaths, logger: Logger): Promise<
  * the `started` line (or during preflight) must get a clean stop, never Node's default kill-by-signal. The first
  * signal resolves `received`; any later one calls `onRepeat` (the forced exit).
  */
-function listenForStopSignals(onRepeat: () => void): { received: Promise<NodeJS.Signals>; isReceived(): boolean; dispose(): void } {
+function listenForStopSignals(onRepeat: () => void): {
+  received: Promise<NodeJS.Signals>;
+  isReceived(): boolean;
+  dispose(): void;
+} {
   let first: NodeJS.Signals | null = null;
   let resolveSignal: (sig: NodeJS.Signals) => void = () => undefined;
   const received = new Promise<NodeJS.Signals>((resolve) => (resolveSignal = resolve));
@@ -91,10 +95,21 @@ export async function startCommand(paths: StatePaths, args: ParsedArgs): Promise
   process.on('exit', hardExit);
   // Asked to stop during preflight: no `started` line, straight to the clean stop.
   if (!signals.isReceived()) {
-    const ready = { event: 'started', version: VERSION, state_root: paths.root, instance_id: worker.instanceId, user_id: worker.userId, sections: worker.sections, pid: process.pid };
+    const ready = {
+      event: 'started',
+      version: VERSION,
+      state_root: paths.root,
+      instance_id: worker.instanceId,
+      user_id: worker.userId,
+      sections: worker.sections,
+      pid: process.pid,
+    };
     logger.info('started', `worker running (${worker.sections} section(s)); stop with Ctrl-C or SIGTERM`, ready);
     if (args.json) writeJson(ready);
-    else process.stdout.write(`Worker running as ${worker.userId} (instance ${worker.instanceId}). Press Ctrl-C to stop.\n`);
+    else
+      process.stdout.write(
+        `Worker running as ${worker.userId} (instance ${worker.instanceId}). Press Ctrl-C to stop.\n`,
+      );
   }
 
   const signal = await signals.received;

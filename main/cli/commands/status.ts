@@ -18,7 +18,6 @@ import { SNAPSHOT_FILE } from '../../core/worker';
 import type { ParsedArgs } from '../args';
 import { writeJson } from '../output';
 
-
 export interface StatusThread {
   alias: string;
   state: string;
@@ -68,7 +67,10 @@ export interface StatusView {
 
 async function listDirs(dir: string): Promise<string[]> {
   try {
-    return (await fs.readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    return (await fs.readdir(dir, { withFileTypes: true }))
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
   } catch {
     return [];
   }
@@ -103,12 +105,22 @@ function fromSnapshot(s: Snapshot): StatusSection[] {
   }));
 }
 
-async function fromFiles(paths: StatePaths, running: boolean): Promise<{ sections: StatusSection[]; configProblem: WorkerError | null }> {
+async function fromFiles(
+  paths: StatePaths,
+  running: boolean,
+): Promise<{ sections: StatusSection[]; configProblem: WorkerError | null }> {
   const sections: StatusSection[] = [];
   for (const id of await listDirs(paths.jobsDir)) {
     const dir = join(paths.jobsDir, id);
     const section: StatusSection = {
-      id, name: null, session_id: null, revision_id: null, attachment: 'unknown', error: null, last_known: !running, threads: [],
+      id,
+      name: null,
+      session_id: null,
+      revision_id: null,
+      attachment: 'unknown',
+      error: null,
+      last_known: !running,
+      threads: [],
     };
     try {
       const file = await readYamlFile(join(dir, 'section.yaml'), SectionFile);
@@ -135,7 +147,11 @@ async function fromFiles(paths: StatePaths, running: boolean): Promise<{ section
         });
       } catch (e) {
         section.threads.push({
-          alias: decodeURIComponent(folder), state: 'unknown', agent_type: null, agent_session_id: null, last_error: null,
+          alias: decodeURIComponent(folder),
+          state: 'unknown',
+          agent_type: null,
+          agent_session_id: null,
+          last_error: null,
           problem: (e as Error).message,
         });
       }
@@ -150,8 +166,14 @@ async function fromFiles(paths: StatePaths, running: boolean): Promise<{ section
       const id = jobIdFor(s.session.session_id);
       if (sections.some((x) => x.id === id || x.session_id === s.session.session_id)) continue;
       sections.push({
-        id, name: s.name, session_id: s.session.session_id, revision_id: s.session.revision_id,
-        attachment: 'not_started', error: null, last_known: false, threads: [],
+        id,
+        name: s.name,
+        session_id: s.session.session_id,
+        revision_id: s.session.revision_id,
+        attachment: 'not_started',
+        error: null,
+        last_known: false,
+        threads: [],
       });
     }
   } catch (e) {
@@ -221,16 +243,21 @@ export async function statusCommand(paths: StatePaths, args: ParsedArgs): Promis
   const w = view.worker;
   const lines: string[] = [];
   if (w.running) lines.push(`Worker: running (pid ${w.pid}, instance ${w.instance_id}, since ${w.started_at})`);
-  else if (w.lock === 'stale') lines.push(`Worker: not running (stale lock from pid ${w.pid}; replaced on the next start)`);
-  else if (w.lock === 'invalid') lines.push('Worker: not running (unreadable instance.yaml; replaced on the next start)');
+  else if (w.lock === 'stale')
+    lines.push(`Worker: not running (stale lock from pid ${w.pid}; replaced on the next start)`);
+  else if (w.lock === 'invalid')
+    lines.push('Worker: not running (unreadable instance.yaml; replaced on the next start)');
   else lines.push('Worker: not running');
   lines.push(`State root: ${view.state_root}${view.source === 'live' ? ' (live view)' : ''}`);
   if (view.sections.length === 0) lines.push('No sections.');
-  if (view.sections.some((s) => s.last_known)) lines.push('Sections and threads below: last known state (worker not running).');
+  if (view.sections.some((s) => s.last_known))
+    lines.push('Sections and threads below: last known state (worker not running).');
   for (const s of view.sections) {
     const err = s.error?.code ? ` — ${s.error.code}${s.error.message ? `: ${s.error.message}` : ''}` : '';
     const attachment = s.last_known ? `${s.attachment} — last known (worker not running)` : s.attachment;
-    lines.push(`Section ${s.name ?? s.id} (${s.session_id ?? '?'}): ${attachment}${err}${s.problem ? ` [${s.problem}]` : ''}`);
+    lines.push(
+      `Section ${s.name ?? s.id} (${s.session_id ?? '?'}): ${attachment}${err}${s.problem ? ` [${s.problem}]` : ''}`,
+    );
     if (s.threads.length === 0) lines.push('  (no threads)');
     for (const t of s.threads) {
       const e = t.last_error?.code ? `  ${t.last_error.code}: ${t.last_error.message ?? ''}` : '';

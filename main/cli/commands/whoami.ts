@@ -25,8 +25,14 @@ export async function whoamiCommand(paths: StatePaths, args: ParsedArgs): Promis
   }
   const u = identity.user;
   const view = {
-    user_id: u.user_id, name: u.name ?? null, email: u.email ?? null, recorded_at: u.recorded_at,
-    api_url: apiUrl, realtime_url: realtimeUrl, credentials, state_root: paths.root,
+    user_id: u.user_id,
+    name: u.name ?? null,
+    email: u.email ?? null,
+    recorded_at: u.recorded_at,
+    api_url: apiUrl,
+    realtime_url: realtimeUrl,
+    credentials,
+    state_root: paths.root,
   };
   if (args.json) {
     writeJson(view);

@@ -35,12 +35,16 @@ export function formatPromptBrief(prompt: AgentPrompt): string {
       if (qs.length === 1) {
         lines.push(qs[0]!.question, ...optionLines(qs[0]!));
         if (qs[0]!.options.length === 0) lines.push('Reply with free text.');
-        else if (qs[0]!.multi_select) lines.push('Reply with numbers or option texts separated by commas, or free text.');
+        else if (qs[0]!.multi_select)
+          lines.push('Reply with numbers or option texts separated by commas, or free text.');
         else lines.push('Reply with a number, the option text, or free text.');
         return lines.join('\n');
       }
       qs.forEach((q, i) => {
-        lines.push(`${i + 1}) ${q.question}${q.multi_select ? ' (several allowed, separated by commas)' : ''}`, ...optionLines(q));
+        lines.push(
+          `${i + 1}) ${q.question}${q.multi_select ? ' (several allowed, separated by commas)' : ''}`,
+          ...optionLines(q),
+        );
       });
       lines.push('Reply with one line per question ("1) …", "2) …"), each a number, the option text, or free text.');
       return lines.join('\n');

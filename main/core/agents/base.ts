@@ -55,7 +55,6 @@ export function coerceAnswer(prompt: AgentPrompt, answer: PromptAnswer): PromptA
   return answer;
 }
 
-
 export abstract class BaseAgentSession<W> implements AgentSession {
   abstract readonly type: AgentType;
   protected proc: AgentProcess | null = null;
@@ -259,11 +258,21 @@ export abstract class BaseAgentSession<W> implements AgentSession {
 
   /** Waits for a request's response, but not forever (an interrupt must not hang the harness). */
   protected async boundedRequest(promise: Promise<unknown>, ms: number, what: string): Promise<void> {
-    const outcome = await Promise.race([promise.then(() => 'ok', (e: unknown) => e), sleep(ms).then(() => 'timeout')]);
+    const outcome = await Promise.race([
+      promise.then(
+        () => 'ok',
+        (e: unknown) => e,
+      ),
+      sleep(ms).then(() => 'timeout'),
+    ]);
     if (outcome !== 'ok') {
-      this.logger.warn('agent_request_unanswered', `${this.displayName}: ${what} ${outcome === 'timeout' ? 'timed out' : 'failed'}`, {
-        error: outcome instanceof Error ? outcome.message : undefined,
-      });
+      this.logger.warn(
+        'agent_request_unanswered',
+        `${this.displayName}: ${what} ${outcome === 'timeout' ? 'timed out' : 'failed'}`,
+        {
+          error: outcome instanceof Error ? outcome.message : undefined,
+        },
+      );
     }
   }
 }
@@ -278,7 +287,8 @@ export const MAX_INPUT_DEPTH = 64;
 
 export function clampDepth(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== 'object') return value;
-  if (depth >= MAX_INPUT_DEPTH) return `[nested deeper than ${MAX_INPUT_DEPTH} levels; the full value is in thread.log]`;
+  if (depth >= MAX_INPUT_DEPTH)
+    return `[nested deeper than ${MAX_INPUT_DEPTH} levels; the full value is in thread.log]`;
   if (Array.isArray(value)) return value.map((v) => clampDepth(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = clampDepth(v, depth + 1);
@@ -288,7 +298,10 @@ export function clampDepth(value: unknown, depth = 0): unknown {
 function clampEventDepth(event: AgentEvent): AgentEvent {
   if (event.type === 'tool_call') return { ...event, input: clampDepth(event.input) };
   if (event.type === 'prompt' && event.prompt.kind === 'approval') {
-    return { ...event, prompt: { ...event.prompt, tool: { ...event.prompt.tool, input: clampDepth(event.prompt.tool.input) } } };
+    return {
+      ...event,
+      prompt: { ...event.prompt, tool: { ...event.prompt.tool, input: clampDepth(event.prompt.tool.input) } },
+    };
   }
   return event;
 }

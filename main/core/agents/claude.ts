@@ -104,7 +104,8 @@ export function toolResultText(content: unknown): string {
   if (!Array.isArray(content)) return content === undefined || content === null ? '' : JSON.stringify(content);
   return content
     .map((b) => {
-      if (b && typeof b === 'object' && (b as { type?: unknown }).type === 'text') return String((b as { text?: unknown }).text ?? '');
+      if (b && typeof b === 'object' && (b as { type?: unknown }).type === 'text')
+        return String((b as { text?: unknown }).text ?? '');
       return `[${(b as { type?: unknown })?.type ?? 'block'}]`;
     })
     .join('\n');
@@ -132,11 +133,15 @@ export class ClaudeSession extends BaseAgentSession<ClaudeWire> {
     const o = this.options;
     return [
       '-p',
-      '--output-format', 'stream-json',
-      '--input-format', 'stream-json',
+      '--output-format',
+      'stream-json',
+      '--input-format',
+      'stream-json',
       '--verbose',
-      '--permission-prompt-tool', 'stdio',
-      '--permission-mode', 'default',
+      '--permission-prompt-tool',
+      'stdio',
+      '--permission-mode',
+      'default',
       ...(this.resume ? ['--resume', this.currentSessionId!] : ['--session-id', this.currentSessionId!]),
       ...(o.model ? ['--model', o.model] : []),
       ...(o.effort ? ['--effort', o.effort] : []),
@@ -231,9 +236,12 @@ export class ClaudeSession extends BaseAgentSession<ClaudeWire> {
       }
       case 'compact_boundary': {
         const meta = msg.compact_metadata as { trigger?: unknown; pre_tokens?: unknown } | undefined;
-        const detail = meta && typeof meta === 'object'
-          ? [meta.trigger, typeof meta.pre_tokens === 'number' ? `${meta.pre_tokens} tokens before` : undefined].filter(Boolean).join(', ')
-          : undefined;
+        const detail =
+          meta && typeof meta === 'object'
+            ? [meta.trigger, typeof meta.pre_tokens === 'number' ? `${meta.pre_tokens} tokens before` : undefined]
+                .filter(Boolean)
+                .join(', ')
+            : undefined;
         return this.emit({ type: 'status', status: 'compacted', detail: detail || undefined });
       }
       case 'permission_denied':
@@ -259,9 +267,15 @@ export class ClaudeSession extends BaseAgentSession<ClaudeWire> {
       if (msg.type === 'assistant') {
         if (b.type === 'text' && b.text) this.emit({ type: 'text', text: b.text });
         else if (b.type === 'thinking' && b.thinking) this.emit({ type: 'thinking', text: b.thinking });
-        else if (b.type === 'tool_use') this.emit({ type: 'tool_call', name: b.name, invocationId: b.id, input: b.input ?? {} });
+        else if (b.type === 'tool_use')
+          this.emit({ type: 'tool_call', name: b.name, invocationId: b.id, input: b.input ?? {} });
       } else if (b.type === 'tool_result') {
-        this.emit({ type: 'tool_result', invocationId: b.tool_use_id, output: toolResultText(b.content), isError: b.is_error === true });
+        this.emit({
+          type: 'tool_result',
+          invocationId: b.tool_use_id,
+          output: toolResultText(b.content),
+          isError: b.is_error === true,
+        });
       }
     }
   }
@@ -275,7 +289,14 @@ export class ClaudeSession extends BaseAgentSession<ClaudeWire> {
     this.cancelPrompts('turn_ended');
     this.turnsOutstanding = Math.max(0, this.turnsOutstanding - 1);
     const interrupted = r.terminal_reason?.startsWith('aborted') ?? false;
-    const outcome = r.subtype === 'success' && !r.is_error ? 'completed' : interrupted ? 'interrupted' : r.subtype === 'success' ? 'failed' : r.subtype;
+    const outcome =
+      r.subtype === 'success' && !r.is_error
+        ? 'completed'
+        : interrupted
+          ? 'interrupted'
+          : r.subtype === 'success'
+            ? 'failed'
+            : r.subtype;
     const u = r.usage;
     const usage: TurnUsage = {
       input_tokens: u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens,
@@ -294,9 +315,10 @@ export class ClaudeSession extends BaseAgentSession<ClaudeWire> {
     const parsed = ControlResponseLine.safeParse(msg);
     if (!parsed.success) return this.skip('malformed control_response');
     const r = parsed.data.response;
-    const outcome = r.subtype === 'success'
-      ? ({ ok: true, value: r.response } as const)
-      : ({ ok: false, error: new Error(r.error ?? `control request ${r.request_id} failed`) } as const);
+    const outcome =
+      r.subtype === 'success'
+        ? ({ ok: true, value: r.response } as const)
+        : ({ ok: false, error: new Error(r.error ?? `control request ${r.request_id} failed`) } as const);
     this.pending.settle(r.request_id, outcome);
   }
 
@@ -319,7 +341,10 @@ export class ClaudeSession extends BaseAgentSession<ClaudeWire> {
       const ask = AskUserQuestionInput.safeParse(input);
       if (!ask.success) {
         this.skip('malformed AskUserQuestion input');
-        return this.respond(requestId, { behavior: 'deny', message: 'The question could not be shown to the user (malformed input).' });
+        return this.respond(requestId, {
+          behavior: 'deny',
+          message: 'The question could not be shown to the user (malformed input).',
+        });
       }
       const prompt: AgentPrompt = {
         id: newPromptId(),

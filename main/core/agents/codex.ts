@@ -27,7 +27,10 @@ const optStr = z.string().nullable().optional().catch(undefined);
 
 const Change = z.looseObject({
   path: z.string(),
-  kind: z.union([z.string(), z.looseObject({ type: z.string() })]).optional().catch(undefined),
+  kind: z
+    .union([z.string(), z.looseObject({ type: z.string() })])
+    .optional()
+    .catch(undefined),
   diff: optStr,
 });
 
@@ -46,7 +49,11 @@ const McpItem = z.looseObject({
   arguments: z.unknown().optional(),
   status: optStr,
   result: z.unknown().optional(),
-  error: z.looseObject({ message: z.string().catch('') }).nullable().optional().catch(undefined),
+  error: z
+    .looseObject({ message: z.string().catch('') })
+    .nullable()
+    .optional()
+    .catch(undefined),
 });
 const TextList = z.array(z.unknown()).catch([]);
 
@@ -56,13 +63,21 @@ const TurnParams = z.looseObject({
     id: z.string(),
     status: z.string().catch('unknown'),
     durationMs: z.number().nullable().optional().catch(undefined),
-    error: z.looseObject({ message: z.string().catch('') }).nullable().optional().catch(undefined),
+    error: z
+      .looseObject({ message: z.string().catch('') })
+      .nullable()
+      .optional()
+      .catch(undefined),
   }),
 });
 const TokenUsageParams = z.looseObject({
   turnId: optStr,
   tokenUsage: z.looseObject({
-    last: z.looseObject({ inputTokens: z.number().catch(0), cachedInputTokens: z.number().catch(0), outputTokens: z.number().catch(0) }),
+    last: z.looseObject({
+      inputTokens: z.number().catch(0),
+      cachedInputTokens: z.number().catch(0),
+      outputTokens: z.number().catch(0),
+    }),
   }),
 });
 const ThreadResult = z.looseObject({ thread: z.looseObject({ id: z.string() }) });
@@ -88,7 +103,11 @@ const UserInputRequest = z.looseObject({
         id: z.string(),
         question: z.string(),
         header: optStr,
-        options: z.array(z.looseObject({ label: z.string(), description: optStr })).nullable().optional().catch(null),
+        options: z
+          .array(z.looseObject({ label: z.string(), description: optStr }))
+          .nullable()
+          .optional()
+          .catch(null),
       }),
     )
     .min(1),
@@ -104,7 +123,16 @@ function kindText(kind: z.infer<typeof Change>['kind']): string {
 }
 
 function joinTexts(list: unknown[]): string {
-  return list.map((x) => (typeof x === 'string' ? x : x && typeof x === 'object' && 'text' in x ? String((x as { text: unknown }).text) : '')).filter(Boolean).join('\n');
+  return list
+    .map((x) =>
+      typeof x === 'string'
+        ? x
+        : x && typeof x === 'object' && 'text' in x
+          ? String((x as { text: unknown }).text)
+          : '',
+    )
+    .filter(Boolean)
+    .join('\n');
 }
 
 function mcpResultText(result: unknown): string {
@@ -229,7 +257,11 @@ export class CodexSession extends BaseAgentSession<CodexWire> {
       this.interruptWanted = true; // turn/start is in flight; interrupt as soon as the turn id is known
       return;
     }
-    await this.boundedRequest(this.request('turn/interrupt', { threadId: this.currentSessionId, turnId: this.turnId }), 10_000, 'turn/interrupt');
+    await this.boundedRequest(
+      this.request('turn/interrupt', { threadId: this.currentSessionId, turnId: this.turnId }),
+      10_000,
+      'turn/interrupt',
+    );
   }
 
   protected override onExited(): void {
@@ -267,7 +299,10 @@ export class CodexSession extends BaseAgentSession<CodexWire> {
     if (m.method !== undefined) return this.onNotification(m.method, m.params);
     if (m.id !== undefined) {
       const outcome = m.error
-        ? ({ ok: false, error: new Error(`${m.error.message}${m.error.code !== undefined ? ` (code ${m.error.code})` : ''}`) } as const)
+        ? ({
+            ok: false,
+            error: new Error(`${m.error.message}${m.error.code !== undefined ? ` (code ${m.error.code})` : ''}`),
+          } as const)
         : ({ ok: true, value: m.result } as const);
       if (!this.pending.settle(m.id, outcome)) this.skip('response to an unknown request id');
       return;
@@ -330,22 +365,34 @@ export class CodexSession extends BaseAgentSession<CodexWire> {
       }
       case 'reasoning': {
         if (started) return;
-        const text = [joinTexts(TextList.parse(item.summary)), joinTexts(TextList.parse(item.content))].filter(Boolean).join('\n');
+        const text = [joinTexts(TextList.parse(item.summary)), joinTexts(TextList.parse(item.content))]
+          .filter(Boolean)
+          .join('\n');
         if (text) this.emit({ type: 'thinking', text });
         return;
       }
       case 'commandExecution': {
         const c = CommandItem.parse(item);
         if (started) {
-          return this.emit({ type: 'tool_call', name: CODEX_TOOLS.command, invocationId: id, input: { command: c.command, ...(c.cwd ? { cwd: c.cwd } : {}) } });
+          return this.emit({
+            type: 'tool_call',
+            name: CODEX_TOOLS.command,
+            invocationId: id,
+            input: { command: c.command, ...(c.cwd ? { cwd: c.cwd } : {}) },
+          });
         }
-        const failed = c.status === 'declined' || c.status === 'failed' || (typeof c.exitCode === 'number' && c.exitCode !== 0);
+        const failed =
+          c.status === 'declined' || c.status === 'failed' || (typeof c.exitCode === 'number' && c.exitCode !== 0);
         const output = c.aggregatedOutput ?? (c.status === 'declined' ? 'Declined by the user' : '');
         return this.emit({ type: 'tool_result', invocationId: id, output, isError: failed });
       }
       case 'fileChange': {
         const f = FileChangeItem.parse(item);
-        const changes = f.changes.map((ch) => ({ path: ch.path, kind: kindText(ch.kind), ...(ch.diff ? { diff: ch.diff } : {}) }));
+        const changes = f.changes.map((ch) => ({
+          path: ch.path,
+          kind: kindText(ch.kind),
+          ...(ch.diff ? { diff: ch.diff } : {}),
+        }));
         if (started) {
           this.fileChanges.set(id, changes);
           return this.emit({ type: 'tool_call', name: CODEX_TOOLS.fileChange, invocationId: id, input: { changes } });
@@ -353,13 +400,29 @@ export class CodexSession extends BaseAgentSession<CodexWire> {
         this.fileChanges.delete(id);
         const lines = changes.map((ch) => `${ch.kind} ${ch.path}`);
         const ok = f.status === 'completed';
-        return this.emit({ type: 'tool_result', invocationId: id, output: [`${f.status ?? 'unknown'}:`, ...lines].join('\n'), isError: !ok });
+        return this.emit({
+          type: 'tool_result',
+          invocationId: id,
+          output: [`${f.status ?? 'unknown'}:`, ...lines].join('\n'),
+          isError: !ok,
+        });
       }
       case 'mcpToolCall': {
         const t = McpItem.parse(item);
-        if (started) return this.emit({ type: 'tool_call', name: `mcp__${t.server}__${t.tool}`, invocationId: id, input: t.arguments ?? {} });
+        if (started)
+          return this.emit({
+            type: 'tool_call',
+            name: `mcp__${t.server}__${t.tool}`,
+            invocationId: id,
+            input: t.arguments ?? {},
+          });
         const isError = Boolean(t.error) || t.status === 'failed';
-        return this.emit({ type: 'tool_result', invocationId: id, output: t.error?.message ?? mcpResultText(t.result), isError });
+        return this.emit({
+          type: 'tool_result',
+          invocationId: id,
+          output: t.error?.message ?? mcpResultText(t.result),
+          isError,
+        });
       }
       default:
         return; // userMessage, webSearch, plan, ... are not bridged
@@ -377,20 +440,35 @@ export class CodexSession extends BaseAgentSession<CodexWire> {
       case 'item/commandExecution/requestApproval': {
         const p = CommandApproval.safeParse(params ?? {});
         if (!p.success) break;
-        prompt = this.approval(CODEX_TOOLS.command, p.data.itemId, { command: p.data.command ?? '', ...(p.data.cwd ? { cwd: p.data.cwd } : {}) }, p.data.reason);
+        prompt = this.approval(
+          CODEX_TOOLS.command,
+          p.data.itemId,
+          { command: p.data.command ?? '', ...(p.data.cwd ? { cwd: p.data.cwd } : {}) },
+          p.data.reason,
+        );
         break;
       }
       case 'item/fileChange/requestApproval': {
         const p = FileApproval.safeParse(params ?? {});
         if (!p.success) break;
-        prompt = this.approval(CODEX_TOOLS.fileChange, p.data.itemId, { changes: this.fileChanges.get(p.data.itemId) ?? [] }, p.data.reason);
+        prompt = this.approval(
+          CODEX_TOOLS.fileChange,
+          p.data.itemId,
+          { changes: this.fileChanges.get(p.data.itemId) ?? [] },
+          p.data.reason,
+        );
         break;
       }
       case 'execCommandApproval': {
         const p = LegacyExecApproval.safeParse(params ?? {});
         if (!p.success) break;
         const command = Array.isArray(p.data.command) ? p.data.command.join(' ') : p.data.command;
-        prompt = this.approval(CODEX_TOOLS.command, p.data.callId, { command, ...(p.data.cwd ? { cwd: p.data.cwd } : {}) }, p.data.reason);
+        prompt = this.approval(
+          CODEX_TOOLS.command,
+          p.data.callId,
+          { command, ...(p.data.cwd ? { cwd: p.data.cwd } : {}) },
+          p.data.reason,
+        );
         wire = { requestId: id, style: 'legacy' };
         break;
       }
@@ -415,7 +493,10 @@ export class CodexSession extends BaseAgentSession<CodexWire> {
               question: q.question,
               ...(q.header ? { header: q.header } : {}),
               multi_select: false,
-              options: (q.options ?? []).map((o) => ({ label: o.label, ...(o.description ? { description: o.description } : {}) })),
+              options: (q.options ?? []).map((o) => ({
+                label: o.label,
+                ...(o.description ? { description: o.description } : {}),
+              })),
             };
           }),
         };
@@ -439,8 +520,18 @@ export class CodexSession extends BaseAgentSession<CodexWire> {
     this.openPrompt(prompt, wire);
   }
 
-  private approval(name: string, invocationId: string, input: Record<string, unknown>, reason: string | null | undefined): AgentPrompt {
-    return { id: newPromptId(), kind: 'approval', tool: { name, invocation_id: invocationId, input }, ...(reason ? { reason } : {}) };
+  private approval(
+    name: string,
+    invocationId: string,
+    input: Record<string, unknown>,
+    reason: string | null | undefined,
+  ): AgentPrompt {
+    return {
+      id: newPromptId(),
+      kind: 'approval',
+      tool: { name, invocation_id: invocationId, input },
+      ...(reason ? { reason } : {}),
+    };
   }
 
   protected deliverAnswer(open: OpenPrompt<CodexWire>, answer: PromptAnswer): void {

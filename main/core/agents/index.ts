@@ -20,6 +20,12 @@ export const createAgentSession: AgentFactory = (type, options) => {
 
 export { resolveExecutable } from './process';
 export { ThreadLog, type ThreadLogRecord } from './thread-log';
-export { parseThreadAnswer, formatPromptBrief, describeAnswer, summarizeToolInput, DEFAULT_DENY_MESSAGE } from './answers';
+export {
+  parseThreadAnswer,
+  formatPromptBrief,
+  describeAnswer,
+  summarizeToolInput,
+  DEFAULT_DENY_MESSAGE,
+} from './answers';
 export { CODEX_TOOLS } from './codex';
 export type * from './types';

@@ -152,7 +152,6 @@ function killGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
-
 /** Polls until the group is gone or `ms` passed; true when gone. */
 async function waitGroupGone(pgid: number, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
@@ -278,7 +277,12 @@ export class AgentProcess {
       // The grace timer is cleared once the process exits: left running it kept the worker process alive
       // for the full grace period after a clean stop.
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.exited, new Promise<void>((r) => { timer = setTimeout(r, graceMs); })]);
+      await Promise.race([
+        this.exited,
+        new Promise<void>((r) => {
+          timer = setTimeout(r, graceMs);
+        }),
+      ]);
       clearTimeout(timer);
     }
     if (this.exitInfo === null || groupAlive(pgid)) {

@@ -15,7 +15,9 @@ export function clip(text: string, max: number): string {
 
 /** The first `n` characters (code points), never half an emoji. */
 export function firstChars(text: string, n: number): string {
-  return Array.from(text.slice(0, n * 2 + 2)).slice(0, n).join('');
+  return Array.from(text.slice(0, n * 2 + 2))
+    .slice(0, n)
+    .join('');
 }
 
 /** One line: every run of whitespace (newlines included) becomes one space. */

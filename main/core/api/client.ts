@@ -52,8 +52,17 @@ export interface BlobHubClientOptions {
 
 /** Network errors raised before anything reached the server: the request cannot have been applied. */
 const NOT_SENT_CODES = new Set([
-  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ECONNECT_TIMEOUT',
-  'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'ECONNECT_TIMEOUT',
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
 function armConnectTimer(socket: Duplex | null | undefined, ms: number): void {
@@ -74,7 +83,10 @@ class ConnectTimeoutHttpAgent extends http.Agent {
   constructor(private readonly connectMs: number) {
     super({ keepAlive: true });
   }
-  override createConnection(options: http.ClientRequestArgs, cb?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+  override createConnection(
+    options: http.ClientRequestArgs,
+    cb?: (err: Error | null, stream: Duplex) => void,
+  ): Duplex | null | undefined {
     const socket = super.createConnection(options, cb);
     armConnectTimer(socket, this.connectMs);
     return socket;
@@ -84,7 +96,10 @@ class ConnectTimeoutHttpsAgent extends https.Agent {
   constructor(private readonly connectMs: number) {
     super({ keepAlive: true });
   }
-  override createConnection(options: https.RequestOptions, cb?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+  override createConnection(
+    options: https.RequestOptions,
+    cb?: (err: Error | null, stream: Duplex) => void,
+  ): Duplex | null | undefined {
     const socket = super.createConnection(options, cb);
     armConnectTimer(socket, this.connectMs);
     return socket;
@@ -92,7 +107,6 @@ class ConnectTimeoutHttpsAgent extends https.Agent {
 }
 
 // ---- tolerant response shapes (decisions §3) -------------------------------------------------------------
-
 
 const ErrorBody = z.union([
   z.looseObject({ error: z.looseObject({ code: z.unknown().optional(), message: z.unknown().optional() }) }),
@@ -103,7 +117,8 @@ const ErrorBody = z.union([
 /** `{code, message}` from any of the three documented error bodies. */
 export function parseErrorBody(body: unknown): { code: string | null; message: string | null } {
   const parsed = ErrorBody.safeParse(body);
-  if (!parsed.success) return { code: null, message: typeof body === 'string' && body.trim() ? body.trim().slice(0, 300) : null };
+  if (!parsed.success)
+    return { code: null, message: typeof body === 'string' && body.trim() ? body.trim().slice(0, 300) : null };
   const b = parsed.data as Record<string, unknown>;
   const str = (v: unknown): string | null =>
     typeof v === 'string' ? v : v === undefined || v === null ? null : JSON.stringify(v).slice(0, 300);
@@ -154,7 +169,13 @@ export function parseDownload(body: unknown, alias: string): Envelope | null | u
 export function parseAliasList(body: unknown): string[] | undefined {
   if (!body || typeof body !== 'object') return undefined;
   const b = body as Record<string, unknown>;
-  const list = Array.isArray(b.aliases) ? b.aliases : Array.isArray(b.objects) ? b.objects : Array.isArray(b.items) ? b.items : undefined;
+  const list = Array.isArray(b.aliases)
+    ? b.aliases
+    : Array.isArray(b.objects)
+      ? b.objects
+      : Array.isArray(b.items)
+        ? b.items
+        : undefined;
   if (!list) return undefined;
   const out: string[] = [];
   for (const entry of list) {
@@ -221,11 +242,18 @@ export class BlobHubClient implements BlobHubApi {
     // One agent: the API URL fixes the scheme and redirects are not followed.
     this.agent = this.proxy
       ? proxyAgent(this.apiUrl, this.proxy, { keepAlive: true })
-      : /^https:/i.test(this.apiUrl) ? new ConnectTimeoutHttpsAgent(connectMs) : new ConnectTimeoutHttpAgent(connectMs);
+      : /^https:/i.test(this.apiUrl)
+        ? new ConnectTimeoutHttpsAgent(connectMs)
+        : new ConnectTimeoutHttpAgent(connectMs);
     this.http = axios.create({
       baseURL: this.apiUrl,
       timeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
-      headers: { 'X-API-Key': options.apiKey, 'Content-Type': 'application/json', 'User-Agent': USER_AGENT, Accept: 'application/json' },
+      headers: {
+        'X-API-Key': options.apiKey,
+        'Content-Type': 'application/json',
+        'User-Agent': USER_AGENT,
+        Accept: 'application/json',
+      },
       httpAgent: this.agent,
       httpsAgent: this.agent,
       proxy: false,
@@ -258,9 +286,14 @@ export class BlobHubClient implements BlobHubApi {
       (r) => {
         if (r.status === 401 || r.status === 403) {
           const { message } = parseErrorBody(r.body);
-          throw new ApiError('AUTH_INVALID', `the server rejected the API key (HTTP ${r.status}${message ? `: ${message}` : ''})`, {
-            command: label, status: r.status,
-          });
+          throw new ApiError(
+            'AUTH_INVALID',
+            `the server rejected the API key (HTTP ${r.status}${message ? `: ${message}` : ''})`,
+            {
+              command: label,
+              status: r.status,
+            },
+          );
         }
         return parseMe(r.body) ?? this.badResponse(label, r, 'no user_id or id');
       },
@@ -268,57 +301,119 @@ export class BlobHubClient implements BlobHubApi {
     return res;
   }
 
-  async uploadSessionObject(ref: SessionRef, alias: string, value: Record<string, unknown>, options?: CallOptions): Promise<void> {
-    await this.command(ref, 'upload_session_object', { alias, value }, options, (r) => this.expectObject('upload_session_object', r));
+  async uploadSessionObject(
+    ref: SessionRef,
+    alias: string,
+    value: Record<string, unknown>,
+    options?: CallOptions,
+  ): Promise<void> {
+    await this.command(ref, 'upload_session_object', { alias, value }, options, (r) =>
+      this.expectObject('upload_session_object', r),
+    );
   }
 
   async downloadSessionObject(ref: SessionRef, alias: string, options?: CallOptions): Promise<Envelope | null> {
     const name = 'download_session_object';
-    return this.command(ref, name, { alias }, options, (r) => {
-      if (isNotFound(r)) return null;
-      const env = parseDownload(r.body, alias);
-      return env === undefined ? this.badResponse(name, r, 'no envelope') : env;
-    }, isNotFoundAnswer);
+    return this.command(
+      ref,
+      name,
+      { alias },
+      options,
+      (r) => {
+        if (isNotFound(r)) return null;
+        const env = parseDownload(r.body, alias);
+        return env === undefined ? this.badResponse(name, r, 'no envelope') : env;
+      },
+      isNotFoundAnswer,
+    );
   }
 
   async listSessionObjects(ref: SessionRef, options?: CallOptions): Promise<string[]> {
     const name = 'list_session_objects';
-    return this.command(ref, name, {}, options, (r) => parseAliasList(r.body) ?? this.badResponse(name, r, 'no alias list'), undefined,
+    return this.command(
+      ref,
+      name,
+      {},
+      options,
+      (r) => parseAliasList(r.body) ?? this.badResponse(name, r, 'no alias list'),
+      undefined,
       // 404/403 here mean "unknown session / not ours" (attach → SESSION_NOT_FOUND): an answer, not retried.
-      (s) => s === 404 || s === 403);
+      (s) => s === 404 || s === 403,
+    );
   }
 
   async deleteSessionObject(ref: SessionRef, alias: string, options?: CallOptions): Promise<void> {
     // Deleting an absent object is done already: 404/not_found is success (idempotent retries).
-    await this.command(ref, 'delete_session_object', { alias }, options, (r) =>
-      isNotFound(r) ? undefined : this.expectObject('delete_session_object', r), isNotFoundAnswer);
+    await this.command(
+      ref,
+      'delete_session_object',
+      { alias },
+      options,
+      (r) => (isNotFound(r) ? undefined : this.expectObject('delete_session_object', r)),
+      isNotFoundAnswer,
+    );
   }
 
-  async postThreadItem(ref: SessionRef, alias: string, item: PostItemInput, options?: CallOptions): Promise<ThreadItem> {
+  async postThreadItem(
+    ref: SessionRef,
+    alias: string,
+    item: PostItemInput,
+    options?: CallOptions,
+  ): Promise<ThreadItem> {
     const name = 'post_session_thread_item';
     const params: Record<string, unknown> = { alias, content: item.content };
     if (item.metadata !== undefined) params.metadata = item.metadata;
     if (item.parent_id !== undefined) params.parent_id = item.parent_id;
-    return this.command(ref, name, params, options, (r) => parseItem(r.body) ?? this.badResponse(name, r, 'no item'), undefined,
+    return this.command(
+      ref,
+      name,
+      params,
+      options,
+      (r) => parseItem(r.body) ?? this.badResponse(name, r, 'no item'),
+      undefined,
       // Re-sending the same oversized item gets the same answer; the harness truncates instead.
-      (_s, code) => code === 'thread_item_too_large');
+      (_s, code) => code === 'thread_item_too_large',
+    );
   }
 
-  async listThreadItems(ref: SessionRef, alias: string, query: ListItemsQuery, options?: CallOptions): Promise<ThreadItem[]> {
+  async listThreadItems(
+    ref: SessionRef,
+    alias: string,
+    query: ListItemsQuery,
+    options?: CallOptions,
+  ): Promise<ThreadItem[]> {
     const name = 'list_session_thread_items';
     const params: Record<string, unknown> = { alias };
     if (query.ascending !== undefined) params.ascending = query.ascending;
     if (query.created_since !== undefined) params.created_since = query.created_since;
     if (query.created_before !== undefined) params.created_before = query.created_before;
-    return this.command(ref, name, params, options, (r) => parseItems(r.body) ?? this.badResponse(name, r, 'no items list'));
+    return this.command(
+      ref,
+      name,
+      params,
+      options,
+      (r) => parseItems(r.body) ?? this.badResponse(name, r, 'no items list'),
+    );
   }
 
-  async getThreadItem(ref: SessionRef, alias: string, itemId: string, options?: CallOptions): Promise<ThreadItem | null> {
+  async getThreadItem(
+    ref: SessionRef,
+    alias: string,
+    itemId: string,
+    options?: CallOptions,
+  ): Promise<ThreadItem | null> {
     const name = 'get_session_thread_item';
-    return this.command(ref, name, { alias, item_id: itemId }, options, (r) => {
-      if (isNotFound(r)) return null;
-      return parseItem(r.body) ?? this.badResponse(name, r, 'no item');
-    }, isNotFoundAnswer);
+    return this.command(
+      ref,
+      name,
+      { alias, item_id: itemId },
+      options,
+      (r) => {
+        if (isNotFound(r)) return null;
+        return parseItem(r.body) ?? this.badResponse(name, r, 'no item');
+      },
+      isNotFoundAnswer,
+    );
   }
 
   // ---- plumbing ----
@@ -349,31 +444,33 @@ export class BlobHubClient implements BlobHubApi {
     finalStatuses?: (status: number, serverCode: string | null) => boolean,
   ): Promise<T> {
     const classify = (e: unknown): RetryClass => {
-      if (e instanceof ApiError && finalStatuses && e.status !== null && finalStatuses(e.status, e.serverCode)) return 'fatal';
+      if (e instanceof ApiError && finalStatuses && e.status !== null && finalStatuses(e.status, e.serverCode))
+        return 'fatal';
       return classifyForRetry(e);
     };
     const signal = options?.signal ? AbortSignal.any([options.signal, this.closing.signal]) : this.closing.signal;
-    return withRetry(
-      async () => parse(await this.send(spec, signal)),
-      {
-        retry: options?.retry,
-        deadlineMs: options?.deadlineMs,
-        signal,
-        maxMs: this.backoffMaxMs,
-        classify,
-        onRetry: (e, attempt, delayMs) => {
-          const err = e as ApiError;
-          this.logger.warn('api_retry', `${err.message}; retrying in ${delayMs} ms`, {
-            code: err.code, command: spec.label, status: err.status, attempt, delay_ms: delayMs,
-          });
-          try {
-            this.onTransientError?.(err);
-          } catch {
-            // A broken ribbon callback must not break the call.
-          }
-        },
+    return withRetry(async () => parse(await this.send(spec, signal)), {
+      retry: options?.retry,
+      deadlineMs: options?.deadlineMs,
+      signal,
+      maxMs: this.backoffMaxMs,
+      classify,
+      onRetry: (e, attempt, delayMs) => {
+        const err = e as ApiError;
+        this.logger.warn('api_retry', `${err.message}; retrying in ${delayMs} ms`, {
+          code: err.code,
+          command: spec.label,
+          status: err.status,
+          attempt,
+          delay_ms: delayMs,
+        });
+        try {
+          this.onTransientError?.(err);
+        } catch {
+          // A broken ribbon callback must not break the call.
+        }
       },
-    );
+    });
   }
 
   /** One HTTP exchange. Returns 2xx and "answer" responses; throws a classified ApiError otherwise. */
@@ -385,7 +482,11 @@ export class BlobHubClient implements BlobHubApi {
       throw this.networkError(spec.label, e, signal);
     }
     const body = decodeBody(res.data);
-    const raw: RawResponse = { status: res.status, body: body.ok ? body.value : res.data, headers: res.headers as Record<string, unknown> };
+    const raw: RawResponse = {
+      status: res.status,
+      body: body.ok ? body.value : res.data,
+      headers: res.headers as Record<string, unknown>,
+    };
     if (res.status >= 200 && res.status < 300) {
       if (!body.ok) this.badResponse(spec.label, raw, 'not JSON');
       return raw;
@@ -396,20 +497,34 @@ export class BlobHubClient implements BlobHubApi {
     const base = `${spec.label}: HTTP ${res.status}${suffix}`;
     if (res.status === 429) {
       const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
-      throw new ApiError('API_RATE_LIMITED', `${base} (rate limited${retryAfterMs !== null ? `, retry after ${retryAfterMs} ms` : ''})`, {
-        command: spec.label, status: 429, serverCode, retryAfterMs,
-      });
+      throw new ApiError(
+        'API_RATE_LIMITED',
+        `${base} (rate limited${retryAfterMs !== null ? `, retry after ${retryAfterMs} ms` : ''})`,
+        {
+          command: spec.label,
+          status: 429,
+          serverCode,
+          retryAfterMs,
+        },
+      );
     }
     const code: ApiErrorCode = res.status >= 500 ? 'API_TRANSIENT_ERROR' : 'API_COMMAND_FAILED';
     if (res.status === 407) {
       // Proxy Authentication Required: said plainly, naming the variable that holds the credentials.
       const p = this.proxy;
-      const proxy = !p ? 'a proxy asks for credentials'
-        : p.url.username ? `the proxy ${p.display} refused the credentials in ${p.variable}`
+      const proxy = !p
+        ? 'a proxy asks for credentials'
+        : p.url.username
+          ? `the proxy ${p.display} refused the credentials in ${p.variable}`
           : `the proxy ${p.display} asks for credentials: put user:password@ in ${p.variable}`;
       throw new ApiError(code, `${base} (${proxy})`, { command: spec.label, status: 407, serverCode });
     }
-    throw new ApiError(code, base, { command: spec.label, status: res.status, serverCode, ambiguous: res.status >= 500 });
+    throw new ApiError(code, base, {
+      command: spec.label,
+      status: res.status,
+      serverCode,
+      ambiguous: res.status >= 500,
+    });
   }
 
   private networkError(label: string, e: unknown, signal?: AbortSignal): ApiError {
@@ -418,13 +533,29 @@ export class BlobHubClient implements BlobHubApi {
     const causeCode = typeof err.cause?.code === 'string' ? err.cause.code : undefined;
     const networkCode = causeCode ?? (typeof err.code === 'string' ? err.code : 'UNKNOWN');
     if (aborted) {
-      return new ApiError('API_NETWORK_ERROR', `${label}: cancelled`, { command: label, aborted: true, ambiguous: true, networkCode });
+      return new ApiError('API_NETWORK_ERROR', `${label}: cancelled`, {
+        command: label,
+        aborted: true,
+        ambiguous: true,
+        networkCode,
+      });
     }
     const timeout = networkCode === 'ETIMEDOUT' || networkCode === 'ECONNABORTED';
-    const what = networkCode === 'ECONNECT_TIMEOUT' ? 'connect timed out' : timeout ? 'request timed out' : `network error (${networkCode})`;
-    return new ApiError('API_NETWORK_ERROR', `${label}: ${what} talking to ${safeHost(this.apiUrl)}${viaProxy(this.proxy)}`, {
-      command: label, networkCode, ambiguous: !NOT_SENT_CODES.has(networkCode),
-    });
+    const what =
+      networkCode === 'ECONNECT_TIMEOUT'
+        ? 'connect timed out'
+        : timeout
+          ? 'request timed out'
+          : `network error (${networkCode})`;
+    return new ApiError(
+      'API_NETWORK_ERROR',
+      `${label}: ${what} talking to ${safeHost(this.apiUrl)}${viaProxy(this.proxy)}`,
+      {
+        command: label,
+        networkCode,
+        ambiguous: !NOT_SENT_CODES.has(networkCode),
+      },
+    );
   }
 
   private expectObject(label: string, r: RawResponse): void {
@@ -434,9 +565,14 @@ export class BlobHubClient implements BlobHubApi {
 
   private badResponse(label: string, r: RawResponse, why: string): never {
     throw new ApiError('API_BAD_RESPONSE', `${label}: unexpected response (HTTP ${r.status}, ${why})`, {
-      command: label, status: r.status,
+      command: label,
+      status: r.status,
       // A mutating command that answered 2xx was applied even if we cannot read the answer.
-      ambiguous: label !== 'GET /users/me' && !label.startsWith('list_') && !label.startsWith('get_') && !label.startsWith('download_'),
+      ambiguous:
+        label !== 'GET /users/me' &&
+        !label.startsWith('list_') &&
+        !label.startsWith('get_') &&
+        !label.startsWith('download_'),
     });
   }
 }

@@ -50,7 +50,9 @@ export function chooseProxy(target: string, env: ProxyEnv = process.env): ProxyC
   url.protocol = `${scheme}:`;
   if (!readingEnv(env, () => getProxyForUrl(url.href))) return null;
 
-  const variable = [`${scheme}_proxy`, `${scheme.toUpperCase()}_PROXY`, 'all_proxy', 'ALL_PROXY'].find((name) => env[name])!;
+  const variable = [`${scheme}_proxy`, `${scheme.toUpperCase()}_PROXY`, 'all_proxy', 'ALL_PROXY'].find(
+    (name) => env[name],
+  )!;
   const raw = env[variable]!;
   // A value without a scheme is an http:// proxy, as curl, Go and Python read it (proxy-from-env would give it
   // the target's scheme: a TLS connection to a plain HTTP proxy for every https target).
@@ -63,9 +65,13 @@ export function chooseProxy(target: string, env: ProxyEnv = process.env): ProxyC
   registerSecret(proxy.password);
   registerSecret(safeDecode(proxy.password));
   if (proxy.protocol !== 'http:' && proxy.protocol !== 'https:') {
-    throw new WorkerError('PROXY_CONFIG_INVALID', `${variable} names a ${proxy.protocol}// proxy, which the worker does not support (${EXPECTED})`, {
-      variable,
-    });
+    throw new WorkerError(
+      'PROXY_CONFIG_INVALID',
+      `${variable} names a ${proxy.protocol}// proxy, which the worker does not support (${EXPECTED})`,
+      {
+        variable,
+      },
+    );
   }
   return { url: proxy, variable, display: `${proxy.protocol}//${proxy.host}` };
 }
@@ -73,17 +79,29 @@ export function chooseProxy(target: string, env: ProxyEnv = process.env): ProxyC
 /** `localhost`, `*.localhost`, 127.0.0.0/8 or `::1` (a URL's `hostname`, IPv6 in brackets). */
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.toLowerCase().replace(/\.$/, '');
-  return host === 'localhost' || host.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(host) || host === '[::1]' || host === '::1';
+  return (
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    /^127(\.\d{1,3}){3}$/.test(host) ||
+    host === '[::1]' ||
+    host === '::1'
+  );
 }
 
 /**
  * The agent for requests to `target` through `proxy`: a CONNECT tunnel for https (and, with `tunnel`, for
  * every target: the realtime WebSocket), absolute-URI forwarding for plain http.
  */
-export function proxyAgent(target: string, proxy: ProxyChoice, options: { keepAlive?: boolean; tunnel?: boolean } = {}): Agent {
+export function proxyAgent(
+  target: string,
+  proxy: ProxyChoice,
+  options: { keepAlive?: boolean; tunnel?: boolean } = {},
+): Agent {
   const secure = /^(https|wss):/i.test(target);
   const agentOptions = { keepAlive: options.keepAlive ?? false };
-  return secure || options.tunnel ? new HttpsProxyAgent(proxy.url, agentOptions) : new HttpProxyAgent(proxy.url, agentOptions);
+  return secure || options.tunnel
+    ? new HttpsProxyAgent(proxy.url, agentOptions)
+    : new HttpProxyAgent(proxy.url, agentOptions);
 }
 
 /** ` through the proxy http://host:port`, or nothing: for messages. */

@@ -19,7 +19,11 @@ import { DEFAULT_API_URL } from './client';
 import { chooseProxy, proxyAgent, viaProxy, type ProxyChoice, type ProxyEnv } from './proxy';
 
 export const DEFAULT_REALTIME_URL = 'wss://realtime.blobhub.io/v1';
-export const SESSION_EVENT_TYPES = ['session_object_modified', 'session_object_deleted', 'session_thread_item_posted'] as const;
+export const SESSION_EVENT_TYPES = [
+  'session_object_modified',
+  'session_object_deleted',
+  'session_thread_item_posted',
+] as const;
 
 export type RealtimeStatus = 'connecting' | 'connected' | 'off';
 
@@ -145,10 +149,15 @@ export class RealtimeClient {
     });
     this.ws = ws;
     let alive = true;
-    this.setupTimer = setTimeout(() => {
-      this.logger.warn('realtime_setup_timeout', 'realtime setup did not finish in time; reconnecting', { code: 'API_NETWORK_ERROR' });
-      ws.terminate();
-    }, (this.options.connectTimeoutMs ?? 10_000) + 1000);
+    this.setupTimer = setTimeout(
+      () => {
+        this.logger.warn('realtime_setup_timeout', 'realtime setup did not finish in time; reconnecting', {
+          code: 'API_NETWORK_ERROR',
+        });
+        ws.terminate();
+      },
+      (this.options.connectTimeoutMs ?? 10_000) + 1000,
+    );
 
     ws.on('open', () => {
       void this.handshake(ws);
@@ -159,14 +168,22 @@ export class RealtimeClient {
     });
     ws.on('unexpected-response', (_req, res) => {
       // 401/403 at the handshake: keep retrying with backoff (the REST side reports auth problems).
-      const by = res.statusCode === 407 && this.proxy ? ` (proxy authentication failed: check the credentials in ${this.proxy.variable})` : '';
-      this.logger.warn('realtime_rejected', `realtime handshake answered HTTP ${res.statusCode}${by}`, { code: 'API_NETWORK_ERROR', status: res.statusCode });
+      const by =
+        res.statusCode === 407 && this.proxy
+          ? ` (proxy authentication failed: check the credentials in ${this.proxy.variable})`
+          : '';
+      this.logger.warn('realtime_rejected', `realtime handshake answered HTTP ${res.statusCode}${by}`, {
+        code: 'API_NETWORK_ERROR',
+        status: res.statusCode,
+      });
       res.resume();
       ws.terminate();
     });
     ws.on('error', (err) => {
       const code = (err as NodeJS.ErrnoException).code ?? 'error';
-      this.logger.warn('realtime_error', `realtime connection error (${code})${viaProxy(this.proxy)}`, { code: 'API_NETWORK_ERROR' });
+      this.logger.warn('realtime_error', `realtime connection error (${code})${viaProxy(this.proxy)}`, {
+        code: 'API_NETWORK_ERROR',
+      });
     });
     ws.on('close', () => {
       if (this.ws !== ws) return;
@@ -183,7 +200,9 @@ export class RealtimeClient {
     const ping = (): void => {
       if (this.ws !== ws) return;
       if (!alive) {
-        this.logger.warn('realtime_ping_timeout', 'no pong from the realtime server; reconnecting', { code: 'API_NETWORK_ERROR' });
+        this.logger.warn('realtime_ping_timeout', 'no pong from the realtime server; reconnecting', {
+          code: 'API_NETWORK_ERROR',
+        });
         ws.terminate();
         return;
       }
@@ -199,7 +218,11 @@ export class RealtimeClient {
     const init = await this.rpc(ws, 'status/initialize', { client_info: { name: 'blobhub-worker', version: VERSION } });
     if (!init || this.ws !== ws) return;
     const sub = await this.rpc(ws, 'subscription/add', {
-      scope: 'revision', scope_id: ref.revision_id, target: 'session', target_id: ref.session_id, types: [...SESSION_EVENT_TYPES],
+      scope: 'revision',
+      scope_id: ref.revision_id,
+      target: 'session',
+      target_id: ref.session_id,
+      types: [...SESSION_EVENT_TYPES],
     });
     if (!sub || this.ws !== ws) return;
     if (this.setupTimer) clearTimeout(this.setupTimer);
@@ -222,7 +245,9 @@ export class RealtimeClient {
       this.pending.set(id, (msg) => {
         if (msg.error) {
           const m = typeof msg.error.message === 'string' ? msg.error.message : 'error';
-          this.logger.warn('realtime_rpc_error', `${method} failed: ${String(msg.error.code ?? '')} ${m}`.trim(), { code: 'API_COMMAND_FAILED' });
+          this.logger.warn('realtime_rpc_error', `${method} failed: ${String(msg.error.code ?? '')} ${m}`.trim(), {
+            code: 'API_COMMAND_FAILED',
+          });
           ws.terminate();
           resolve(null);
         } else resolve(msg.result ?? {});
@@ -270,7 +295,9 @@ export class RealtimeClient {
     }
     if (msg.id !== undefined && msg.method) {
       // A server → client request we do not implement: answer per JSON-RPC so the server is not left waiting.
-      this.ws?.send(JSON.stringify({ jsonrpc: '2.0', id: msg.id, error: { code: 405, message: 'method not supported' } }));
+      this.ws?.send(
+        JSON.stringify({ jsonrpc: '2.0', id: msg.id, error: { code: 405, message: 'method not supported' } }),
+      );
     }
   }
 }

@@ -107,7 +107,12 @@ export interface CallOptions {
 
 export interface BlobHubApi {
   getMe(options?: CallOptions): Promise<UserIdentity>;
-  uploadSessionObject(ref: SessionRef, alias: string, value: Record<string, unknown>, options?: CallOptions): Promise<void>;
+  uploadSessionObject(
+    ref: SessionRef,
+    alias: string,
+    value: Record<string, unknown>,
+    options?: CallOptions,
+  ): Promise<void>;
   /** `null` when the object does not exist (404 / `not_found`). */
   downloadSessionObject(ref: SessionRef, alias: string, options?: CallOptions): Promise<Envelope | null>;
   /** Aliases of every object in the session. A 404/403 surfaces as `ApiError` with `status`. */

@@ -82,20 +82,23 @@ export async function patchThreadMetadata(
   options: { deadlineMs?: number } = {},
 ): Promise<RmwOutcome> {
   let attempted: Json | null = null;
-  return withRetry(async () => {
-    const envelope = await api.downloadSessionObject(ref, alias, { deadlineMs: options.deadlineMs });
-    if (!envelope) return 'missing';
-    if (envelope.value.type !== 'thread') return 'precondition_failed';
-    const value = envelope.value as Json;
-    const thread = asRecord(value.thread);
-    const current = asRecord(thread.metadata);
-    if (attempted && isDeepStrictEqual(current, attempted)) return 'written';
-    const next = mutate(current);
-    if (!next) return 'precondition_failed';
-    attempted = next;
-    await api.uploadSessionObject(ref, alias, { ...value, thread: { ...thread, metadata: next } }, { retry: 'none' });
-    return 'written';
-  }, { deadlineMs: options.deadlineMs });
+  return withRetry(
+    async () => {
+      const envelope = await api.downloadSessionObject(ref, alias, { deadlineMs: options.deadlineMs });
+      if (!envelope) return 'missing';
+      if (envelope.value.type !== 'thread') return 'precondition_failed';
+      const value = envelope.value as Json;
+      const thread = asRecord(value.thread);
+      const current = asRecord(thread.metadata);
+      if (attempted && isDeepStrictEqual(current, attempted)) return 'written';
+      const next = mutate(current);
+      if (!next) return 'precondition_failed';
+      attempted = next;
+      await api.uploadSessionObject(ref, alias, { ...value, thread: { ...thread, metadata: next } }, { retry: 'none' });
+      return 'written';
+    },
+    { deadlineMs: options.deadlineMs },
+  );
 }
 
 /** Heartbeat (decisions §5): RMW of `metadata.instance.last_seen_at`, only while the object is still ours. */

@@ -45,8 +45,8 @@ export interface IgnoredEnvelope {
 
 const HANDOFF_KEYS = ['instance', 'workspace', 'agent'] as const;
 const REQUIRED_PATH = 'value.thread.metadata.instance.state';
-const EXPECTED_SHAPE = '{type: "thread", thread: {attributes, metadata: {workspace, agent, instance: {state: "pending"}}}}';
-
+const EXPECTED_SHAPE =
+  '{type: "thread", thread: {attributes, metadata: {workspace, agent, instance: {state: "pending"}}}}';
 
 /** The handoff keys (`instance`, `workspace`, `agent`) present on `obj`, in that order. */
 function handoffKeysOf(obj: unknown): string[] {
@@ -60,7 +60,8 @@ function handoffKeysOf(obj: unknown): string[] {
  * Diagnostic only: which objects are jobs is decided by `parseJob` alone (decisions §6.1).
  */
 export function diagnoseNonJob(envelope: Envelope | null | undefined): IgnoredEnvelope | null {
-  if (!envelope || envelope.alias === WORKER_ALIAS || !isRecord(envelope.value) || envelope.value.type !== 'thread') return null;
+  if (!envelope || envelope.alias === WORKER_ALIAS || !isRecord(envelope.value) || envelope.value.type !== 'thread')
+    return null;
   if (parseJob(envelope)) return null;
   const value = envelope.value as Record<string, unknown>;
   const thread = isRecord(value.thread) ? value.thread : null;
@@ -81,7 +82,8 @@ export function diagnoseNonJob(envelope: Envelope | null | undefined): IgnoredEn
       return {
         shape: `misplaced:${where}${thread ? '' : ':no_thread'}`,
         missing: REQUIRED_PATH,
-        message: `${keys.join(', ')} found at ${where}${wrapper}, but a job needs ${REQUIRED_PATH}; ` +
+        message:
+          `${keys.join(', ')} found at ${where}${wrapper}, but a job needs ${REQUIRED_PATH}; ` +
           `expected value ${EXPECTED_SHAPE}`,
       };
     }
@@ -136,7 +138,9 @@ export async function checkWorkFolder(raw: unknown): Promise<string> {
   if (!folder || !isAbsolute(folder)) {
     throw new WorkerError(
       'WORK_FOLDER_NOT_ABSOLUTE',
-      folder ? `workspace.work_folder ${JSON.stringify(folder)} is not an absolute path.` : 'workspace.work_folder is missing.',
+      folder
+        ? `workspace.work_folder ${JSON.stringify(folder)} is not an absolute path.`
+        : 'workspace.work_folder is missing.',
     );
   }
   let stat;
@@ -180,9 +184,10 @@ export async function runChecklist(
   const pick = (field: 'executable' | 'model' | 'effort' | 'permissions'): string | null =>
     str(envAgent[field]) ?? str(defaults[field]) ?? null;
 
-  const permissions = envAgent.permissions !== undefined && envAgent.permissions !== null
-    ? envAgent.permissions
-    : (defaults.permissions ?? 'approval');
+  const permissions =
+    envAgent.permissions !== undefined && envAgent.permissions !== null
+      ? envAgent.permissions
+      : (defaults.permissions ?? 'approval');
   if (typeof permissions !== 'string' || !(PERMISSION_MODES as readonly string[]).includes(permissions)) {
     throw new WorkerError(
       'PERMISSIONS_UNSUPPORTED',

@@ -24,20 +24,29 @@ export class InboundQueue {
   private fetchFrom: string | undefined;
   private cursorValue: InboundCursor | null;
 
-  constructor(cursor: InboundCursor | null, private readonly isSelf: (item: ThreadItem) => boolean) {
+  constructor(
+    cursor: InboundCursor | null,
+    private readonly isSelf: (item: ThreadItem) => boolean,
+  ) {
     this.cursorValue = cursor;
     this.fetchFrom = cursor?.created_at;
     if (cursor) this.seen.add(cursor.item_id);
   }
 
   /** The persisted cursor: everything at or before it is done. */
-  get cursor(): InboundCursor | null { return this.cursorValue; }
+  get cursor(): InboundCursor | null {
+    return this.cursorValue;
+  }
 
   /** `created_since` for the next fetch (strictly greater than). */
-  get since(): string | undefined { return this.fetchFrom; }
+  get since(): string | undefined {
+    return this.fetchFrom;
+  }
 
   /** Items waiting for the next turn. */
-  get queuedCount(): number { return this.entries.filter((e) => e.state === 'queued').length; }
+  get queuedCount(): number {
+    return this.entries.filter((e) => e.state === 'queued').length;
+  }
 
   /**
    * Takes one fetched page (ascending). Returns the new non-self items, in order, still `queued`.
@@ -80,7 +89,9 @@ export class InboundQueue {
   }
 
   /** True when a turn's input (or a prompt answer) is still unfinished. */
-  get hasInflight(): boolean { return this.entries.some((e) => e.state === 'inflight'); }
+  get hasInflight(): boolean {
+    return this.entries.some((e) => e.state === 'inflight');
+  }
 
   /**
    * The running turn ended: its input is done. Returns the new cursor when it moved (the caller persists it).

@@ -78,7 +78,8 @@ export function isAfterCursor(
 
 /** The cursor that points at `item` (the last one consumed). */
 export const cursorOf = (item: Pick<ThreadItem, 'id' | 'created_at'>): InboundCursor => ({
-  created_at: item.created_at, item_id: item.id,
+  created_at: item.created_at,
+  item_id: item.id,
 });
 
 /** The later of two cursors (by `created_at`; the second wins a tie, being the newer observation). */

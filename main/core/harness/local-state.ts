@@ -26,9 +26,14 @@ export class SerialQueue {
 
 abstract class YamlStore<T> {
   protected writes = new SerialQueue();
-  constructor(readonly path: string, protected current: T) {}
+  constructor(
+    readonly path: string,
+    protected current: T,
+  ) {}
 
-  get value(): T { return this.current; }
+  get value(): T {
+    return this.current;
+  }
 
   protected async persist(value: T): Promise<void> {
     await this.writes.run(() => writeYamlAtomic(this.path, value));
@@ -41,7 +46,10 @@ abstract class YamlStore<T> {
  * Returns the new path, or null when the rename itself failed (the caller says so).
  */
 export async function moveAside(path: string, now: Date = new Date()): Promise<string | null> {
-  const target = `${path}.invalid-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+  const target = `${path}.invalid-${now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}`;
   try {
     await fs.rename(path, target);
     return target;
@@ -70,7 +78,12 @@ export class ThreadStore extends YamlStore<ThreadFile> {
   /** True when the file existed on disk when opened (recovery needs to tell "missing" apart). */
   readonly existed: boolean;
 
-  private constructor(path: string, value: ThreadFile, existed: boolean, private readonly now: () => string) {
+  private constructor(
+    path: string,
+    value: ThreadFile,
+    existed: boolean,
+    private readonly now: () => string,
+  ) {
     super(path, value);
     this.existed = existed;
   }
@@ -79,7 +92,11 @@ export class ThreadStore extends YamlStore<ThreadFile> {
    * A corrupt thread.yaml is moved aside (`movedTo`, kept for the user; null if the rename failed), reported by
    * the caller and treated as missing (nothing to resume).
    */
-  static async open(path: string, alias: string, now: () => string): Promise<{ store: ThreadStore; error?: Error; movedTo?: string | null }> {
+  static async open(
+    path: string,
+    alias: string,
+    now: () => string,
+  ): Promise<{ store: ThreadStore; error?: Error; movedTo?: string | null }> {
     try {
       const file = await readYamlFile(path, ThreadFile);
       if (file) return { store: new ThreadStore(path, file, true, now) };
@@ -129,7 +146,11 @@ export class SectionStore extends YamlStore<SectionFile> {
     });
   }
 
-  async setAttachment(status: SectionFile['attachment']['status'], at: string | null, error?: { code: string; message: string }): Promise<void> {
+  async setAttachment(
+    status: SectionFile['attachment']['status'],
+    at: string | null,
+    error?: { code: string; message: string },
+  ): Promise<void> {
     this.current = {
       ...this.current,
       attachment: { status, attached_at: at, error: { code: error?.code ?? null, message: error?.message ?? null } },

@@ -15,10 +15,25 @@ import { jobIdFor, type JobPaths, type StatePaths } from '../state/paths';
 import type { SnapshotPrompt, SnapshotSection } from '../snapshot';
 import { Backoff } from '../api/retry';
 import { WORKER_ALIAS, diagnoseNonJob, parseJob } from './handoff';
-import { newWorkerObjectValue, touchWorkerObject, withInstance, workerObjectOwner, type InstanceBlock } from './envelope';
+import {
+  newWorkerObjectValue,
+  touchWorkerObject,
+  withInstance,
+  workerObjectOwner,
+  type InstanceBlock,
+} from './envelope';
 import { SectionStore, SerialQueue } from './local-state';
 import type { SlotPool } from './slots';
-import { ThreadRunner, settleWithin, type HarnessServices, type ThreadContext, type ThreadOutbox, type ThreadTiming, type OutboxFatal, type OutboxPosted } from './thread-runner';
+import {
+  ThreadRunner,
+  settleWithin,
+  type HarnessServices,
+  type ThreadContext,
+  type ThreadOutbox,
+  type ThreadTiming,
+  type OutboxFatal,
+  type OutboxPosted,
+} from './thread-runner';
 import { sectionAttachedItem } from './outbound/items';
 
 export interface SectionTiming extends ThreadTiming {
@@ -130,19 +145,31 @@ export class SectionRunner {
     this.log = deps.logger.child({ section: this.id }, [fileSink(this.jobPaths.sectionLog)]);
   }
 
-  get attachment(): AttachmentStatus { return this.status; }
-  get name(): string | null { return this.deps.section.name; }
+  get attachment(): AttachmentStatus {
+    return this.status;
+  }
+  get name(): string | null {
+    return this.deps.section.name;
+  }
 
   /** Attach, then run until stopped, refused or detached. Resolves once the attach outcome is known. */
   async start(): Promise<void> {
     // Taken before the first await: a stop() that lands during any await below must end this start.
     const generation = ++this.generation;
-    this.store ??= await SectionStore.open(this.jobPaths.sectionYaml, {
-      name: this.deps.section.name, session: this.deps.section.session,
-    }, (message, movedTo) => {
-      const where = movedTo ? `moved aside to ${movedTo}` : 'could not be moved aside';
-      this.log.warn('section_yaml_invalid', `section.yaml ignored (${where}): ${message}`, { code: 'STATE_FILE_INVALID', moved_to: movedTo });
-    });
+    this.store ??= await SectionStore.open(
+      this.jobPaths.sectionYaml,
+      {
+        name: this.deps.section.name,
+        session: this.deps.section.session,
+      },
+      (message, movedTo) => {
+        const where = movedTo ? `moved aside to ${movedTo}` : 'could not be moved aside';
+        this.log.warn('section_yaml_invalid', `section.yaml ignored (${where}): ${message}`, {
+          code: 'STATE_FILE_INVALID',
+          moved_to: movedTo,
+        });
+      },
+    );
     if (generation !== this.generation) return;
     this.setStatus('attaching', null);
     const attached = await this.attach(generation);
@@ -203,7 +230,10 @@ export class SectionRunner {
       aliases = await api.listSessionObjects(this.ref);
     } catch (e) {
       if (isApiError(e) && (e.status === 404 || e.status === 403)) {
-        throw new WorkerError('SESSION_NOT_FOUND', `Session ${this.ref.session_id} was not found or is not accessible (HTTP ${e.status}).`);
+        throw new WorkerError(
+          'SESSION_NOT_FOUND',
+          `Session ${this.ref.session_id} was not found or is not accessible (HTTP ${e.status}).`,
+        );
       }
       throw e;
     }
@@ -231,7 +261,11 @@ export class SectionRunner {
           `Session ${this.ref.session_id} is held by user ${owner ?? '(none recorded)'}; this worker runs as ${userId}.`,
         );
       }
-      await api.uploadSessionObject(this.ref, WORKER_ALIAS, withInstance(existing.value as Record<string, unknown>, { ...instance }));
+      await api.uploadSessionObject(
+        this.ref,
+        WORKER_ALIAS,
+        withInstance(existing.value as Record<string, unknown>, { ...instance }),
+      );
     }
     await this.store!.setAttachment('attached', now);
     this.setStatus('attached', null);
@@ -290,7 +324,10 @@ export class SectionRunner {
         // section.log records the poll cadence (session-agent-harness.md §3) whenever it changes.
         if (`${cadence.mode}:${cadence.ms}` !== lastCadence) {
           lastCadence = `${cadence.mode}:${cadence.ms}`;
-          this.log.info('poll_cadence', `reconciling every ${cadence.ms} ms (${cadence.mode})`, { mode: cadence.mode, interval_ms: cadence.ms });
+          this.log.info('poll_cadence', `reconciling every ${cadence.ms} ms (${cadence.mode})`, {
+            mode: cadence.mode,
+            interval_ms: cadence.ms,
+          });
         }
       } catch (e) {
         const err = toWorkerError(e);
@@ -305,7 +342,9 @@ export class SectionRunner {
     const polling = this.deps.config().polling;
     if (this.realtime === 'connected') return { ms: this.deps.timing.realtimeReconcileMs, mode: 'realtime' };
     const anyActive = [...this.runners.values()].some((r) => r.isActive);
-    return anyActive ? { ms: polling.interval_active_ms, mode: 'active' } : { ms: polling.interval_idle_ms, mode: 'idle' };
+    return anyActive
+      ? { ms: polling.interval_active_ms, mode: 'active' }
+      : { ms: polling.interval_idle_ms, mode: 'idle' };
   }
 
   /**
@@ -342,12 +381,17 @@ export class SectionRunner {
       this.log.warn('event_malformed', `session event ${event.type} without an alias; ignored`);
       return;
     }
-    this.log.info('event_dispatched', `${event.type} for ${alias}`, { type: event.type, alias, event_id: event.id ?? null });
+    this.log.info('event_dispatched', `${event.type} for ${alias}`, {
+      type: event.type,
+      alias,
+      event_id: event.id ?? null,
+    });
     try {
       switch (event.type) {
         case 'session_object_modified':
           // Our own heartbeat and activity fire these for `worker`: nothing to do.
-          if (alias !== WORKER_ALIAS) await this.applyEnvelope(alias, await this.deps.api.downloadSessionObject(this.ref, alias));
+          if (alias !== WORKER_ALIAS)
+            await this.applyEnvelope(alias, await this.deps.api.downloadSessionObject(this.ref, alias));
           break;
         case 'session_object_deleted':
           if (alias === WORKER_ALIAS) await this.detachedExternally(generation);
@@ -384,7 +428,10 @@ export class SectionRunner {
     if (!runner) {
       runner = await ThreadRunner.open(alias, this.threadContext());
       this.runners.set(alias, runner);
-      this.log.info('thread_discovered', `job thread ${alias} (instance.state ${job?.state ?? 'none'})`, { thread: alias, state: job?.state ?? null });
+      this.log.info('thread_discovered', `job thread ${alias} (instance.state ${job?.state ?? 'none'})`, {
+        thread: alias,
+        state: job?.state ?? null,
+      });
     }
     // Not awaited: an activation may wait for a slot; the runner orders its own steps.
     void runner.onEnvelope(job, first).catch((e) => this.threadTransient(alias, e));
@@ -404,7 +451,9 @@ export class SectionRunner {
     if (!why || this.warnedIgnored.has(`${alias}\n${why.shape}`)) return;
     this.warnedIgnored.add(`${alias}\n${why.shape}`);
     this.log.warn('envelope_ignored', `thread ${alias} is not a job and is ignored: ${why.message}`, {
-      thread: alias, missing: why.missing, shape: why.shape,
+      thread: alias,
+      missing: why.missing,
+      shape: why.shape,
     });
   }
 
@@ -417,18 +466,33 @@ export class SectionRunner {
   private threadContext(): ThreadContext {
     const d = this.deps;
     return {
-      api: d.api, userId: d.userId, config: d.config, pool: d.pool, env: d.env, agentFactory: d.agentFactory,
-      resolveExecutable: d.resolveExecutable, changed: d.changed, now: d.now, timing: d.timing,
+      api: d.api,
+      userId: d.userId,
+      config: d.config,
+      pool: d.pool,
+      env: d.env,
+      agentFactory: d.agentFactory,
+      resolveExecutable: d.resolveExecutable,
+      changed: d.changed,
+      now: d.now,
+      timing: d.timing,
       logger: this.log,
       sectionId: this.id,
       ref: this.ref,
       paths: this.jobPaths,
-      openOutbox: (alias, onFatal, threadLog, onPosted) => this.openOutbox(alias, onFatal, threadLog, onPosted, d.timing.postRetryWindowMs),
+      openOutbox: (alias, onFatal, threadLog, onPosted) =>
+        this.openOutbox(alias, onFatal, threadLog, onPosted, d.timing.postRetryWindowMs),
       activity: (item) => this.activity(item),
     };
   }
 
-  private openOutbox(alias: string, onFatal: OutboxFatal, threadLog?: ThreadLog, onPosted?: OutboxPosted, postDeadlineMs?: number): Promise<ThreadOutbox> {
+  private openOutbox(
+    alias: string,
+    onFatal: OutboxFatal,
+    threadLog?: ThreadLog,
+    onPosted?: OutboxPosted,
+    postDeadlineMs?: number,
+  ): Promise<ThreadOutbox> {
     return this.deps.openOutbox({
       journalPath: this.jobPaths.threadOutbox(alias),
       ref: this.ref,
@@ -456,8 +520,14 @@ export class SectionRunner {
   /** decisions §5: the worker object is gone. Agents stop, envelopes stay, no self re-attach. */
   private async detachedExternally(generation: number): Promise<void> {
     if (generation !== this.generation || this.status !== 'attached') return;
-    const error = new WorkerError('SESSION_DETACHED_EXTERNALLY', `The "worker" object of session ${this.ref.session_id} was deleted while attached.`);
-    await this.store!.setAttachment('detached', this.store!.value.attachment.attached_at, { code: error.code, message: error.message });
+    const error = new WorkerError(
+      'SESSION_DETACHED_EXTERNALLY',
+      `The "worker" object of session ${this.ref.session_id} was deleted while attached.`,
+    );
+    await this.store!.setAttachment('detached', this.store!.value.attachment.attached_at, {
+      code: error.code,
+      message: error.message,
+    });
     this.setStatus('detached', error);
     this.log.error('section_detached', error.message, { code: error.code });
     // Runs on the work queue itself: waiting for the loop (which waits for this queue) would deadlock.
@@ -538,7 +608,12 @@ export class SectionRunner {
       session: { ...this.deps.section.session },
       attachment: this.status,
       error: this.error
-        ? { code: this.error.code, message: this.error.message, remediation: this.error.remediation, at: this.errorAt ?? '' }
+        ? {
+            code: this.error.code,
+            message: this.error.message,
+            remediation: this.error.remediation,
+            at: this.errorAt ?? '',
+          }
         : null,
       realtime: this.realtime,
       threads: [...this.runners.values()].map((r) => r.view()).sort((a, b) => a.alias.localeCompare(b.alias)),

@@ -28,11 +28,19 @@ export class SlotPool {
 
   constructor(private maxSlots: number) {}
 
-  get max(): number { return this.maxSlots; }
-  get busy(): number { return this.holders.size; }
-  get queued(): readonly string[] { return this.waiting.map((w) => w.key); }
+  get max(): number {
+    return this.maxSlots;
+  }
+  get busy(): number {
+    return this.holders.size;
+  }
+  get queued(): readonly string[] {
+    return this.waiting.map((w) => w.key);
+  }
 
-  holds(key: string): boolean { return this.holders.has(key); }
+  holds(key: string): boolean {
+    return this.holders.has(key);
+  }
 
   /** Queues a request; it is granted at once if a slot is free and nobody seen earlier waits. */
   request(req: SlotRequest): void {

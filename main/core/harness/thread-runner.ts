@@ -26,7 +26,12 @@ import { SerialQueue, ThreadStore } from './local-state';
 import { nextSeenOrder, type SlotPool } from './slots';
 import { DEFAULT_POST_DEADLINE_MS } from './outbound/outbox';
 import {
-  itemFromAgentEvent, pendingPromptItem, promptResolvedItem, statusItem, threadActivatedItem, threadFailedItem,
+  itemFromAgentEvent,
+  pendingPromptItem,
+  promptResolvedItem,
+  statusItem,
+  threadActivatedItem,
+  threadFailedItem,
   threadStoppedItem,
 } from './outbound/items';
 
@@ -61,7 +66,12 @@ export interface ThreadContext extends HarnessServices {
   sectionId: string;
   ref: SessionRef;
   paths: JobPaths;
-  openOutbox: (alias: string, onFatal: OutboxFatal, threadLog: ThreadLog, onPosted?: OutboxPosted) => Promise<ThreadOutbox>;
+  openOutbox: (
+    alias: string,
+    onFatal: OutboxFatal,
+    threadLog: ThreadLog,
+    onPosted?: OutboxPosted,
+  ) => Promise<ThreadOutbox>;
   /** Posts an activity item on the section's `worker` thread. */
   activity: (item: PostItemInput) => void;
   timing: ThreadTiming;
@@ -80,7 +90,10 @@ export interface ThreadTiming {
 }
 
 export const DEFAULT_THREAD_TIMING: ThreadTiming = {
-  stopGraceMs: 10_000, stopKillMs: 5_000, shutdownTurnWaitMs: 5_000, shutdownDrainMs: 5_000,
+  stopGraceMs: 10_000,
+  stopKillMs: 5_000,
+  shutdownTurnWaitMs: 5_000,
+  shutdownDrainMs: 5_000,
   postRetryWindowMs: DEFAULT_POST_DEADLINE_MS,
 };
 
@@ -91,7 +104,15 @@ export const DEFAULT_THREAD_TIMING: ThreadTiming = {
 export async function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([work.then(() => undefined, () => undefined), new Promise<void>((r) => { timer = setTimeout(r, ms); })]);
+    await Promise.race([
+      work.then(
+        () => undefined,
+        () => undefined,
+      ),
+      new Promise<void>((r) => {
+        timer = setTimeout(r, ms);
+      }),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -148,21 +169,32 @@ export class ThreadRunner {
   }
 
   static async open(alias: string, ctx: ThreadContext): Promise<ThreadRunner> {
-    const { store, error, movedTo } = await ThreadStore.open(ctx.paths.threadYaml(alias), alias, () => ctx.now().toISOString());
+    const { store, error, movedTo } = await ThreadStore.open(ctx.paths.threadYaml(alias), alias, () =>
+      ctx.now().toISOString(),
+    );
     const runner = new ThreadRunner(alias, ctx, store);
     if (error) {
       const where = movedTo ? `moved aside to ${movedTo}` : 'could not be moved aside';
-      runner.log.warn('thread_yaml_invalid', `thread.yaml ignored (${where}): ${error.message}`, { code: 'STATE_FILE_INVALID', moved_to: movedTo ?? null });
+      runner.log.warn('thread_yaml_invalid', `thread.yaml ignored (${where}): ${error.message}`, {
+        code: 'STATE_FILE_INVALID',
+        moved_to: movedTo ?? null,
+      });
     }
     return runner;
   }
 
-  private get key(): string { return `${this.ctx.sectionId}/${this.alias}`; }
+  private get key(): string {
+    return `${this.ctx.sectionId}/${this.alias}`;
+  }
 
   /** True while an agent runs or is about to (the section polls faster then). */
-  get isActive(): boolean { return this.phase === 'active' || this.phase === 'starting'; }
+  get isActive(): boolean {
+    return this.phase === 'active' || this.phase === 'starting';
+  }
 
-  get openPromptId(): string | null { return this.openPrompt?.prompt.id ?? null; }
+  get openPromptId(): string | null {
+    return this.openPrompt?.prompt.id ?? null;
+  }
 
   // ------------------------------------------------------------------------------------ state machine
 
@@ -222,7 +254,12 @@ export class ThreadRunner {
       await this.writeState('failed');
       return;
     }
-    await this.fail(new WorkerError('AGENT_CRASHED', 'The worker has no local record of this thread to resume (thread.yaml missing).'));
+    await this.fail(
+      new WorkerError(
+        'AGENT_CRASHED',
+        'The worker has no local record of this thread to resume (thread.yaml missing).',
+      ),
+    );
   }
 
   /**
@@ -235,7 +272,9 @@ export class ThreadRunner {
     await this.cancelStalePrompt(); // no agent runs here, so any recorded prompt is stale
     let settings: ResolvedSettings;
     try {
-      settings = await runChecklist(job.metadata, this.ctx.config(), (n) => this.ctx.resolveExecutable(n, this.ctx.env));
+      settings = await runChecklist(job.metadata, this.ctx.config(), (n) =>
+        this.ctx.resolveExecutable(n, this.ctx.env),
+      );
     } catch (e) {
       await this.fail(toWorkerError(e));
       return;
@@ -274,7 +313,9 @@ export class ThreadRunner {
       return;
     }
     try {
-      this.settings = await runChecklist(job.metadata, this.ctx.config(), (n) => this.ctx.resolveExecutable(n, this.ctx.env));
+      this.settings = await runChecklist(job.metadata, this.ctx.config(), (n) =>
+        this.ctx.resolveExecutable(n, this.ctx.env),
+      );
     } catch (e) {
       await this.fail(toWorkerError(e));
       return;
@@ -288,8 +329,10 @@ export class ThreadRunner {
     this.stopping = false;
     this.ctx.changed();
     const prior = this.store.value;
-    const resumeId = prior.agent.agent_session_id && prior.workspace.agent_type === settings.agentType
-      ? prior.agent.agent_session_id : null;
+    const resumeId =
+      prior.agent.agent_session_id && prior.workspace.agent_type === settings.agentType
+        ? prior.agent.agent_session_id
+        : null;
     const freshId = (): string | null => (settings.agentType === 'claude_code' ? newUuid() : null);
     let newSessionId = resumeId ? null : freshId();
 
@@ -297,7 +340,10 @@ export class ThreadRunner {
       f.workspace = { work_folder: settings.workFolder, agent_type: settings.agentType };
       f.agent.state = 'active';
       f.agent.resolved = {
-        executable: settings.executablePath, model: settings.model, effort: settings.effort, permissions: settings.permissions,
+        executable: settings.executablePath,
+        model: settings.model,
+        effort: settings.effort,
+        permissions: settings.permissions,
       };
       f.agent.error = { code: null, message: null, at: null };
       if (newSessionId) f.agent.agent_session_id = newSessionId;
@@ -311,11 +357,17 @@ export class ThreadRunner {
     } catch (e) {
       const err = toWorkerError(e, 'AGENT_CRASHED');
       if (resume || !resumeId) {
-        await this.fail(resume ? new WorkerError('AGENT_CRASHED', `Resuming agent session ${resumeId ?? '(none)'} failed: ${err.message}`) : err);
+        await this.fail(
+          resume
+            ? new WorkerError('AGENT_CRASHED', `Resuming agent session ${resumeId ?? '(none)'} failed: ${err.message}`)
+            : err,
+        );
         return;
       }
       // A stale resume pointer on a fresh handoff: start over and say so in the thread.
-      this.log.warn('resume_failed', `resume of ${resumeId} failed; starting fresh: ${err.message}`, { code: err.code });
+      this.log.warn('resume_failed', `resume of ${resumeId} failed; starting fresh: ${err.message}`, {
+        code: err.code,
+      });
       newSessionId = freshId();
       try {
         agent = await this.spawn(settings, null, newSessionId);
@@ -323,11 +375,15 @@ export class ThreadRunner {
         await this.fail(toWorkerError(e2, 'AGENT_CRASHED'));
         return;
       }
-      this.enqueue(statusItem('resume_failed_started_fresh', `Could not resume session ${resumeId}; started a fresh session.`));
+      this.enqueue(
+        statusItem('resume_failed_started_fresh', `Could not resume session ${resumeId}; started a fresh session.`),
+      );
     }
 
     const sessionId = agent.sessionId ?? newSessionId;
-    await this.store.update((f) => { f.agent.agent_session_id = sessionId; });
+    await this.store.update((f) => {
+      f.agent.agent_session_id = sessionId;
+    });
     if (this.closed) {
       await this.stopAgent(false); // shut down while starting: the next start resumes it
       return;
@@ -339,8 +395,14 @@ export class ThreadRunner {
         // The user changed the state (or deleted the thread) while we started: their choice wins.
         this.log.info('activation_superseded', `envelope changed during activation (${outcome})`);
         this.phase = 'active';
-        const latest = outcome === 'missing' ? null : parseJob(await this.ctx.api.downloadSessionObject(this.ctx.ref, this.alias).catch(() => null));
-        await this.stopRunning(latest ? 'thread_superseded' : 'thread_deleted', latest?.state === 'failed' ? 'failed' : 'completed');
+        const latest =
+          outcome === 'missing'
+            ? null
+            : parseJob(await this.ctx.api.downloadSessionObject(this.ctx.ref, this.alias).catch(() => null));
+        await this.stopRunning(
+          latest ? 'thread_superseded' : 'thread_deleted',
+          latest?.state === 'failed' ? 'failed' : 'completed',
+        );
         return;
       }
       this.serverState = 'active';
@@ -349,11 +411,17 @@ export class ThreadRunner {
     this.phase = 'active';
     this.inbound = new InboundQueue(this.store.value.cursors.inbound, (item) => isSelf(item, this.ctx.userId));
     this.ctx.changed();
-    this.log.info('thread_active', `agent running (${settings.agentType}, session ${sessionId ?? 'unknown'})`, { resume });
+    this.log.info('thread_active', `agent running (${settings.agentType}, session ${sessionId ?? 'unknown'})`, {
+      resume,
+    });
     await this.pollItems();
   }
 
-  private async spawn(settings: ResolvedSettings, resumeId: string | null, newSessionId: string | null): Promise<AgentSession> {
+  private async spawn(
+    settings: ResolvedSettings,
+    resumeId: string | null,
+    newSessionId: string | null,
+  ): Promise<AgentSession> {
     const agent = this.ctx.agentFactory(settings.agentType, {
       executable: settings.executablePath,
       cwd: settings.workFolder,
@@ -389,14 +457,22 @@ export class ThreadRunner {
     switch (event.type) {
       case 'session':
         if (event.sessionId !== this.store.value.agent.agent_session_id) {
-          await this.store.update((f) => { f.agent.agent_session_id = event.sessionId; });
+          await this.store.update((f) => {
+            f.agent.agent_session_id = event.sessionId;
+          });
         }
         break;
       case 'prompt':
         // Recorded before it is posted (§9.1), so a restart can cancel it.
         this.openPrompt = { prompt: event.prompt, postedAt: null };
         await this.store.update((f) => {
-          f.open_prompt = { id: event.prompt.id, kind: event.prompt.kind, posted_item_id: null, created_at: null, payload: { ...event.prompt } };
+          f.open_prompt = {
+            id: event.prompt.id,
+            kind: event.prompt.kind,
+            posted_item_id: null,
+            created_at: null,
+            payload: { ...event.prompt },
+          };
         });
         this.enqueue(pendingPromptItem(event.prompt))?.posted.then(
           (item) => void this.fetches.run(() => this.onPromptPosted(event.prompt.id, item)),
@@ -409,7 +485,12 @@ export class ThreadRunner {
           await this.clearPrompt();
           // decisions §9.4 has four reasons; the agent leaving its own prompt (withdrawn, turn over) is `agent_exit`.
           // The adapter's finer reason stays in thread.log.
-          this.threadLog.append({ src: 'worker', event: 'prompt_withdrawn', prompt_id: event.promptId, agent_reason: event.reason });
+          this.threadLog.append({
+            src: 'worker',
+            event: 'prompt_withdrawn',
+            prompt_id: event.promptId,
+            agent_reason: event.reason,
+          });
           this.enqueue(promptResolvedItem({ promptId: event.promptId, resolution: 'cancelled', reason: 'agent_exit' }));
         }
         break;
@@ -435,7 +516,9 @@ export class ThreadRunner {
   private enqueue(item: PostItemInput): { emissionId: string; posted: Promise<ThreadItem> } | null {
     if (!this.outbox) {
       // No outbox: the thread is not active (or its outbox just failed). thread.log still has the event.
-      this.log.warn('enqueue_dropped', `no outbox for ${this.alias}; the event stays in thread.log only`, { kind: item.metadata?.type ?? null });
+      this.log.warn('enqueue_dropped', `no outbox for ${this.alias}; the event stays in thread.log only`, {
+        kind: item.metadata?.type ?? null,
+      });
       return null;
     }
     try {
@@ -455,7 +538,10 @@ export class ThreadRunner {
     // A turn cut short by our own shutdown is delivered again after the restart (§6.5).
     if (this.stopping) return;
     const cursor = this.inbound?.finishTurn();
-    if (cursor) await this.store.update((f) => { f.cursors.inbound = cursor; });
+    if (cursor)
+      await this.store.update((f) => {
+        f.cursors.inbound = cursor;
+      });
     await this.fetches.run(() => this.deliver());
   }
 
@@ -477,7 +563,8 @@ export class ThreadRunner {
       if (this.phase !== 'active' || !inbound) return;
       for (let page = 0; page < MAX_PAGES_PER_FETCH; page++) {
         const items = await this.ctx.api.listThreadItems(this.ctx.ref, this.alias, {
-          ascending: true, ...(inbound.since ? { created_since: inbound.since } : {}),
+          ascending: true,
+          ...(inbound.since ? { created_since: inbound.since } : {}),
         });
         if (items.length === 0) break;
         const before = inbound.since;
@@ -495,7 +582,9 @@ export class ThreadRunner {
     const reply = this.inbound.firstQueuedAfter(open.postedAt);
     if (!reply) return;
     this.inbound.consume(reply);
-    void this.steps.run(() => this.resolvePrompt(open.prompt.id, parseThreadAnswer(open.prompt, itemText(reply)), 'thread'));
+    void this.steps.run(() =>
+      this.resolvePrompt(open.prompt.id, parseThreadAnswer(open.prompt, itemText(reply)), 'thread'),
+    );
   }
 
   private async onPromptPosted(promptId: string, item: ThreadItem): Promise<void> {
@@ -555,10 +644,15 @@ export class ThreadRunner {
 
   private async clearPrompt(): Promise<void> {
     this.openPrompt = null;
-    if (this.store.value.open_prompt) await this.store.update((f) => { f.open_prompt = null; });
+    if (this.store.value.open_prompt)
+      await this.store.update((f) => {
+        f.open_prompt = null;
+      });
   }
 
-  private async cancelPrompt(reason: 'worker_restart' | 'thread_completed' | 'thread_deleted' | 'agent_exit'): Promise<void> {
+  private async cancelPrompt(
+    reason: 'worker_restart' | 'thread_completed' | 'thread_deleted' | 'agent_exit',
+  ): Promise<void> {
     const id = this.openPrompt?.prompt.id ?? this.store.value.open_prompt?.id;
     if (!id) return;
     await this.clearPrompt();
@@ -584,7 +678,10 @@ export class ThreadRunner {
     if (this.openPrompt || this.store.value.open_prompt) await this.cancelPrompt(promptReason);
     await this.stopAgent(true);
     // A thread that never got a slot has nothing local to record (decisions §6.2 step 5: nothing written).
-    if (wasRunning || this.store.existed) await this.store.update((f) => { f.agent.state = localState; });
+    if (wasRunning || this.store.existed)
+      await this.store.update((f) => {
+        f.agent.state = localState;
+      });
     this.ctx.pool.release(this.key);
     if (wasRunning) this.ctx.activity(threadStoppedItem(this.alias, reason));
     this.phase = 'idle';
@@ -593,12 +690,17 @@ export class ThreadRunner {
   }
 
   /** Local-only settle when no agent runs here (e.g. recovery found the user completed it meanwhile). */
-  private async settleLocal(state: 'completed' | 'failed', promptReason: 'worker_restart' | 'thread_completed' | 'thread_deleted'): Promise<void> {
+  private async settleLocal(
+    state: 'completed' | 'failed',
+    promptReason: 'worker_restart' | 'thread_completed' | 'thread_deleted',
+  ): Promise<void> {
     if (this.store.value.open_prompt) {
       await this.ensureOutbox();
       await this.cancelPrompt(promptReason);
     }
-    await this.store.update((f) => { f.agent.state = state; });
+    await this.store.update((f) => {
+      f.agent.state = state;
+    });
     this.ctx.changed();
   }
 
@@ -658,17 +760,22 @@ export class ThreadRunner {
   private async ensureOutbox(): Promise<ThreadOutbox> {
     if (!this.outbox) {
       let opened: ThreadOutbox | null = null; // the failure callback below refers to it
-      opened = await this.ctx.openOutbox(this.alias, (error) => {
-        void this.steps.run(async () => {
-          if (this.phase !== 'idle' && !this.closed) await this.fail(error);
-          // A failed outbox posts nothing more (it only journals). Drop it, so the next activation (the
-          // user's reset to pending) opens the journal again and posts the unconfirmed items first.
-          if (opened && this.outbox === opened) {
-            await opened.close(); // its journal descriptor is released before anything may open the file again
-            if (this.outbox === opened) this.outbox = null;
-          }
-        });
-      }, this.threadLog, (posted) => this.noteOutbound(posted.emissionId, posted.item.id));
+      opened = await this.ctx.openOutbox(
+        this.alias,
+        (error) => {
+          void this.steps.run(async () => {
+            if (this.phase !== 'idle' && !this.closed) await this.fail(error);
+            // A failed outbox posts nothing more (it only journals). Drop it, so the next activation (the
+            // user's reset to pending) opens the journal again and posts the unconfirmed items first.
+            if (opened && this.outbox === opened) {
+              await opened.close(); // its journal descriptor is released before anything may open the file again
+              if (this.outbox === opened) this.outbox = null;
+            }
+          });
+        },
+        this.threadLog,
+        (posted) => this.noteOutbound(posted.emissionId, posted.item.id),
+      );
       this.outbox = opened;
     }
     return this.outbox;
@@ -685,11 +792,17 @@ export class ThreadRunner {
       while (this.outboundPending) {
         const next = this.outboundPending;
         this.outboundPending = null;
-        await this.store.update((f) => { f.cursors.outbound = next; }).catch((e) => {
-          this.log.warn('outbound_cursor_write_failed', toWorkerError(e).message, { code: toWorkerError(e).code });
-        });
+        await this.store
+          .update((f) => {
+            f.cursors.outbound = next;
+          })
+          .catch((e) => {
+            this.log.warn('outbound_cursor_write_failed', toWorkerError(e).message, { code: toWorkerError(e).code });
+          });
       }
-    })().finally(() => { this.outboundWrite = null; });
+    })().finally(() => {
+      this.outboundWrite = null;
+    });
   }
 
   // ------------------------------------------------------------------------------------------ shutdown
@@ -750,11 +863,11 @@ export class ThreadRunner {
       last_event: this.lastEvent,
       last_error: f.agent.error.code
         ? {
-          code: f.agent.error.code,
-          message: f.agent.error.message ?? '',
-          remediation: codeRemediation(f.agent.error.code),
-          at: f.agent.error.at ?? f.updated_at,
-        }
+            code: f.agent.error.code,
+            message: f.agent.error.message ?? '',
+            remediation: codeRemediation(f.agent.error.code),
+            at: f.agent.error.at ?? f.updated_at,
+          }
         : null,
       open_prompt_id: this.openPrompt?.prompt.id ?? null,
       thread_log: this.threadLog.path, // the same path, without a path.join per view
@@ -780,7 +893,6 @@ export class ThreadRunner {
     return this.store.value;
   }
 }
-
 
 function codeRemediation(code: string): string | undefined {
   return code in ERROR_CODES ? ERROR_CODES[code as ErrorCode].remediation : undefined;

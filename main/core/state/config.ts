@@ -111,7 +111,9 @@ function collectUnknownKeys(raw: Record<string, unknown>): string[] {
   if (Array.isArray(raw.sections)) {
     raw.sections.forEach((s, i) => {
       out.push(...unknownKeys(s, KNOWN_KEYS.section!, `sections[${i}]`));
-      out.push(...unknownKeys((s as Record<string, unknown> | null)?.session, KNOWN_KEYS.session!, `sections[${i}].session`));
+      out.push(
+        ...unknownKeys((s as Record<string, unknown> | null)?.session, KNOWN_KEYS.session!, `sections[${i}].session`),
+      );
     });
   }
   return out;

@@ -108,7 +108,8 @@ export async function acquireInstanceLock(paths: StatePaths, options: AcquireOpt
     const why = state.kind === 'invalid' ? 'unreadable' : `pid ${state.info.pid} is not running`;
     logger.warn('stale_lock_replaced', `replacing stale ${path} (${why})`);
     await fs.unlink(path).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'ENOENT') throw new WorkerError('STATE_IO_ERROR', `cannot remove stale ${path} (${e.code ?? 'error'})`);
+      if (e.code !== 'ENOENT')
+        throw new WorkerError('STATE_IO_ERROR', `cannot remove stale ${path} (${e.code ?? 'error'})`);
     });
   }
   // Lost a race with another starter twice: treat it as running.

@@ -29,12 +29,24 @@ export const jobIdFor = (sessionId: string): string => `session_agent_harness-${
 export class StatePaths {
   constructor(readonly root: string) {}
 
-  get credentials(): string { return join(this.root, 'credentials.yaml'); }
-  get identity(): string { return join(this.root, 'identity.yaml'); }
-  get instance(): string { return join(this.root, 'instance.yaml'); }
-  get config(): string { return join(this.root, 'config.yaml'); }
-  get logsDir(): string { return join(this.root, 'logs'); }
-  get jobsDir(): string { return join(this.root, 'jobs'); }
+  get credentials(): string {
+    return join(this.root, 'credentials.yaml');
+  }
+  get identity(): string {
+    return join(this.root, 'identity.yaml');
+  }
+  get instance(): string {
+    return join(this.root, 'instance.yaml');
+  }
+  get config(): string {
+    return join(this.root, 'config.yaml');
+  }
+  get logsDir(): string {
+    return join(this.root, 'logs');
+  }
+  get jobsDir(): string {
+    return join(this.root, 'jobs');
+  }
 
   job(sessionId: string): JobPaths {
     return new JobPaths(join(this.jobsDir, aliasFolderName(jobIdFor(sessionId))));
@@ -44,13 +56,27 @@ export class StatePaths {
 export class JobPaths {
   constructor(readonly dir: string) {}
 
-  get sectionYaml(): string { return join(this.dir, 'section.yaml'); }
-  get sectionLog(): string { return join(this.dir, 'logs', 'section.log'); }
-  get threadsDir(): string { return join(this.dir, 'threads'); }
+  get sectionYaml(): string {
+    return join(this.dir, 'section.yaml');
+  }
+  get sectionLog(): string {
+    return join(this.dir, 'logs', 'section.log');
+  }
+  get threadsDir(): string {
+    return join(this.dir, 'threads');
+  }
 
-  threadDir(alias: string): string { return join(this.threadsDir, aliasFolderName(alias)); }
-  threadYaml(alias: string): string { return join(this.threadDir(alias), 'thread.yaml'); }
-  threadLog(alias: string): string { return join(this.threadDir(alias), 'logs', 'thread.log'); }
+  threadDir(alias: string): string {
+    return join(this.threadsDir, aliasFolderName(alias));
+  }
+  threadYaml(alias: string): string {
+    return join(this.threadDir(alias), 'thread.yaml');
+  }
+  threadLog(alias: string): string {
+    return join(this.threadDir(alias), 'logs', 'thread.log');
+  }
   /** Append-only outbox journal (decisions §8.3 allows "a sibling file"). */
-  threadOutbox(alias: string): string { return join(this.threadDir(alias), 'outbox.jsonl'); }
+  threadOutbox(alias: string): string {
+    return join(this.threadDir(alias), 'outbox.jsonl');
+  }
 }

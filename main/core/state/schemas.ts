@@ -108,7 +108,10 @@ export const ThreadFile = z.object({
     .object({
       inbound: z.object({ created_at: z.string(), item_id: z.string() }).nullable().default(null),
       outbound: z
-        .object({ last_emission_id: z.string().nullable().default(null), last_item_id: z.string().nullable().default(null) })
+        .object({
+          last_emission_id: z.string().nullable().default(null),
+          last_item_id: z.string().nullable().default(null),
+        })
         .default({ last_emission_id: null, last_item_id: null }),
     })
     .default({ inbound: null, outbound: { last_emission_id: null, last_item_id: null } }),

@@ -21,7 +21,11 @@ export async function writeFileAtomic(path: string, data: string, options: Write
   const dir = dirname(path);
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await fs.open(tmp, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, options.mode ?? 0o600);
+  const handle = await fs.open(
+    tmp,
+    fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY,
+    options.mode ?? 0o600,
+  );
   try {
     await handle.writeFile(data, 'utf8');
     await handle.chmod(options.mode ?? 0o600);

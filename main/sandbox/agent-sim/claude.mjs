@@ -1,15 +1,47 @@
 // Agent simulator: `claude` (Claude Code 2.1.329 stream-json protocol, agents.md §1 and §6). Line shapes follow the
 // captured fixtures key for key, in the same key order; values are simplified.
 import {
-  applyProcessOptions, bigOutput, crash, err, loadScenario, loadSession, out, parseArgs, readLines, record,
-  saveSession, sleep, spawnGrandchild, turnFor, uuid,
+  applyProcessOptions,
+  bigOutput,
+  crash,
+  err,
+  loadScenario,
+  loadSession,
+  out,
+  parseArgs,
+  readLines,
+  record,
+  saveSession,
+  sleep,
+  spawnGrandchild,
+  turnFor,
+  uuid,
 } from './common.mjs';
 
 const VALUE_FLAGS = [
-  '--output-format', '--input-format', '--permission-prompt-tool', '--permission-mode', '--session-id', '--resume', '-r',
-  '--model', '--effort', '--settings', '--max-turns', '--allowedTools', '--allowed-tools', '--disallowedTools',
-  '--tools', '--append-system-prompt', '--system-prompt', '--add-dir', '--mcp-config', '--setting-sources',
-  '--max-budget-usd', '--fallback-model', '--permission-prompts',
+  '--output-format',
+  '--input-format',
+  '--permission-prompt-tool',
+  '--permission-mode',
+  '--session-id',
+  '--resume',
+  '-r',
+  '--model',
+  '--effort',
+  '--settings',
+  '--max-turns',
+  '--allowedTools',
+  '--allowed-tools',
+  '--disallowedTools',
+  '--tools',
+  '--append-system-prompt',
+  '--system-prompt',
+  '--add-dir',
+  '--mcp-config',
+  '--setting-sources',
+  '--max-budget-usd',
+  '--fallback-model',
+  '--permission-prompts',
 ];
 
 const argv = process.argv.slice(2);
@@ -55,14 +87,27 @@ if (typeof resumeId === 'string') {
     const message = `No conversation found with session ID: ${resumeId}`;
     err(message);
     out({
-      type: 'result', subtype: 'error_during_execution', duration_ms: 0, duration_api_ms: 0, is_error: true, num_turns: 0,
-      stop_reason: null, session_id: resumeId, total_cost_usd: 0, usage: usageBlock({}), modelUsage: {},
-      permission_denials: [], uuid: uuid(), errors: [message], result_index: 0,
+      type: 'result',
+      subtype: 'error_during_execution',
+      duration_ms: 0,
+      duration_api_ms: 0,
+      is_error: true,
+      num_turns: 0,
+      stop_reason: null,
+      session_id: resumeId,
+      total_cost_usd: 0,
+      usage: usageBlock({}),
+      modelUsage: {},
+      permission_denials: [],
+      uuid: uuid(),
+      errors: [message],
+      result_index: 0,
     });
     process.exit(1);
   }
 }
-const sessionId = typeof resumeId === 'string' ? resumeId : typeof flags['--session-id'] === 'string' ? flags['--session-id'] : uuid();
+const sessionId =
+  typeof resumeId === 'string' ? resumeId : typeof flags['--session-id'] === 'string' ? flags['--session-id'] : uuid();
 session ??= { turns: 0, history: [], cwd };
 
 if (scenario.startup?.stderr) err(scenario.startup.stderr);
@@ -86,13 +131,37 @@ const now = () => new Date().toISOString();
 function init() {
   const tools = ['Task', ...(promptTool === 'stdio' ? ['AskUserQuestion'] : []), 'Bash', 'Edit', 'Read', 'Write'];
   out({
-    type: 'system', subtype: 'init', cwd, session_id: sessionId, tools, mcp_servers: [], model, permissionMode: mode,
-    slash_commands: [], terminal_slash_commands: [], apiKeySource: 'none', claude_code_version: '2.1.329',
-    output_style: 'default', agents: [], skills: [], plugins: [], capabilities: ['interrupt_receipt_v1'],
-    analytics_disabled: true, product_feedback_disabled: true, served_by_anthropic: false, uuid: uuid(),
-    memory_paths: { auto: '' }, original_cwd: cwd, additional_directories: [], messaging_socket_path: '',
-    fast_mode_state: 'off', fast_mode_disabled_reason: 'sdk_opt_in_required', per_turn_effort_active: false,
-    ultrathink_available: false, ultrathink_typed_raises: false, view_mode: 'default',
+    type: 'system',
+    subtype: 'init',
+    cwd,
+    session_id: sessionId,
+    tools,
+    mcp_servers: [],
+    model,
+    permissionMode: mode,
+    slash_commands: [],
+    terminal_slash_commands: [],
+    apiKeySource: 'none',
+    claude_code_version: '2.1.329',
+    output_style: 'default',
+    agents: [],
+    skills: [],
+    plugins: [],
+    capabilities: ['interrupt_receipt_v1'],
+    analytics_disabled: true,
+    product_feedback_disabled: true,
+    served_by_anthropic: false,
+    uuid: uuid(),
+    memory_paths: { auto: '' },
+    original_cwd: cwd,
+    additional_directories: [],
+    messaging_socket_path: '',
+    fast_mode_state: 'off',
+    fast_mode_disabled_reason: 'sdk_opt_in_required',
+    per_turn_effort_active: false,
+    ultrathink_available: false,
+    ultrathink_typed_raises: false,
+    view_mode: 'default',
   });
 }
 
@@ -101,20 +170,34 @@ function assistant(block, extra = {}) {
   out({
     type: 'assistant',
     message: {
-      id: `msg_fake_${msgCounter}`, type: 'message', role: 'assistant', model, content: [block], stop_reason: null,
+      id: `msg_fake_${msgCounter}`,
+      type: 'message',
+      role: 'assistant',
+      model,
+      content: [block],
+      stop_reason: null,
       stop_sequence: null,
       usage: { input_tokens: 120, output_tokens: 1, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
       context_management: null,
     },
-    parent_tool_use_id: b.parent_tool_use_id, session_id: b.session_id, uuid: b.uuid, timestamp: now(), ...extra,
+    parent_tool_use_id: b.parent_tool_use_id,
+    session_id: b.session_id,
+    uuid: b.uuid,
+    timestamp: now(),
+    ...extra,
   });
 }
 
 function toolResult(block, toolUseResult, meta) {
   const b = base();
   out({
-    type: 'user', message: { role: 'user', content: [block] }, parent_tool_use_id: b.parent_tool_use_id,
-    session_id: b.session_id, uuid: b.uuid, timestamp: now(), tool_use_result: toolUseResult,
+    type: 'user',
+    message: { role: 'user', content: [block] },
+    parent_tool_use_id: b.parent_tool_use_id,
+    session_id: b.session_id,
+    uuid: b.uuid,
+    timestamp: now(),
+    tool_use_result: toolUseResult,
     ...(meta ? { tool_result_meta: meta } : {}),
   });
 }
@@ -147,24 +230,41 @@ async function runTool(spec, t) {
   if (mustAsk && mode !== 'bypassPermissions') {
     if (promptTool !== 'stdio') {
       const message = `Claude requested permissions to use ${spec.name}, but you haven't granted it yet.`;
-      out({ type: 'system', subtype: 'permission_denied', tool_name: spec.name, tool_use_id: id, message, uuid: uuid(), session_id: sessionId });
+      out({
+        type: 'system',
+        subtype: 'permission_denied',
+        tool_name: spec.name,
+        tool_use_id: id,
+        message,
+        uuid: uuid(),
+        session_id: sessionId,
+      });
       toolResult({ type: 'tool_result', content: message, is_error: true, tool_use_id: id }, `Error: ${message}`);
       t.denials.push({ tool_name: spec.name, tool_use_id: id, tool_input: input });
       return;
     }
     const res = await askHost(
       {
-        subtype: 'can_use_tool', tool_name: spec.name, display_name: spec.name, input,
+        subtype: 'can_use_tool',
+        tool_name: spec.name,
+        display_name: spec.name,
+        input,
         description: spec.description ?? input.description ?? spec.name,
-        permission_suggestions: [{ type: 'setMode', mode: 'acceptEdits', destination: 'session' }], tool_use_id: id,
+        permission_suggestions: [{ type: 'setMode', mode: 'acceptEdits', destination: 'session' }],
+        tool_use_id: id,
       },
-      t.abort.signal, spec.cancelAfterMs,
+      t.abort.signal,
+      spec.cancelAfterMs,
     );
     if (!res) return;
     if (res.behavior !== 'allow') {
       const message = res.message ?? 'denied';
       toolResult({ type: 'tool_result', content: message, is_error: true, tool_use_id: id }, `Error: ${message}`, [
-        { id, non_execution_kind: 'permission-rule', permission_decision: { decision: 'reject', source: 'user_reject' } },
+        {
+          id,
+          non_execution_kind: 'permission-rule',
+          permission_decision: { decision: 'reject', source: 'user_reject' },
+        },
       ]);
       t.denials.push({ tool_name: spec.name, tool_use_id: id, tool_input: input });
       return;
@@ -172,7 +272,7 @@ async function runTool(spec, t) {
     input = res.updatedInput ?? input;
   }
   record({ kind: 'tool_ran', name: spec.name, input });
-  const output = spec.outputBytes ? bigOutput(spec.outputBytes) : spec.output ?? 'ok';
+  const output = spec.outputBytes ? bigOutput(spec.outputBytes) : (spec.output ?? 'ok');
   toolResult(
     { tool_use_id: id, type: 'tool_result', content: output, is_error: spec.isError ?? false },
     { stdout: output, stderr: '', interrupted: false, isImage: false, noOutputExpected: false },
@@ -185,20 +285,41 @@ async function runAsk(spec, t) {
   const input = { questions: spec.questions };
   assistant({ type: 'tool_use', id, name: 'AskUserQuestion', input });
   if (promptTool !== 'stdio') {
-    toolResult({ type: 'tool_result', content: '<tool_use_error>No such tool available: AskUserQuestion</tool_use_error>', is_error: true, tool_use_id: id }, 'Error: No such tool available: AskUserQuestion');
+    toolResult(
+      {
+        type: 'tool_result',
+        content: '<tool_use_error>No such tool available: AskUserQuestion</tool_use_error>',
+        is_error: true,
+        tool_use_id: id,
+      },
+      'Error: No such tool available: AskUserQuestion',
+    );
     return;
   }
   const res = await askHost(
-    { subtype: 'can_use_tool', tool_name: 'AskUserQuestion', display_name: 'AskUserQuestion', input, tool_use_id: id, requires_user_interaction: true },
-    t.abort.signal, spec.cancelAfterMs,
+    {
+      subtype: 'can_use_tool',
+      tool_name: 'AskUserQuestion',
+      display_name: 'AskUserQuestion',
+      input,
+      tool_use_id: id,
+      requires_user_interaction: true,
+    },
+    t.abort.signal,
+    spec.cancelAfterMs,
   );
   if (!res) return;
   if (res.behavior !== 'allow') {
-    toolResult({ type: 'tool_result', content: res.message ?? 'denied', is_error: true, tool_use_id: id }, `Error: ${res.message}`);
+    toolResult(
+      { type: 'tool_result', content: res.message ?? 'denied', is_error: true, tool_use_id: id },
+      `Error: ${res.message}`,
+    );
     return;
   }
   const answers = res.updatedInput?.answers ?? {};
-  const pairs = Object.entries(answers).map(([q, a]) => `"${q}"="${a}"`).join(', ');
+  const pairs = Object.entries(answers)
+    .map(([q, a]) => `"${q}"="${a}"`)
+    .join(', ');
   const content = pairs
     ? `Your questions have been answered: ${pairs}. You can now continue with these answers in mind.`
     : 'The user did not answer the questions.';
@@ -213,30 +334,55 @@ async function runStep(step, t) {
     return assistant({ type: 'text', text: step.text });
   }
   if (step.thinking !== undefined) {
-    return assistant({ type: 'thinking', thinking: step.thinking, signature: 'c2lnLWZha2U=' }, { thinking_duration_ms: 1, thinking_display: 'updates' });
+    return assistant(
+      { type: 'thinking', thinking: step.thinking, signature: 'c2lnLWZha2U=' },
+      { thinking_duration_ms: 1, thinking_display: 'updates' },
+    );
   }
   if (step.tool) return runTool(step.tool, t);
   if (step.ask) return runAsk(step.ask, t);
   if (step.garbage !== undefined) return out(String(step.garbage));
   if (step.raw !== undefined) return out(step.raw);
-  if (step.unknown) return out({ type: 'mystery_event', subtype: 'whatever', payload: { n: 1 }, session_id: sessionId, uuid: uuid() });
+  if (step.unknown)
+    return out({ type: 'mystery_event', subtype: 'whatever', payload: { n: 1 }, session_id: sessionId, uuid: uuid() });
   if (step.sleep !== undefined) return sleep(step.sleep, t.abort.signal);
   if (step.stderr !== undefined) return err(step.stderr);
   if (step.crash) return crash(step.crash);
   if (step.crashLater) return void setTimeout(() => crash(step.crashLater), step.crashLater.ms ?? 100);
   if (step.grandchild) return void spawnGrandchild(Boolean(step.grandchild.ignoreSigterm));
-  if (step.status !== undefined) return out({ type: 'system', subtype: 'status', status: step.status, session_id: sessionId, uuid: uuid() });
+  if (step.status !== undefined)
+    return out({ type: 'system', subtype: 'status', status: step.status, session_id: sessionId, uuid: uuid() });
   if (step.apiRetry) {
-    return out({ type: 'system', subtype: 'api_retry', attempt: step.apiRetry.attempt ?? 1, max_retries: 10, retry_delay_ms: step.apiRetry.delayMs ?? 500, error_status: step.apiRetry.status ?? 500, error: 'server_error', session_id: sessionId, uuid: uuid() });
+    return out({
+      type: 'system',
+      subtype: 'api_retry',
+      attempt: step.apiRetry.attempt ?? 1,
+      max_retries: 10,
+      retry_delay_ms: step.apiRetry.delayMs ?? 500,
+      error_status: step.apiRetry.status ?? 500,
+      error: 'server_error',
+      session_id: sessionId,
+      uuid: uuid(),
+    });
   }
   if (step.compact) {
-    return out({ type: 'system', subtype: 'compact_boundary', session_id: sessionId, uuid: uuid(), compact_metadata: { trigger: 'auto', pre_tokens: 1000 } });
+    return out({
+      type: 'system',
+      subtype: 'compact_boundary',
+      session_id: sessionId,
+      uuid: uuid(),
+      compact_metadata: { trigger: 'auto', pre_tokens: 1000 },
+    });
   }
   if (step.unknownControlRequest) {
     const res = await new Promise((resolve) => {
       const requestId = uuid();
       pendingResponses.set(requestId, resolve);
-      out({ type: 'control_request', request_id: requestId, request: { subtype: 'hook_callback', callback_id: 'cb_1', input: {} } });
+      out({
+        type: 'control_request',
+        request_id: requestId,
+        request: { subtype: 'hook_callback', callback_id: 'cb_1', input: {} },
+      });
     });
     return record({ kind: 'host_answered_unknown_request', response: res });
   }
@@ -258,18 +404,44 @@ async function runTurn(text) {
   current = null;
   const u = turn.usage ?? {};
   const common = (isError) => ({
-    duration_api_ms: Date.now() - started, stop_reason: null, session_id: sessionId, total_cost_usd: u.total_cost_usd ?? 0.00081,
-    usage: usageBlock({ input_tokens: 120, output_tokens: 30, ...u }), modelUsage: {}, permission_denials: t.denials,
-    terminal_reason: 'completed', fast_mode_state: 'off', fast_mode_disabled_reason: 'sdk_opt_in_required',
-    subagent_stats: {}, safety_stops: 0, is_error: isError, num_turns: 1,
+    duration_api_ms: Date.now() - started,
+    stop_reason: null,
+    session_id: sessionId,
+    total_cost_usd: u.total_cost_usd ?? 0.00081,
+    usage: usageBlock({ input_tokens: 120, output_tokens: 30, ...u }),
+    modelUsage: {},
+    permission_denials: t.denials,
+    terminal_reason: 'completed',
+    fast_mode_state: 'off',
+    fast_mode_disabled_reason: 'sdk_opt_in_required',
+    subagent_stats: {},
+    safety_stops: 0,
+    is_error: isError,
+    num_turns: 1,
   });
   if (t.abort.signal.aborted) {
     const b = base();
-    out({ type: 'user', message: { role: 'user', content: [{ type: 'text', text: '[Request interrupted by user]' }] }, parent_tool_use_id: b.parent_tool_use_id, session_id: b.session_id, uuid: b.uuid, timestamp: now() });
     out({
-      ...common(true), terminal_reason: 'aborted_streaming', subtype: 'error_during_execution', total_cost_usd: 0, usage: usageBlock({}),
-      errors: ['[ede_diagnostic] result_type=user last_content_type=n/a stop_reason=null'], type: 'result',
-      duration_ms: Date.now() - started, uuid: uuid(), queued_turn_count: 0, result_index: resultIndex++, model_usage_since_last_result: {},
+      type: 'user',
+      message: { role: 'user', content: [{ type: 'text', text: '[Request interrupted by user]' }] },
+      parent_tool_use_id: b.parent_tool_use_id,
+      session_id: b.session_id,
+      uuid: b.uuid,
+      timestamp: now(),
+    });
+    out({
+      ...common(true),
+      terminal_reason: 'aborted_streaming',
+      subtype: 'error_during_execution',
+      total_cost_usd: 0,
+      usage: usageBlock({}),
+      errors: ['[ede_diagnostic] result_type=user last_content_type=n/a stop_reason=null'],
+      type: 'result',
+      duration_ms: Date.now() - started,
+      uuid: uuid(),
+      queued_turn_count: 0,
+      result_index: resultIndex++,
+      model_usage_since_last_result: {},
     });
     lastIsError = true;
   } else if (t.apiError) {
@@ -278,25 +450,63 @@ async function runTurn(text) {
     out({
       type: 'assistant',
       message: {
-        diagnostics: null, id: uuid(), container: null, model: '<synthetic>', role: 'assistant', stop_details: null,
-        stop_reason: 'stop_sequence', stop_sequence: '', type: 'message', usage: usageBlock({}), content: [{ type: 'text', text: message }],
+        diagnostics: null,
+        id: uuid(),
+        container: null,
+        model: '<synthetic>',
+        role: 'assistant',
+        stop_details: null,
+        stop_reason: 'stop_sequence',
+        stop_sequence: '',
+        type: 'message',
+        usage: usageBlock({}),
+        content: [{ type: 'text', text: message }],
         context_management: null,
       },
-      parent_tool_use_id: b.parent_tool_use_id, session_id: b.session_id, uuid: b.uuid, timestamp: now(), error: 'unknown',
-      is_api_error_message: true, api_error_status: t.apiError.status ?? 400, api_error_type: 'invalid_request_error',
+      parent_tool_use_id: b.parent_tool_use_id,
+      session_id: b.session_id,
+      uuid: b.uuid,
+      timestamp: now(),
+      error: 'unknown',
+      is_api_error_message: true,
+      api_error_status: t.apiError.status ?? 400,
+      api_error_type: 'invalid_request_error',
     });
     out({
-      ...common(true), stop_reason: 'stop_sequence', total_cost_usd: 0, usage: usageBlock({}), terminal_reason: 'api_error',
-      subtype: 'success', api_error_status: t.apiError.status ?? 400, api_error_type: 'invalid_request_error', result: message,
-      type: 'result', duration_ms: Date.now() - started, uuid: uuid(), queued_turn_count: 0, result_index: resultIndex++,
+      ...common(true),
+      stop_reason: 'stop_sequence',
+      total_cost_usd: 0,
+      usage: usageBlock({}),
+      terminal_reason: 'api_error',
+      subtype: 'success',
+      api_error_status: t.apiError.status ?? 400,
+      api_error_type: 'invalid_request_error',
+      result: message,
+      type: 'result',
+      duration_ms: Date.now() - started,
+      uuid: uuid(),
+      queued_turn_count: 0,
+      result_index: resultIndex++,
       model_usage_since_last_result: {},
     });
     lastIsError = true;
   } else {
     out({
-      ...common(false), stop_reason: 'end_turn', subtype: 'success', api_error_status: null, result: t.lastText, ttft_ms: 1,
-      type: 'result', duration_ms: Date.now() - started, uuid: uuid(), ttft_stream_ms: 1, time_to_request_ms: 1,
-      first_content_frame_ms: 1, queued_turn_count: queue.length, result_index: resultIndex++, model_usage_since_last_result: {},
+      ...common(false),
+      stop_reason: 'end_turn',
+      subtype: 'success',
+      api_error_status: null,
+      result: t.lastText,
+      ttft_ms: 1,
+      type: 'result',
+      duration_ms: Date.now() - started,
+      uuid: uuid(),
+      ttft_stream_ms: 1,
+      time_to_request_ms: 1,
+      first_content_frame_ms: 1,
+      queued_turn_count: queue.length,
+      result_index: resultIndex++,
+      model_usage_since_last_result: {},
     });
     lastIsError = false;
   }
@@ -322,7 +532,15 @@ function onLine(line) {
   }
   if (msg.type === 'user') {
     const c = msg.message?.content;
-    const text = typeof c === 'string' ? c : Array.isArray(c) ? c.filter((b) => b.type === 'text').map((b) => b.text).join('\n') : '';
+    const text =
+      typeof c === 'string'
+        ? c
+        : Array.isArray(c)
+          ? c
+              .filter((b) => b.type === 'text')
+              .map((b) => b.text)
+              .join('\n')
+          : '';
     queue.push(text);
     void pump();
   } else if (msg.type === 'control_response') {
@@ -330,15 +548,27 @@ function onLine(line) {
     const resolve = pendingResponses.get(r.request_id);
     if (resolve) {
       pendingResponses.delete(r.request_id);
-      resolve(r.subtype === 'success' ? r.response ?? {} : { behavior: 'deny', message: r.error ?? 'error', error: r.error });
+      resolve(
+        r.subtype === 'success'
+          ? (r.response ?? {})
+          : { behavior: 'deny', message: r.error ?? 'error', error: r.error },
+      );
     }
   } else if (msg.type === 'control_request') {
     const sub = msg.request?.subtype;
     if (sub === 'initialize') {
       respond(msg.request_id, {
-        commands: [], agents: [], output_style: 'default', available_output_styles: ['default'], models: [],
-        account: { tokenSource: 'none', apiKeySource: 'none', apiProvider: 'firstParty' }, pid: process.pid,
-        claude_code_version: '2.1.329', current_permission_mode: mode, session_state: 'idle', capabilities: [],
+        commands: [],
+        agents: [],
+        output_style: 'default',
+        available_output_styles: ['default'],
+        models: [],
+        account: { tokenSource: 'none', apiKeySource: 'none', apiProvider: 'firstParty' },
+        pid: process.pid,
+        claude_code_version: '2.1.329',
+        current_permission_mode: mode,
+        session_state: 'idle',
+        capabilities: [],
       });
     } else if (sub === 'interrupt') {
       respond(msg.request_id, { still_queued: [] });
@@ -346,9 +576,23 @@ function onLine(line) {
     } else if (sub === 'set_permission_mode') {
       mode = msg.request.mode;
       respond(msg.request_id, { mode });
-      out({ type: 'system', subtype: 'status', status: null, permissionMode: mode, uuid: uuid(), session_id: sessionId });
+      out({
+        type: 'system',
+        subtype: 'status',
+        status: null,
+        permissionMode: mode,
+        uuid: uuid(),
+        session_id: sessionId,
+      });
     } else {
-      out({ type: 'control_response', response: { subtype: 'error', request_id: msg.request_id, error: `Unsupported control request subtype: ${sub}` } });
+      out({
+        type: 'control_response',
+        response: {
+          subtype: 'error',
+          request_id: msg.request_id,
+          error: `Unsupported control request subtype: ${sub}`,
+        },
+      });
     }
   }
   // keep_alive, control_cancel_request and unknown types: ignored.

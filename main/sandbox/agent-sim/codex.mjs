@@ -1,8 +1,20 @@
 // Agent simulator: `codex app-server` (Codex 0.169.0 JSON-RPC over stdio without the "jsonrpc" member, agents.md §3.4 and
 // §6). Message shapes follow the captured fixtures key for key, in the same key order; values are simplified.
 import {
-  applyProcessOptions, bigOutput, crash, err, loadScenario, loadSession, out, readLines, record, saveSession, sleep,
-  spawnGrandchild, turnFor, uuidv7,
+  applyProcessOptions,
+  bigOutput,
+  crash,
+  err,
+  loadScenario,
+  loadSession,
+  out,
+  readLines,
+  record,
+  saveSession,
+  sleep,
+  spawnGrandchild,
+  turnFor,
+  uuidv7,
 } from './common.mjs';
 
 const argv = process.argv.slice(2);
@@ -29,25 +41,72 @@ let itemCounter = 0;
 
 function threadObject(t, preview = '') {
   return {
-    id: t.id, environments: [{ environmentId: 'local', cwd: t.cwd, runtimeWorkspaceRoots: [t.cwd] }], extra: null,
-    sessionId: t.id, forkedFromId: null, attachedToThreadId: null, parentThreadId: null, preview, ephemeral: false,
-    section: null, sectionEnteredAt: null, projectId: null, historyMode: 'paginated', modelProvider: 'fake', model: t.model,
-    reasoningEffort: null, createdAt: t.createdAt, updatedAt: nowSec(), recencyAt: nowSec(), status: { type: 'idle' },
-    path: `/fake/.codex/sessions/rollout-${t.id}.jsonl`, cwd: t.cwd, cliVersion: '0.169.0', originator: 'fake',
-    source: 'vscode', canAcceptDirectInput: true, threadSource: null, agentNickname: null, agentRole: null, gitInfo: null,
-    name: null, daybreakEnabled: null, turns: [],
+    id: t.id,
+    environments: [{ environmentId: 'local', cwd: t.cwd, runtimeWorkspaceRoots: [t.cwd] }],
+    extra: null,
+    sessionId: t.id,
+    forkedFromId: null,
+    attachedToThreadId: null,
+    parentThreadId: null,
+    preview,
+    ephemeral: false,
+    section: null,
+    sectionEnteredAt: null,
+    projectId: null,
+    historyMode: 'paginated',
+    modelProvider: 'fake',
+    model: t.model,
+    reasoningEffort: null,
+    createdAt: t.createdAt,
+    updatedAt: nowSec(),
+    recencyAt: nowSec(),
+    status: { type: 'idle' },
+    path: `/fake/.codex/sessions/rollout-${t.id}.jsonl`,
+    cwd: t.cwd,
+    cliVersion: '0.169.0',
+    originator: 'fake',
+    source: 'vscode',
+    canAcceptDirectInput: true,
+    threadSource: null,
+    agentNickname: null,
+    agentRole: null,
+    gitInfo: null,
+    name: null,
+    daybreakEnabled: null,
+    turns: [],
   };
 }
 
-const SANDBOX_TYPES = { 'read-only': 'readOnly', 'workspace-write': 'workspaceWrite', 'danger-full-access': 'dangerFullAccess' };
+const SANDBOX_TYPES = {
+  'read-only': 'readOnly',
+  'workspace-write': 'workspaceWrite',
+  'danger-full-access': 'dangerFullAccess',
+};
 
 /** thread/start and thread/resume answer with the same fields, resume with a few more (fixture appserver-04). */
 function threadResult(t, resumed = false) {
   return {
-    thread: threadObject(t), model: t.model, modelProvider: 'fake', serviceTier: null, disabledPluginIds: [], cwd: t.cwd,
-    runtimeWorkspaceRoots: [t.cwd], instructionSources: [], approvalPolicy: t.approvalPolicy, approvalsReviewer: 'user',
-    sandbox: { type: SANDBOX_TYPES[t.sandbox] ?? 'readOnly' }, activePermissionProfile: null, reasoningEffort: null,
-    ...(resumed ? { collaborationMode: { mode: 'default', settings: { model: t.model, reasoning_effort: null, developer_instructions: null } } } : {}),
+    thread: threadObject(t),
+    model: t.model,
+    modelProvider: 'fake',
+    serviceTier: null,
+    disabledPluginIds: [],
+    cwd: t.cwd,
+    runtimeWorkspaceRoots: [t.cwd],
+    instructionSources: [],
+    approvalPolicy: t.approvalPolicy,
+    approvalsReviewer: 'user',
+    sandbox: { type: SANDBOX_TYPES[t.sandbox] ?? 'readOnly' },
+    activePermissionProfile: null,
+    reasoningEffort: null,
+    ...(resumed
+      ? {
+          collaborationMode: {
+            mode: 'default',
+            settings: { model: t.model, reasoning_effort: null, developer_instructions: null },
+          },
+        }
+      : {}),
     multiAgentMode: 'explicitRequestOnly',
     ...(resumed ? { initialTurnsPage: null, turnsBackwardsCursor: null, itemsBackwardsCursor: null } : {}),
   };
@@ -55,9 +114,16 @@ function threadResult(t, resumed = false) {
 
 function turnObject(turn, status, extra = {}) {
   return {
-    id: turn.id, rootTurnId: turn.id, items: [], itemsView: 'notLoaded', status, error: null,
-    startedAt: status === 'inProgress' && !extra.started ? null : Math.floor(turn.started / 1000), completedAt: null,
-    durationMs: null, ...extra.fields,
+    id: turn.id,
+    rootTurnId: turn.id,
+    items: [],
+    itemsView: 'notLoaded',
+    status,
+    error: null,
+    startedAt: status === 'inProgress' && !extra.started ? null : Math.floor(turn.started / 1000),
+    completedAt: null,
+    durationMs: null,
+    ...extra.fields,
   };
 }
 
@@ -70,22 +136,34 @@ function askClient(method, params, signal) {
   out({ method, id, params });
   return new Promise((resolve) => {
     waitingForClient.set(id, resolve);
-    signal?.addEventListener('abort', () => {
-      if (waitingForClient.delete(id)) {
-        notify('serverRequest/resolved', { threadId: thread.id, requestId: id });
-        resolve(null);
-      }
-    }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        if (waitingForClient.delete(id)) {
+          notify('serverRequest/resolved', { threadId: thread.id, requestId: id });
+          resolve(null);
+        }
+      },
+      { once: true },
+    );
   }).then((res) => {
     if (res) notify('serverRequest/resolved', { threadId: thread.id, requestId: id });
     return res;
   });
 }
 
-const itemStarted = (turn, item) => notify('item/started', { item, threadId: thread.id, turnId: turn.id, startedAtMs: Date.now() });
+const itemStarted = (turn, item) =>
+  notify('item/started', { item, threadId: thread.id, turnId: turn.id, startedAtMs: Date.now() });
 const itemCompleted = (turn, item) =>
-  notify('item/completed', { item, threadId: thread.id, turnId: turn.id, contentTokenCount: null, completedAtMs: Date.now() });
-const status = (type, activeFlags) => notify('thread/status/changed', { threadId: thread.id, status: activeFlags ? { type, activeFlags } : { type } });
+  notify('item/completed', {
+    item,
+    threadId: thread.id,
+    turnId: turn.id,
+    contentTokenCount: null,
+    completedAtMs: Date.now(),
+  });
+const status = (type, activeFlags) =>
+  notify('thread/status/changed', { threadId: thread.id, status: activeFlags ? { type, activeFlags } : { type } });
 
 function needsApproval(spec) {
   if (thread.approvalPolicy === 'untrusted') return spec.ask ?? true;
@@ -97,29 +175,64 @@ async function runCommand(spec, turn) {
   const id = `call_${++itemCounter}`;
   const command = `/bin/bash -lc '${spec.command}'`;
   const item = (fields) => ({
-    type: 'commandExecution', id, pluginId: null, scriptPath: null, command, cwd: thread.cwd, processId: null, source: 'agent',
-    status: 'inProgress', commandActions: [{ type: 'unknown', command: spec.command }], aggregatedOutput: null, exitCode: null,
-    durationMs: null, startedAtMs: turn.started, completedAtMs: null, ...fields,
+    type: 'commandExecution',
+    id,
+    pluginId: null,
+    scriptPath: null,
+    command,
+    cwd: thread.cwd,
+    processId: null,
+    source: 'agent',
+    status: 'inProgress',
+    commandActions: [{ type: 'unknown', command: spec.command }],
+    aggregatedOutput: null,
+    exitCode: null,
+    durationMs: null,
+    startedAtMs: turn.started,
+    completedAtMs: null,
+    ...fields,
   });
   itemStarted(turn, item({}));
   let decision = 'accept';
   if (needsApproval(spec)) {
     status('active', ['waitingOnApproval']);
-    const res = await askClient('item/commandExecution/requestApproval', {
-      kind: 'command', threadId: thread.id, turnId: turn.id, itemId: id, startedAtMs: Date.now(), environmentId: 'local',
-      ...(spec.reason ? { reason: spec.reason } : {}), command, cwd: thread.cwd,
-      commandActions: [{ type: 'unknown', command: spec.command }], proposedExecpolicyAmendment: ['/bin/bash', '-lc', spec.command],
-      availableDecisions: ['accept', 'cancel'],
-    }, turn.abort.signal);
+    const res = await askClient(
+      'item/commandExecution/requestApproval',
+      {
+        kind: 'command',
+        threadId: thread.id,
+        turnId: turn.id,
+        itemId: id,
+        startedAtMs: Date.now(),
+        environmentId: 'local',
+        ...(spec.reason ? { reason: spec.reason } : {}),
+        command,
+        cwd: thread.cwd,
+        commandActions: [{ type: 'unknown', command: spec.command }],
+        proposedExecpolicyAmendment: ['/bin/bash', '-lc', spec.command],
+        availableDecisions: ['accept', 'cancel'],
+      },
+      turn.abort.signal,
+    );
     status('active', []);
     if (!res) return;
     decision = res.decision;
   }
   if (decision === 'accept' || decision === 'acceptForSession') {
     record({ kind: 'tool_ran', name: 'commandExecution', input: { command: spec.command } });
-    const output = spec.outputBytes ? bigOutput(spec.outputBytes) : spec.output ?? 'ok\n';
+    const output = spec.outputBytes ? bigOutput(spec.outputBytes) : (spec.output ?? 'ok\n');
     const exitCode = spec.exitCode ?? 0;
-    itemCompleted(turn, item({ processId: String(process.pid), status: exitCode === 0 ? 'completed' : 'failed', aggregatedOutput: output, exitCode, durationMs: 0, completedAtMs: Date.now() }));
+    itemCompleted(
+      turn,
+      item({
+        processId: String(process.pid),
+        status: exitCode === 0 ? 'completed' : 'failed',
+        aggregatedOutput: output,
+        exitCode,
+        durationMs: 0,
+        completedAtMs: Date.now(),
+      }),
+    );
   } else {
     itemCompleted(turn, item({ status: 'declined', completedAtMs: Date.now() }));
   }
@@ -127,17 +240,38 @@ async function runCommand(spec, turn) {
 
 async function runPatch(spec, turn) {
   const id = `call_${++itemCounter}`;
-  const changes = (spec.changes ?? [{ path: `${thread.cwd}/patched.txt`, kind: 'add', diff: 'patched line\n' }]).map((c) => ({
-    path: c.path, kind: { type: c.kind ?? 'add' }, diff: c.diff ?? '',
-  }));
-  const item = (fields) => ({ type: 'fileChange', id, changes, status: 'inProgress', startedAtMs: turn.started, completedAtMs: null, ...fields });
+  const changes = (spec.changes ?? [{ path: `${thread.cwd}/patched.txt`, kind: 'add', diff: 'patched line\n' }]).map(
+    (c) => ({
+      path: c.path,
+      kind: { type: c.kind ?? 'add' },
+      diff: c.diff ?? '',
+    }),
+  );
+  const item = (fields) => ({
+    type: 'fileChange',
+    id,
+    changes,
+    status: 'inProgress',
+    startedAtMs: turn.started,
+    completedAtMs: null,
+    ...fields,
+  });
   itemStarted(turn, item({}));
   let decision = 'accept';
-  if (thread.approvalPolicy === 'untrusted' || thread.approvalPolicy === 'on-request' ? spec.ask ?? true : false) {
+  if (thread.approvalPolicy === 'untrusted' || thread.approvalPolicy === 'on-request' ? (spec.ask ?? true) : false) {
     status('active', ['waitingOnApproval']);
-    const res = await askClient('item/fileChange/requestApproval', {
-      threadId: thread.id, turnId: turn.id, itemId: id, startedAtMs: Date.now(), reason: spec.reason ?? null, grantRoot: null,
-    }, turn.abort.signal);
+    const res = await askClient(
+      'item/fileChange/requestApproval',
+      {
+        threadId: thread.id,
+        turnId: turn.id,
+        itemId: id,
+        startedAtMs: Date.now(),
+        reason: spec.reason ?? null,
+        grantRoot: null,
+      },
+      turn.abort.signal,
+    );
     status('active', []);
     if (!res) return;
     decision = res.decision;
@@ -150,16 +284,35 @@ async function runPatch(spec, turn) {
 async function runAsk(spec, turn) {
   const id = `call_${++itemCounter}`;
   const questions = spec.questions.map((q, i) => ({
-    id: q.id ?? `q${i + 1}`, header: q.header ?? '', question: q.question, isOther: true, isSecret: false,
+    id: q.id ?? `q${i + 1}`,
+    header: q.header ?? '',
+    question: q.question,
+    isOther: true,
+    isSecret: false,
     options: q.options ?? null,
   }));
-  const res = await askClient('item/tool/requestUserInput', { threadId: thread.id, turnId: turn.id, itemId: id, questions, isBlocking: true }, turn.abort.signal);
+  const res = await askClient(
+    'item/tool/requestUserInput',
+    { threadId: thread.id, turnId: turn.id, itemId: id, questions, isBlocking: true },
+    turn.abort.signal,
+  );
   record({ kind: 'user_input_answered', response: res });
 }
 
 function agentMessage(turn, text) {
   const id = `msg_${++itemCounter}`;
-  const item = (t, done) => ({ type: 'agentMessage', moderation: null, id, text: t, phase: null, memoryCitation: null, delivery: null, questions: null, startedAtMs: Date.now(), completedAtMs: done ? Date.now() : null });
+  const item = (t, done) => ({
+    type: 'agentMessage',
+    moderation: null,
+    id,
+    text: t,
+    phase: null,
+    memoryCitation: null,
+    delivery: null,
+    questions: null,
+    startedAtMs: Date.now(),
+    completedAtMs: done ? Date.now() : null,
+  });
   itemStarted(turn, item('', false));
   notify('item/agentMessage/delta', { threadId: thread.id, turnId: turn.id, itemId: id, delta: text });
   itemCompleted(turn, item(text, true));
@@ -167,10 +320,23 @@ function agentMessage(turn, text) {
 
 function reasoning(turn, text) {
   const id = `rs_${++itemCounter}`;
-  const item = (summary, done) => ({ type: 'reasoning', id, summary, content: [], startedAtMs: Date.now(), completedAtMs: done ? Date.now() : null });
+  const item = (summary, done) => ({
+    type: 'reasoning',
+    id,
+    summary,
+    content: [],
+    startedAtMs: Date.now(),
+    completedAtMs: done ? Date.now() : null,
+  });
   itemStarted(turn, item([], false));
   notify('item/reasoning/summaryPartAdded', { threadId: thread.id, turnId: turn.id, itemId: id, summaryIndex: 0 });
-  notify('item/reasoning/summaryTextDelta', { threadId: thread.id, turnId: turn.id, itemId: id, delta: text, summaryIndex: 0 });
+  notify('item/reasoning/summaryTextDelta', {
+    threadId: thread.id,
+    turnId: turn.id,
+    itemId: id,
+    delta: text,
+    summaryIndex: 0,
+  });
   itemCompleted(turn, item([text], true));
 }
 
@@ -180,7 +346,13 @@ async function runStep(step, turn) {
   if (step.tool) {
     const t = step.tool;
     if (t.name === 'Bash') return runCommand({ ...t, command: t.input?.command ?? 'true' }, turn);
-    return runPatch({ ...t, changes: [{ path: t.input?.file_path ?? `${thread.cwd}/file.txt`, kind: 'add', diff: t.input?.content ?? '' }] }, turn);
+    return runPatch(
+      {
+        ...t,
+        changes: [{ path: t.input?.file_path ?? `${thread.cwd}/file.txt`, kind: 'add', diff: t.input?.content ?? '' }],
+      },
+      turn,
+    );
   }
   if (step.command) return runCommand(step.command, turn);
   if (step.patch) return runPatch(step.patch, turn);
@@ -197,7 +369,11 @@ async function runStep(step, turn) {
     const res = await new Promise((resolve) => {
       const id = serverRequestId++;
       waitingForClient.set(id, resolve);
-      out({ method: 'mcpServer/elicitation/request', id, params: { threadId: thread.id, turnId: turn.id, serverName: 'x', message: 'hi' } });
+      out({
+        method: 'mcpServer/elicitation/request',
+        id,
+        params: { threadId: thread.id, turnId: turn.id, serverName: 'x', message: 'hi' },
+      });
     });
     return record({ kind: 'client_answered_unknown_request', response: res });
   }
@@ -206,28 +382,53 @@ async function runStep(step, turn) {
 
 /** One model call's usage: `last` is the call, `total` accumulates over the thread. */
 function tokenUsage(turn, usage) {
-  const last = { totalTokens: 0, inputTokens: 100, cachedInputTokens: 20, cacheWriteInputTokens: 0, outputTokens: 10, reasoningOutputTokens: 4, ...usage };
+  const last = {
+    totalTokens: 0,
+    inputTokens: 100,
+    cachedInputTokens: 20,
+    cacheWriteInputTokens: 0,
+    outputTokens: 10,
+    reasoningOutputTokens: 4,
+    ...usage,
+  };
   last.totalTokens = last.inputTokens + last.outputTokens;
   const total = { ...last };
   for (const k of Object.keys(total)) total[k] += thread.total?.[k] ?? 0;
   thread.total = total;
   thread.lastTurnId = turn.id;
   thread.lastUsage = last;
-  notify('thread/tokenUsage/updated', { threadId: thread.id, turnId: turn.id, tokenUsage: { total, last, modelContextWindow: 258400 } });
+  notify('thread/tokenUsage/updated', {
+    threadId: thread.id,
+    turnId: turn.id,
+    tokenUsage: { total, last, modelContextWindow: 258400 },
+  });
 }
 
 async function runTurn(requestId, params) {
-  const text = (params.input ?? []).filter((i) => i.type === 'text').map((i) => i.text).join('\n');
+  const text = (params.input ?? [])
+    .filter((i) => i.type === 'text')
+    .map((i) => i.text)
+    .join('\n');
   const turn = { id: uuidv7(), started: Date.now(), abort: new AbortController(), apiError: null };
   current = turn;
   record({ kind: 'turn_params', params });
   reply(requestId, { turn: turnObject(turn, 'inProgress') });
   status('active', []);
   notify('turn/started', { threadId: thread.id, turn: turnObject(turn, 'inProgress', { started: true }) });
-  const userItem = (done) => ({ type: 'userMessage', id: uuidv7(), clientId: null, content: params.input ?? [], startedAtMs: turn.started, completedAtMs: done ? Date.now() : null });
+  const userItem = (done) => ({
+    type: 'userMessage',
+    id: uuidv7(),
+    clientId: null,
+    content: params.input ?? [],
+    startedAtMs: turn.started,
+    completedAtMs: done ? Date.now() : null,
+  });
   itemStarted(turn, userItem(false));
   itemCompleted(turn, userItem(true));
-  const script = turnFor(scenario, turnIndex++, text, [{ thinking: '**Planning** I should answer.' }, { text: `Hello! You said: ${text}` }]);
+  const script = turnFor(scenario, turnIndex++, text, [
+    { thinking: '**Planning** I should answer.' },
+    { text: `Hello! You said: ${text}` },
+  ]);
   for (const step of script.steps ?? []) {
     if (turn.abort.signal.aborted || turn.apiError) break;
     await runStep(step, turn);
@@ -250,16 +451,40 @@ async function runTurn(requestId, params) {
   status('idle');
   notify('turn/completed', {
     threadId: thread.id,
-    turn: { id: turn.id, rootTurnId: turn.id, items: [], itemsView: 'summary', status: finalStatus, error, startedAt: Math.floor(turn.started / 1000), completedAt: nowSec(), durationMs: Date.now() - turn.started },
+    turn: {
+      id: turn.id,
+      rootTurnId: turn.id,
+      items: [],
+      itemsView: 'summary',
+      status: finalStatus,
+      error,
+      startedAt: Math.floor(turn.started / 1000),
+      completedAt: nowSec(),
+      durationMs: Date.now() - turn.started,
+    },
   });
 }
 
 function onRequest(id, method, params = {}) {
   switch (method) {
     case 'initialize':
-      return reply(id, { userAgent: `${params.clientInfo?.name ?? 'client'}/0.169.0 (fake)`, codexHome: '/fake/.codex', platformFamily: 'unix', platformOs: 'linux' });
+      return reply(id, {
+        userAgent: `${params.clientInfo?.name ?? 'client'}/0.169.0 (fake)`,
+        codexHome: '/fake/.codex',
+        platformFamily: 'unix',
+        platformOs: 'linux',
+      });
     case 'thread/start': {
-      thread = { id: uuidv7(), cwd: params.cwd ?? process.cwd(), model: params.model ?? 'gpt-5.5', approvalPolicy: params.approvalPolicy ?? 'on-request', sandbox: params.sandbox ?? 'read-only', createdAt: nowSec(), turns: 0, total: null };
+      thread = {
+        id: uuidv7(),
+        cwd: params.cwd ?? process.cwd(),
+        model: params.model ?? 'gpt-5.5',
+        approvalPolicy: params.approvalPolicy ?? 'on-request',
+        sandbox: params.sandbox ?? 'read-only',
+        createdAt: nowSec(),
+        turns: 0,
+        total: null,
+      };
       saveSession('codex', thread.id, thread);
       reply(id, threadResult(thread));
       return notify('thread/started', { thread: threadObject(thread) });
@@ -267,15 +492,27 @@ function onRequest(id, method, params = {}) {
     case 'thread/resume': {
       const saved = loadSession('codex', String(params.threadId));
       if (!saved) return replyError(id, -32600, `no rollout found for thread id ${params.threadId}`);
-      thread = { ...saved, cwd: params.cwd ?? saved.cwd, model: params.model ?? saved.model, approvalPolicy: params.approvalPolicy ?? saved.approvalPolicy, sandbox: params.sandbox ?? saved.sandbox };
+      thread = {
+        ...saved,
+        cwd: params.cwd ?? saved.cwd,
+        model: params.model ?? saved.model,
+        approvalPolicy: params.approvalPolicy ?? saved.approvalPolicy,
+        sandbox: params.sandbox ?? saved.sandbox,
+      };
       reply(id, threadResult(thread, true));
       status('idle');
       // Like the real server: the previous turn's usage is replayed before the next turn starts.
-      if (saved.lastUsage) notify('thread/tokenUsage/updated', { threadId: thread.id, turnId: saved.lastTurnId, tokenUsage: { total: saved.total, last: saved.lastUsage, modelContextWindow: 258400 } });
+      if (saved.lastUsage)
+        notify('thread/tokenUsage/updated', {
+          threadId: thread.id,
+          turnId: saved.lastTurnId,
+          tokenUsage: { total: saved.total, last: saved.lastUsage, modelContextWindow: 258400 },
+        });
       return;
     }
     case 'turn/start':
-      if (!thread || params.threadId !== thread.id) return replyError(id, -32600, `thread not found: ${params.threadId}`);
+      if (!thread || params.threadId !== thread.id)
+        return replyError(id, -32600, `thread not found: ${params.threadId}`);
       if (current) return replyError(id, -32600, 'a turn is already in progress');
       return void runTurn(id, params);
     case 'turn/interrupt':
@@ -287,20 +524,23 @@ function onRequest(id, method, params = {}) {
   }
 }
 
-readLines((line) => {
-  let msg;
-  try {
-    msg = JSON.parse(line);
-  } catch {
-    return;
-  }
-  if (typeof msg.method === 'string' && msg.id !== undefined) return onRequest(msg.id, msg.method, msg.params);
-  if (typeof msg.method === 'string') return; // notifications (initialized, ...)
-  if (msg.id !== undefined) {
-    const resolve = waitingForClient.get(msg.id);
-    if (resolve) {
-      waitingForClient.delete(msg.id);
-      resolve(msg.error ? { error: msg.error, decision: 'decline' } : msg.result ?? {});
+readLines(
+  (line) => {
+    let msg;
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      return;
     }
-  }
-}, () => process.exit(0));
+    if (typeof msg.method === 'string' && msg.id !== undefined) return onRequest(msg.id, msg.method, msg.params);
+    if (typeof msg.method === 'string') return; // notifications (initialized, ...)
+    if (msg.id !== undefined) {
+      const resolve = waitingForClient.get(msg.id);
+      if (resolve) {
+        waitingForClient.delete(msg.id);
+        resolve(msg.error ? { error: msg.error, decision: 'decline' } : (msg.result ?? {}));
+      }
+    }
+  },
+  () => process.exit(0),
+);

@@ -109,10 +109,14 @@ export function readLines(onLine, onEnd) {
 export function sleep(ms, signal) {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }
 
@@ -127,7 +131,8 @@ export function applyProcessOptions(scenario) {
 /** A long-running grandchild in our process group (like a tool the agent started). */
 export function spawnGrandchild(ignoreSigterm = false) {
   // It reports itself ready once its signal handling is in place, so tests never race its startup.
-  const ready = 'process.env.FAKE_AGENT_RECORD && require("fs").appendFileSync(process.env.FAKE_AGENT_RECORD, JSON.stringify({ pid: process.pid, kind: "grandchild_ready" }) + "\\n");';
+  const ready =
+    'process.env.FAKE_AGENT_RECORD && require("fs").appendFileSync(process.env.FAKE_AGENT_RECORD, JSON.stringify({ pid: process.pid, kind: "grandchild_ready" }) + "\\n");';
   const code = `${ignoreSigterm ? 'process.on("SIGTERM",()=>{});' : ''} ${ready} setInterval(()=>{}, 1000)`;
   const child = spawn(process.execPath, ['-e', code], {
     stdio: 'ignore',

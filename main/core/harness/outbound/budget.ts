@@ -98,7 +98,10 @@ export function fitToBudget(item: PostItemInput, budgetBytes: number = ITEM_BUDG
     if (text === undefined || text.length === 0) return;
     const original = Buffer.from(text, 'utf8');
     const f: Field = {
-      path, original, keep: original.length, json: jsonBytes(text),
+      path,
+      original,
+      keep: original.length,
+      json: jsonBytes(text),
       set: (value) => {
         holder[key] = value;
         f.json = jsonBytes(value);
@@ -106,7 +109,8 @@ export function fitToBudget(item: PostItemInput, budgetBytes: number = ITEM_BUDG
     };
     fields.push(f);
   };
-  if (first && first.type === 'text' && typeof first.text === 'string') add('content[0].text', content[0] as Record<string, unknown>, 'text');
+  if (first && first.type === 'text' && typeof first.text === 'string')
+    add('content[0].text', content[0] as Record<string, unknown>, 'text');
   if (typeof metadata.text === 'string') add('metadata.text', metadata, 'text');
   add('metadata.tool.output', tool, 'output');
   add('metadata.tool.input', tool, 'input');
@@ -115,7 +119,8 @@ export function fitToBudget(item: PostItemInput, budgetBytes: number = ITEM_BUDG
   const prior = isRecord(item.metadata?.truncated) ? (item.metadata!.truncated as Partial<TruncationInfo>) : undefined;
   const info: TruncationInfo = {
     // Re-fitting an already truncated item keeps the size of the very first original.
-    original_bytes: typeof prior?.original_bytes === 'number' ? Math.max(prior.original_bytes, originalBytes) : originalBytes,
+    original_bytes:
+      typeof prior?.original_bytes === 'number' ? Math.max(prior.original_bytes, originalBytes) : originalBytes,
     fields: Array.isArray(prior?.fields) ? prior.fields.filter((f): f is string => typeof f === 'string') : [],
   };
   metadata.truncated = info;
@@ -146,4 +151,3 @@ export function fitToBudget(item: PostItemInput, budgetBytes: number = ITEM_BUDG
 }
 
 const jsonBytes = (s: string): number => Buffer.byteLength(JSON.stringify(s), 'utf8');
-

@@ -13,7 +13,14 @@ import { clip, firstChars, oneLine, toolSummary } from '../../agents/tool-summar
 export { clip, firstChars, oneLine, toolSummary };
 
 export const ITEM_KINDS = [
-  'text', 'tool_call', 'tool_result', 'thinking', 'status', 'turn_end', 'pending_prompt', 'pending_prompt_resolved',
+  'text',
+  'tool_call',
+  'tool_result',
+  'thinking',
+  'status',
+  'turn_end',
+  'pending_prompt',
+  'pending_prompt_resolved',
 ] as const;
 export const ACTIVITY_KINDS = ['section_attached', 'thread_activated', 'thread_failed', 'thread_stopped'] as const;
 export type ItemKind = (typeof ITEM_KINDS)[number] | (typeof ACTIVITY_KINDS)[number];
@@ -54,7 +61,8 @@ export function toolResultItem(invocationId: string, output: string, isError: bo
   const lines = splitLines(output);
   const first = lines.find((l) => l.trim() !== '') ?? '';
   const count = `(${lines.length} ${lines.length === 1 ? 'line' : 'lines'})`;
-  const brief = lines.length === 0 ? `${arrow} (no output)` : `${arrow} ${clip(oneLine(first), TOOL_BRIEF_MAX_CHARS)} ${count}`;
+  const brief =
+    lines.length === 0 ? `${arrow} (no output)` : `${arrow} ${clip(oneLine(first), TOOL_BRIEF_MAX_CHARS)} ${count}`;
   return build('tool_result', brief, { tool: { invocation_id: invocationId, output, is_error: isError } });
 }
 
@@ -103,8 +111,11 @@ export interface Refusal {
 export function refusedItemPlaceholder(refused: PostItemInput, emissionId: string, refusal: Refusal): PostItemInput {
   const type = refused.metadata?.type;
   const detail = { code: refusal.code, message: refusal.message, kind: typeof type === 'string' ? type : null };
-  const item = build('status', `An item could not be posted (${refusal.code}: ${refusal.message}); its full content is in thread.log.`,
-    { status: ITEM_REFUSED_STATUS, detail });
+  const item = build(
+    'status',
+    `An item could not be posted (${refusal.code}: ${refusal.message}); its full content is in thread.log.`,
+    { status: ITEM_REFUSED_STATUS, detail },
+  );
   item.metadata!.emission_id = emissionId;
   return refused.parent_id !== undefined ? { ...item, parent_id: refused.parent_id } : item;
 }
@@ -143,7 +154,10 @@ export type PromptResolution = {
   answeredVia?: 'thread' | 'desktop';
   /** The prompt itself, only to name questions in the brief; not posted. */
   prompt?: AgentPrompt;
-} & ({ resolution: 'answered'; answer: PromptAnswer; answeredVia: 'thread' | 'desktop' } | { resolution: 'cancelled' | 'failed' });
+} & (
+  | { resolution: 'answered'; answer: PromptAnswer; answeredVia: 'thread' | 'desktop' }
+  | { resolution: 'cancelled' | 'failed' }
+);
 
 const NO_PROMPT: AgentPrompt = { id: '', kind: 'text', question: '' };
 
@@ -166,21 +180,29 @@ export function promptResolvedItem(r: PromptResolution): PostItemInput {
 
 export function sectionAttachedItem(instanceId: string, version: string): PostItemInput {
   return build('section_attached', `Worker attached (instance ${instanceId}, version ${version})`, {
-    instance_id: instanceId, version,
+    instance_id: instanceId,
+    version,
   });
 }
 
 export function threadActivatedItem(alias: string, agentType: string, agentSessionId: string | null): PostItemInput {
   const session = agentSessionId ? `, session ${agentSessionId}` : '';
   return build('thread_activated', `Thread ${alias} activated (${agentType}${session})`, {
-    alias, agent_type: agentType, agent_session_id: agentSessionId,
+    alias,
+    agent_type: agentType,
+    agent_session_id: agentSessionId,
   });
 }
 
 export function threadFailedItem(alias: string, error: { code: string; message: string }): PostItemInput {
-  return build('thread_failed', clip(oneLine(`Thread ${alias} failed: ${error.code} — ${error.message}`), TOOL_BRIEF_MAX_CHARS), {
-    alias, error: { code: error.code, message: error.message },
-  });
+  return build(
+    'thread_failed',
+    clip(oneLine(`Thread ${alias} failed: ${error.code} — ${error.message}`), TOOL_BRIEF_MAX_CHARS),
+    {
+      alias,
+      error: { code: error.code, message: error.message },
+    },
+  );
 }
 
 export function threadStoppedItem(alias: string, reason: string): PostItemInput {

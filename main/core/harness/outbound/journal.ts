@@ -34,7 +34,12 @@ const JournalItem = z.looseObject({
 
 export const JournalRecord = z.discriminatedUnion('op', [
   z.looseObject({ op: z.literal('emit'), id: z.string().min(1), at: z.string().optional(), item: JournalItem }),
-  z.looseObject({ op: z.literal('done'), id: z.string().min(1), item_id: z.string().min(1), created_at: z.string().min(1) }),
+  z.looseObject({
+    op: z.literal('done'),
+    id: z.string().min(1),
+    item_id: z.string().min(1),
+    created_at: z.string().min(1),
+  }),
   z.looseObject({ op: z.literal('cursor'), item_id: z.string().min(1), created_at: z.string().min(1) }),
   z.looseObject({ op: z.literal('refused'), id: z.string().min(1), code: z.string().min(1), message: z.string() }),
 ]);
@@ -89,8 +94,16 @@ export async function readJournal(path: string, logger: Logger): Promise<Journal
     }
     if (!record) {
       skippedLines++;
-      if (torn) logger.warn('outbox_journal_torn_line', `${path}: the last line was cut short (an interrupted write); ignored`, { line: index + 1 });
-      else logger.warn('outbox_journal_bad_line', `${path}: line ${index + 1} is not a valid journal record; skipped`, { line: index + 1 });
+      if (torn)
+        logger.warn(
+          'outbox_journal_torn_line',
+          `${path}: the last line was cut short (an interrupted write); ignored`,
+          { line: index + 1 },
+        );
+      else
+        logger.warn('outbox_journal_bad_line', `${path}: line ${index + 1} is not a valid journal record; skipped`, {
+          line: index + 1,
+        });
       return;
     }
     if (record.op === 'emit') {
@@ -114,7 +127,7 @@ const cursorLine = (c: ConfirmedItem): string => JSON.stringify({ op: 'cursor', 
 /** One record per call; loops because a write to a file may be short. */
 function writeAll(fd: number, text: string): void {
   const buf = Buffer.from(text, 'utf8');
-  for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
+  for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off, buf.length - off);
 }
 
 /** An open journal: synchronous appends on one append-mode fd, so records keep emission order. */
@@ -124,12 +137,18 @@ export class Journal {
   private unsynced = false;
   private syncing: Promise<void> | null = null;
 
-  private constructor(readonly path: string, fd: number) {
+  private constructor(
+    readonly path: string,
+    fd: number,
+  ) {
     this.fd = fd;
   }
 
   /** Rewrites the journal atomically to exactly `state` (drops done and unreadable lines), then opens it. */
-  static async openCompacted(path: string, state: { pending: Array<Pick<PendingEmission, 'id' | 'item'>>; lastConfirmed: ConfirmedItem | null }): Promise<Journal> {
+  static async openCompacted(
+    path: string,
+    state: { pending: Array<Pick<PendingEmission, 'id' | 'item'>>; lastConfirmed: ConfirmedItem | null },
+  ): Promise<Journal> {
     let text = state.lastConfirmed ? cursorLine(state.lastConfirmed) : '';
     for (const p of state.pending) text += emitLine(p.id, p.item);
     await writeFileAtomic(path, text, { mode: 0o600 });
@@ -159,9 +178,11 @@ export class Journal {
         const fd = this.requireFd();
         this.unsynced = false;
         this.syncing = new Promise<void>((resolve, reject) => {
-          fdatasync(fd, (err) => (err
-            ? reject(new WorkerError('STATE_IO_ERROR', `${this.path} cannot be synced (${err.code ?? 'error'})`))
-            : resolve()));
+          fdatasync(fd, (err) =>
+            err
+              ? reject(new WorkerError('STATE_IO_ERROR', `${this.path} cannot be synced (${err.code ?? 'error'})`))
+              : resolve(),
+          );
         }).finally(() => {
           this.syncing = null;
         });
@@ -199,7 +220,10 @@ export class Journal {
     try {
       writeAll(fd, line);
     } catch (e) {
-      throw new WorkerError('STATE_IO_ERROR', `${this.path} cannot be written (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+      throw new WorkerError(
+        'STATE_IO_ERROR',
+        `${this.path} cannot be written (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
     }
   }
 

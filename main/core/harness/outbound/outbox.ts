@@ -24,7 +24,15 @@ import type { Logger } from '../../log';
 import { newEmissionId } from '../../ids';
 import type { ThreadLogRecord } from '../../agents/thread-log';
 import { ITEM_BUDGET_BYTES, fitToBudget, itemBytes } from './budget';
-import { REFUSAL_MESSAGE_MAX_CHARS, clip, emissionIdOf, isRefusedItemPlaceholder, oneLine, refusedItemPlaceholder, type Refusal } from './items';
+import {
+  REFUSAL_MESSAGE_MAX_CHARS,
+  clip,
+  emissionIdOf,
+  isRefusedItemPlaceholder,
+  oneLine,
+  refusedItemPlaceholder,
+  type Refusal,
+} from './items';
 import { Journal, readJournal, type ConfirmedItem, type PendingEmission } from './journal';
 
 export const DEFAULT_POST_DEADLINE_MS = 10 * 60 * 1000;
@@ -90,7 +98,17 @@ function newEntry(emissionId: string, item: PostItemInput, original: PostItemInp
   });
   // Callers may ignore `posted`; a failure is reported through onFatal, never as an unhandled rejection.
   promise.catch(() => undefined);
-  return { emissionId, item, original, needsCheck, refitted: false, logged: original !== null, resolve, reject, promise };
+  return {
+    emissionId,
+    item,
+    original,
+    needsCheck,
+    refitted: false,
+    logged: original !== null,
+    resolve,
+    reject,
+    promise,
+  };
 }
 
 /** How an error from one attempt is handled. */
@@ -132,7 +150,9 @@ function classify(e: unknown): Failure {
  * the proxy: the item is fine, and after the user fixes that it must be posted as it is (decisions §8.3).
  */
 function refusesTheItem(error: WorkerError): boolean {
-  return error instanceof ApiError && error.code === 'API_COMMAND_FAILED' && (error.status === 400 || error.status === 422);
+  return (
+    error instanceof ApiError && error.code === 'API_COMMAND_FAILED' && (error.status === 400 || error.status === 422)
+  );
 }
 
 /**
@@ -144,11 +164,24 @@ function replaceRefused(p: PendingEmission, options: OutboxOptions): PendingEmis
   const refusal: Refusal = p.refused;
   const fields = { emission_id: p.id, code: refusal.code, message: refusal.message };
   if (isRefusedItemPlaceholder(p.item)) {
-    options.logger.warn('outbox_placeholder_refused', `the placeholder ${p.id} was refused too (${refusal.code}); posting it again`, { thread: options.alias, ...fields });
+    options.logger.warn(
+      'outbox_placeholder_refused',
+      `the placeholder ${p.id} was refused too (${refusal.code}); posting it again`,
+      { thread: options.alias, ...fields },
+    );
     return { id: p.id, item: p.item };
   }
-  options.logger.warn('outbox_item_replaced', `item ${p.id} was refused for good (${refusal.code}); posting a placeholder in its place`, { thread: options.alias, ...fields });
-  options.threadLog?.append({ src: 'worker', event: 'outbox_item_replaced', ...fields, kind: p.item.metadata?.type ?? null });
+  options.logger.warn(
+    'outbox_item_replaced',
+    `item ${p.id} was refused for good (${refusal.code}); posting a placeholder in its place`,
+    { thread: options.alias, ...fields },
+  );
+  options.threadLog?.append({
+    src: 'worker',
+    event: 'outbox_item_replaced',
+    ...fields,
+    kind: p.item.metadata?.type ?? null,
+  });
   return { id: p.id, item: refusedItemPlaceholder(p.item, p.id, refusal) };
 }
 
@@ -212,13 +245,18 @@ export class Outbox {
    * STATE_IO_ERROR when the journal cannot be written (nothing was queued then).
    */
   enqueue(input: PostItemInput): Enqueued {
-    if (this.state === 'closed') throw new WorkerError('OUTBOX_CLOSED', `the outbox of ${this.options.alias} is closed`);
+    if (this.state === 'closed')
+      throw new WorkerError('OUTBOX_CLOSED', `the outbox of ${this.options.alias} is closed`);
     const emissionId = emissionIdOf(input) ?? newEmissionId();
     const item: PostItemInput = { ...input, metadata: { ...(input.metadata ?? {}), emission_id: emissionId } };
     const fit = fitToBudget(item, this.budgetBytes);
     this.journal.appendEmit(emissionId, fit.item);
     const entry = newEntry(emissionId, fit.item, fit.truncated ? item : null, false);
-    if (fit.truncated) this.logPayload('outbox_item_truncated', entry, item, { original_bytes: fit.originalBytes, fields: fit.truncated.fields });
+    if (fit.truncated)
+      this.logPayload('outbox_item_truncated', entry, item, {
+        original_bytes: fit.originalBytes,
+        fields: fit.truncated.fields,
+      });
     if (this.state === 'failed') {
       // Journaled for the next run; this run posts nothing more.
       entry.reject(this.fatalError!);
@@ -234,7 +272,11 @@ export class Outbox {
     for (;;) {
       if (this.state === 'failed') throw this.fatalError!;
       if (this.queue.length === 0) return;
-      if (this.state === 'closed') throw new WorkerError('OUTBOX_CLOSED', `the outbox of ${this.options.alias} closed with ${this.queue.length} item(s) pending`);
+      if (this.state === 'closed')
+        throw new WorkerError(
+          'OUTBOX_CLOSED',
+          `the outbox of ${this.options.alias} closed with ${this.queue.length} item(s) pending`,
+        );
       await new Promise<void>((r) => this.waiters.push(r));
     }
   }
@@ -259,7 +301,10 @@ export class Outbox {
       this.abort.abort();
       // The client honours the abort; the bound only guards against one that does not.
       if (pump) await Promise.race([pump.catch(() => undefined), new Promise((r) => setTimeout(r, 1_000).unref())]);
-      const closed = new WorkerError('OUTBOX_CLOSED', `the outbox of ${this.options.alias} was closed before the item was posted`);
+      const closed = new WorkerError(
+        'OUTBOX_CLOSED',
+        `the outbox of ${this.options.alias} was closed before the item was posted`,
+      );
       for (const entry of this.queue) entry.reject(closed);
       this.journal.close();
       this.notify();
@@ -302,7 +347,8 @@ export class Outbox {
         // Nothing reaches the server before its journal line is on disk (group commit: one sync per burst).
         await this.journal.sync();
         const stored = await this.options.api.postThreadItem(this.options.ref, this.options.alias, entry.item, {
-          retry: 'none', signal: this.abort.signal,
+          retry: 'none',
+          signal: this.abort.signal,
         });
         this.confirm(entry, stored);
         return 'posted';
@@ -317,31 +363,50 @@ export class Outbox {
 
       if (failure.kind === 'too_large') {
         if (this.refit(entry)) continue;
-        this.fail(entry, new WorkerError('THREAD_ITEM_TOO_LARGE',
-          `the server refused item ${entry.emissionId} as too large (${itemBytes(entry.item)} bytes after truncation)`,
-          { emission_id: entry.emissionId }), failure);
+        this.fail(
+          entry,
+          new WorkerError(
+            'THREAD_ITEM_TOO_LARGE',
+            `the server refused item ${entry.emissionId} as too large (${itemBytes(entry.item)} bytes after truncation)`,
+            { emission_id: entry.emissionId },
+          ),
+          failure,
+        );
         return 'stop';
       }
       if (failure.kind === 'limited' && ++commandFailures >= MAX_COMMAND_FAILURES) {
         // Only a definite 4xx answer is a refusal of the item; 3 unreadable answers or throws are not.
-        this.fail(entry, new WorkerError('THREAD_POST_FAILED',
-          `posting to ${this.options.alias} failed ${commandFailures} times: ${failure.error.message}`,
-          { emission_id: entry.emissionId, last_code: failure.error.code }),
-        refusesTheItem(failure.error) ? failure : undefined);
+        this.fail(
+          entry,
+          new WorkerError(
+            'THREAD_POST_FAILED',
+            `posting to ${this.options.alias} failed ${commandFailures} times: ${failure.error.message}`,
+            { emission_id: entry.emissionId, last_code: failure.error.code },
+          ),
+          refusesTheItem(failure.error) ? failure : undefined,
+        );
         return 'stop';
       }
       const elapsed = Date.now() - started;
       if (elapsed >= this.postDeadlineMs) {
-        this.fail(entry, new WorkerError('THREAD_POST_FAILED',
-          `posting to ${this.options.alias} still failed after ${Math.round(elapsed / 1000)} s of retries: ${failure.error.message}`,
-          { emission_id: entry.emissionId, last_code: failure.error.code }));
+        this.fail(
+          entry,
+          new WorkerError(
+            'THREAD_POST_FAILED',
+            `posting to ${this.options.alias} still failed after ${Math.round(elapsed / 1000)} s of retries: ${failure.error.message}`,
+            { emission_id: entry.emissionId, last_code: failure.error.code },
+          ),
+        );
         return 'stop';
       }
       let delay = backoff.next();
       if (failure.retryAfterMs !== null && failure.retryAfterMs > delay) delay = failure.retryAfterMs;
       delay = Math.min(delay, this.postDeadlineMs - elapsed);
       this.log.warn('outbox_retry', `posting failed (${failure.error.code}); retrying in ${delay} ms`, {
-        code: failure.error.code, emission_id: entry.emissionId, delay_ms: delay, ambiguous: failure.ambiguous,
+        code: failure.error.code,
+        emission_id: entry.emissionId,
+        delay_ms: delay,
+        ambiguous: failure.ambiguous,
       });
       this.options.onTransientError?.(failure.error);
       try {
@@ -361,11 +426,12 @@ export class Outbox {
     const wanted = new Set(this.queue.filter((e) => e.needsCheck).map((e) => e.emissionId));
     const found = new Map<string, ThreadItem>();
     const stopAt = this.lastConfirmed?.created_at ?? null;
-    const maxPages = stopAt ? MAX_LOOKBACK_PAGES : this.options.lookbackPages ?? DEFAULT_LOOKBACK_PAGES;
+    const maxPages = stopAt ? MAX_LOOKBACK_PAGES : (this.options.lookbackPages ?? DEFAULT_LOOKBACK_PAGES);
     let before: string | undefined;
     for (let page = 0; page < maxPages && found.size < wanted.size; page++) {
       const items = await this.options.api.listThreadItems(
-        this.options.ref, this.options.alias,
+        this.options.ref,
+        this.options.alias,
         before === undefined ? { ascending: false } : { ascending: false, created_before: before },
         { retry: 'none', signal: this.abort.signal },
       );
@@ -379,9 +445,14 @@ export class Outbox {
       if (stopAt !== null && oldest <= stopAt) break;
       before = oldest;
     }
-    this.log.info('outbox_lookup', `looked for ${wanted.size} emission(s) on the server; ${found.size} already stored`, {
-      wanted: wanted.size, found: found.size,
-    });
+    this.log.info(
+      'outbox_lookup',
+      `looked for ${wanted.size} emission(s) on the server; ${found.size} already stored`,
+      {
+        wanted: wanted.size,
+        found: found.size,
+      },
+    );
     // Confirm in emission order so done records, callbacks and the cursor follow the thread's order.
     for (const entry of [...this.queue]) {
       if (!entry.needsCheck) continue;
@@ -421,10 +492,19 @@ export class Outbox {
     const current = itemBytes(entry.item);
     const fit = fitToBudget(source, Math.floor(Math.min(this.budgetBytes, current) / 4));
     if (!fit.truncated || fit.bytes >= current) return false;
-    if (!entry.logged) this.logPayload('outbox_item_truncated', entry, source, { original_bytes: fit.originalBytes, fields: fit.truncated.fields });
-    this.log.warn('outbox_refit', `the server refused ${entry.emissionId} as too large; retrying at ${fit.bytes} bytes`, {
-      emission_id: entry.emissionId, bytes: fit.bytes,
-    });
+    if (!entry.logged)
+      this.logPayload('outbox_item_truncated', entry, source, {
+        original_bytes: fit.originalBytes,
+        fields: fit.truncated.fields,
+      });
+    this.log.warn(
+      'outbox_refit',
+      `the server refused ${entry.emissionId} as too large; retrying at ${fit.bytes} bytes`,
+      {
+        emission_id: entry.emissionId,
+        bytes: fit.bytes,
+      },
+    );
     entry.item = fit.item;
     return true;
   }
@@ -433,11 +513,21 @@ export class Outbox {
   private fail(entry: Entry, error: WorkerError, refusedBy?: Failure): void {
     this.state = 'failed';
     this.fatalError = error;
-    this.log.error('outbox_failed', error.message, { code: error.code, emission_id: entry.emissionId, refused: refusedBy !== undefined });
-    this.logPayload('outbox_item_rejected', entry, entry.original ?? entry.item, { code: error.code, message: error.message });
+    this.log.error('outbox_failed', error.message, {
+      code: error.code,
+      emission_id: entry.emissionId,
+      refused: refusedBy !== undefined,
+    });
+    this.logPayload('outbox_item_rejected', entry, entry.original ?? entry.item, {
+      code: error.code,
+      message: error.message,
+    });
     if (refusedBy) {
       try {
-        this.journal.appendRefused(entry.emissionId, { code: error.code, message: clip(oneLine(refusedBy.error.message), REFUSAL_MESSAGE_MAX_CHARS) });
+        this.journal.appendRefused(entry.emissionId, {
+          code: error.code,
+          message: clip(oneLine(refusedBy.error.message), REFUSAL_MESSAGE_MAX_CHARS),
+        });
       } catch (e) {
         // Then the next open posts the item itself again, as before this mark existed.
         this.log.warn('outbox_journal_write_failed', toWorkerError(e).message, { emission_id: entry.emissionId });
