@@ -27,7 +27,7 @@ export async function waitUntil<T>(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
-    if (v) return v as NonNullable<T>;
+    if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(intervalMs);
   }
@@ -36,7 +36,7 @@ export async function waitUntil<T>(
 export function quantile(values: number[], q: number): number {
   if (values.length === 0) return NaN;
   const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
 }
 export const median = (v: number[]): number => quantile(v, 0.5);
 export const p99 = (v: number[]): number => quantile(v, 0.99);
@@ -177,7 +177,7 @@ export function startWorkerProcess(w: World): WorkerChild {
   let err = '';
   let partial = '';
   const lines: Array<Record<string, unknown> & { _at: number }> = [];
-  child.stderr!.on('data', (d: Buffer) => {
+  child.stderr.on('data', (d: Buffer) => {
     err += d.toString();
     if (err.length > 4_000_000) err = err.slice(-2_000_000);
     partial += d.toString();

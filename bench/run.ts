@@ -78,7 +78,7 @@ async function outbound(): Promise<void> {
   });
   const worker = startWorkerProcess(w);
   try {
-    const ref = w.sessions[0]!;
+    const ref = w.sessions[0];
     await warm(w, ref, 'job');
     w.say(ref, 'job', 'EMIT');
     await waitUntil(
@@ -123,7 +123,7 @@ async function inbound(realtime: boolean): Promise<void> {
   const w = await makeWorld({ realtime, activeMs, idleMs: 1500 });
   const worker = startWorkerProcess(w);
   try {
-    const ref = w.sessions[0]!;
+    const ref = w.sessions[0];
     await warm(w, ref, 'job');
     const lat: number[] = [];
     let seen = 0;
@@ -172,7 +172,7 @@ async function idle(realtime: boolean): Promise<void> {
   const w = await makeWorld({ realtime });
   const worker = startWorkerProcess(w);
   try {
-    const ref = w.sessions[0]!;
+    const ref = w.sessions[0];
     await warm(w, ref, 'job');
     await sleep(2000);
     w.emu.control.resetCounters();
@@ -207,7 +207,7 @@ async function scale(): Promise<void> {
       const t = await waitUntil(
         () => {
           const n = worker.logs().filter((l) => l.event === 'section_attached');
-          return n.length === 20 ? n[19]!._at : null;
+          return n.length === 20 ? n[19]._at : null;
         },
         '20 sections attached',
         60_000,
@@ -287,7 +287,7 @@ async function throughput(): Promise<void> {
   const w = await makeWorld({ realtime: true, maxAgents: T, scenario: { markers: { STREAM: { steps } } } });
   const worker = startWorkerProcess(w);
   try {
-    const ref = w.sessions[0]!;
+    const ref = w.sessions[0];
     const aliases = Array.from({ length: T }, (_, i) => `t${i}`);
     await Promise.all(aliases.map((a) => warm(w, ref, a, 120_000)));
     const samples: number[][] = [];
@@ -315,7 +315,7 @@ async function throughput(): Promise<void> {
     const peakAt = maxBacklog.indexOf(peak) * 0.25;
     // "Keeps growing" = the largest backlog is still rising in the last quarter of the run.
     const lastQuarter = maxBacklog.slice(Math.floor(maxBacklog.length * 0.75));
-    const growingAtEnd = lastQuarter.length > 1 && lastQuarter.at(-1)! > lastQuarter[0]!;
+    const growingAtEnd = lastQuarter.length > 1 && lastQuarter.at(-1)! > lastQuarter[0];
     rows.push({
       metric: `throughput: ${T} threads × ${N} emissions (5 ms apart), ${posted} items`,
       median: posted / elapsed,
@@ -362,7 +362,7 @@ const SCENARIOS: Array<[string, () => Promise<void>]> = [
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const loadAtStart = os.loadavg()[0]!.toFixed(2);
+  const loadAtStart = os.loadavg()[0].toFixed(2);
   for (const [name, fn] of SCENARIOS) {
     if (ONLY && !ONLY.has(name)) continue;
     log(`${name}…`);
@@ -382,7 +382,7 @@ async function main(): Promise<void> {
     }
     log(`${name} done in ${((Date.now() - t) / 1000).toFixed(0)} s`);
   }
-  const head = `BlobHub worker bench — ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? 'cpu'}), Node ${process.version}, ${os.platform()} ${os.release()}; load average at start ${loadAtStart}, at end ${os.loadavg()[0]!.toFixed(2)}; total ${((Date.now() - started) / 1000).toFixed(0)} s${QUICK ? ' (--quick)' : ''}`;
+  const head = `BlobHub worker bench — ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? 'cpu'}), Node ${process.version}, ${os.platform()} ${os.release()}; load average at start ${loadAtStart}, at end ${os.loadavg()[0].toFixed(2)}; total ${((Date.now() - started) / 1000).toFixed(0)} s${QUICK ? ' (--quick)' : ''}`;
   const lines = [head, '', '| figure | median | p99 | unit | goal | met |', '|---|---:|---:|---|---|---|'];
   for (const r of rows)
     lines.push(

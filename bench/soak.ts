@@ -54,7 +54,7 @@ async function main(): Promise<number> {
       },
     },
   });
-  const ref: SessionTuple = w.sessions[0]!;
+  const ref: SessionTuple = w.sessions[0];
   const aliases = Array.from({ length: THREADS }, (_, i) => `conv${i}`);
   const worker = startWorkerProcess(w);
   const random = rng(SEED);
@@ -83,7 +83,7 @@ async function main(): Promise<number> {
     log(`${THREADS} threads active; faults on for ${MINUTES} min (seed ${SEED})`);
 
     // Faults: `times` huge so `remaining` counts firings. Latency spikes on top (they slow, not fail).
-    for (const f of FAULTS) w.emu.control.addFault({ command: '*', ...f, times: BIG } as never);
+    for (const f of FAULTS) w.emu.control.addFault({ command: '*', ...f, times: BIG });
     w.emu.control.addFault({ command: '*', kind: 'latency', latencyMs: 600, probability: 0.05, times: BIG });
     faultRules = FAULTS.length + 1;
     let realtimeDrops = 0;
@@ -176,8 +176,8 @@ async function main(): Promise<number> {
         }
         if (hits.length + answered > 1) humanDup += hits.length + answered - 1;
         if (hits.length === 0) humanLost++;
-        if (hits.length && hits[0]![1] < lastIndex) humanOrder++;
-        if (hits.length) lastIndex = hits[0]![1];
+        if (hits.length && hits[0][1] < lastIndex) humanOrder++;
+        if (hits.length) lastIndex = hits[0][1];
       }
     }
     let emitted = 0;

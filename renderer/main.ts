@@ -13,7 +13,7 @@ type Route = { view: 'dashboard' } | { view: 'login' } | { view: 'prompt'; promp
 
 export function parseRoute(hash: string): Route {
   const m = /^#prompt\/(.+)$/.exec(hash);
-  if (m) return { view: 'prompt', promptId: decodeURIComponent(m[1]!) };
+  if (m) return { view: 'prompt', promptId: decodeURIComponent(m[1]) };
   return hash === '#login' ? { view: 'login' } : { view: 'dashboard' };
 }
 

@@ -63,7 +63,7 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
   } catch (e) {
     // parseArgs messages are plain ("Unknown option '--x'"), safe to show.
-    throw new WorkerError('USAGE', (e as Error).message.split('\n')[0]!);
+    throw new WorkerError('USAGE', (e as Error).message.split('\n')[0]);
   }
   const { values, positionals, tokens } = parsed;
   const [first, ...rest] = positionals;

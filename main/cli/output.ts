@@ -30,7 +30,7 @@ function oneShotRemediation(err: WorkerError, command?: string | null): string {
 /** Converts an unexpected exception into INTERNAL_ERROR with a one-line message (no stack). */
 export function unexpected(e: unknown): WorkerError {
   if (e instanceof WorkerError) return e;
-  const msg = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+  const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
   return new WorkerError('INTERNAL_ERROR', `unexpected failure: ${redact(msg)}`);
 }
 

@@ -84,7 +84,7 @@ export class Prompter {
     try {
       for (;;) {
         while (this.buf.length > 0) {
-          const ch = this.buf[0]!;
+          const ch = this.buf[0];
           this.buf = this.buf.slice(1);
           if (ch === '\r' || ch === '\n') return value;
           if (ch === '\u0003') throw new WorkerError('USAGE', 'login cancelled');

@@ -404,7 +404,7 @@ export function applyHandoffPatch(metadata: Record<string, unknown>, patch: Hand
   ];
   if (agentFields.some(([k]) => patch[k] !== undefined)) {
     const agent = block('agent');
-    for (const [k, field] of agentFields) set(agent, field, patch[k] as string | null | undefined);
+    for (const [k, field] of agentFields) set(agent, field, patch[k]);
   }
   if (patch.state !== undefined) block('instance').state = patch.state;
   return out;

@@ -30,7 +30,7 @@ function intFlag(name: string, raw: string | undefined, min: number, max: number
 export function parseFlags(argv: string[]): Flags {
   const flags: Flags = { port: 0, pageSize: 50, itemSizeCap: 1024 * 1024, json: false, verbose: false };
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
+    const arg = argv[i];
     const [name, inline] = arg.includes('=')
       ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
       : [arg, undefined];

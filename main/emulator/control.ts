@@ -131,7 +131,7 @@ export interface ControlDeps {
 export function createControl(deps: ControlDeps): EmulatorControl {
   const raw = rawControl(deps) as unknown as Record<string, (...args: unknown[]) => unknown>;
   const checked: Record<string, (...args: unknown[]) => unknown> = {};
-  for (const method of CONTROL_METHODS) checked[method] = (...args) => raw[method]!(...validateArgs(method, args));
+  for (const method of CONTROL_METHODS) checked[method] = (...args) => raw[method](...validateArgs(method, args));
   return checked as unknown as EmulatorControl;
 }
 

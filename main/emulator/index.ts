@@ -251,7 +251,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const command = peekCommand(body) ?? '(none)';
     const mutating = MUTATING_COMMANDS.has(command);
     counters.command(command, mutating);
-    const revisionId = decodeURIComponent(match[1]!);
+    const revisionId = decodeURIComponent(match[1]);
     return underFaults(
       req,
       res,

@@ -153,7 +153,7 @@ export class RealtimeHub {
     if (raw && typeof raw === 'object' && !('method' in raw) && ('result' in raw || 'error' in raw)) return;
     const parsed = RpcMessage.safeParse(raw);
     if (!parsed.success) {
-      const id = raw && typeof raw === 'object' && 'id' in raw ? (raw as { id: unknown }).id : null;
+      const id = raw && typeof raw === 'object' && 'id' in raw ? (raw).id : null;
       this.send(conn, {
         id: typeof id === 'string' || typeof id === 'number' ? id : null,
         error: { code: 400, message: `Invalid request: ${describeIssues(parsed.error.issues)}` },

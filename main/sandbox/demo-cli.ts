@@ -23,7 +23,7 @@ interface Flags {
 export function parseDemoFlags(argv: string[]): Flags {
   const flags: Flags = { keepRunning: false, timeoutMs: 25_000, pace: 1 };
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
+    const arg = argv[i];
     const eq = arg.indexOf('=');
     const name = eq === -1 ? arg : arg.slice(0, eq);
     const value = () => (eq === -1 ? argv[++i] : arg.slice(eq + 1)) ?? '';

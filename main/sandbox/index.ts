@@ -124,7 +124,7 @@ export function autopilotAnswer(prompt: SnapshotPrompt): PromptAnswer {
       .map((o) => (typeof o.label === 'string' ? o.label : ''))
       .filter(Boolean);
     if (typeof q.question !== 'string' || labels.length === 0) continue;
-    answers[q.question] = q.multi_select === true ? labels.slice(0, 2).join(', ') : labels[0]!;
+    answers[q.question] = q.multi_select === true ? labels.slice(0, 2).join(', ') : labels[0];
   }
   return { kind: 'ask_user_question', answers };
 }
@@ -164,7 +164,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const workDir = join(root, 'work');
     const loginFolder = join(workDir, LOGIN_THREAD.folder);
     const docsFolder = join(workDir, DOCS_THREAD.folder);
-    await writeTree(loginFolder, DEMO_FILES[LOGIN_THREAD.folder]!);
+    await writeTree(loginFolder, DEMO_FILES[LOGIN_THREAD.folder]);
 
     // Credentials through the normal login path, then the sandbox's own config.yaml (replacing the starter).
     host = createWorkerHost({
@@ -263,7 +263,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         if (alias === DOCS_THREAD.alias && state === 'failed' && !docsRepaired) {
           docsRepaired = true;
           later(600, async () => {
-            await writeTree(docsFolder, DEMO_FILES[DOCS_THREAD.folder]!);
+            await writeTree(docsFolder, DEMO_FILES[DOCS_THREAD.folder]);
             emit({ type: 'note', at: at(), alias, text: `created the missing work folder ${docsFolder}` });
             if (options.autopilot) {
               later(800, async () => {

@@ -208,7 +208,7 @@ export function mountPrompt(root: HTMLElement, promptId: string, snapshot: Snaps
       const answers: Record<string, string> = {};
       const missing: string[] = [];
       questions.forEach((q, i) => {
-        const value = readers[i]!();
+        const value = readers[i]();
         if (value) answers[q.question] = value;
         else missing.push(q.question);
       });

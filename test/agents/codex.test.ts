@@ -65,19 +65,19 @@ test(
         stdin.map((l) => l.method),
         ['initialize', 'initialized', 'thread/start', 'turn/start'],
       );
-      assert.equal('jsonrpc' in stdin[0]!, false);
-      assert.deepEqual(stdin[0]!.params, {
+      assert.equal('jsonrpc' in stdin[0], false);
+      assert.deepEqual(stdin[0].params, {
         clientInfo: { name: 'blobhub_worker', title: 'BlobHub Worker', version: '0.1.0' },
         capabilities: null,
       });
       assert.deepEqual(stdin[1], { method: 'initialized' });
-      assert.deepEqual(stdin[2]!.params, {
+      assert.deepEqual(stdin[2].params, {
         cwd: h.dir,
         approvalPolicy: 'untrusted',
         sandbox: 'workspace-write',
         model: 'gpt-5.5',
       });
-      assert.deepEqual(stdin[3]!.params, {
+      assert.deepEqual(stdin[3].params, {
         threadId: h.session.sessionId,
         input: [{ type: 'text', text: 'Say hello', text_elements: [] }],
         effort: 'high',
@@ -188,7 +188,7 @@ test('autonomous mode: never + danger-full-access; codex never asks', T, async (
       'text',
       'turn_end',
     ]);
-    const start = requests(h.stdinLines(), 'thread/start')[0]!;
+    const start = requests(h.stdinLines(), 'thread/start')[0];
     assert.deepEqual(start.params, { cwd: h.dir, approvalPolicy: 'never', sandbox: 'danger-full-access' });
     assert.equal(h.recorded().filter((r) => r.kind === 'tool_ran').length, 2);
   } finally {
@@ -293,7 +293,7 @@ test('slow turn + interrupt: turn/interrupt with the turn id; turn_end interrupt
     const end = await h.next('turn_end');
     assert.equal(end.usage.outcome, 'interrupted');
     assert.equal(end.usage.is_error, true);
-    const interrupt = requests(h.stdinLines(), 'turn/interrupt')[0]!;
+    const interrupt = requests(h.stdinLines(), 'turn/interrupt')[0];
     assert.equal(interrupt.params!.threadId, h.session.sessionId);
     assert.equal(typeof interrupt.params!.turnId, 'string');
     await h.session.sendTurn('next');
@@ -313,7 +313,7 @@ test('turns sent while one runs are queued and started one after another', T, as
     await h.next('turn_end', () => h.events.filter((e) => e.type === 'turn_end').length === 2);
     assert.equal(h.session.busy, false);
     assert.deepEqual(
-      requests(h.stdinLines(), 'turn/start').map((r) => (r.params!.input as Array<{ text: string }>)[0]!.text),
+      requests(h.stdinLines(), 'turn/start').map((r) => (r.params!.input as Array<{ text: string }>)[0].text),
       ['one', 'two'],
     );
     assert.ok(h.events.every((e) => e.type !== 'turn_end' || e.usage.outcome === 'completed'));
@@ -411,7 +411,7 @@ test(
       try {
         await second.session.start();
         assert.equal(second.session.sessionId, id);
-        const resume = requests(second.stdinLines(), 'thread/resume')[0]!;
+        const resume = requests(second.stdinLines(), 'thread/resume')[0];
         assert.deepEqual(resume.params, {
           threadId: id,
           cwd: second.dir,

@@ -19,7 +19,7 @@ const pick =
   (label: string) =>
   (p: AgentPrompt): PromptAnswer =>
     p.kind === 'ask_user_question'
-      ? { kind: 'ask_user_question', answers: { [p.questions[0]!.question]: label } }
+      ? { kind: 'ask_user_question', answers: { [p.questions[0].question]: label } }
       : allow();
 
 const HELLO = 'text "Hello! This is the mock model replying t…"';

@@ -167,7 +167,7 @@ export async function replayCodex(name: string, o: ReplayOptions = {}): Promise<
     const msg = rec.msg as { method?: string; id?: number; params?: Record<string, unknown>; result?: unknown };
     if (msg.method === 'turn/start') {
       const input = msg.params!.input as Array<{ text: string }>;
-      void session.sendTurn(input[0]!.text);
+      void session.sendTurn(input[0].text);
     } else if (msg.method === 'turn/interrupt') {
       void session.interrupt();
     }

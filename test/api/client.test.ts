@@ -261,7 +261,7 @@ test('wire: headers, route and command body exactly as documented', async (t) =>
   const c = new BlobHubClient({ apiUrl: s.url + '/', apiKey: key });
   t.after(() => c.close());
   await c.uploadSessionObject({ revision_id: 'rev 1', session_id: 'ses_1' }, 'al', { type: 'x' });
-  const r = s.seen[0]!;
+  const r = s.seen[0];
   assert.equal(r.method, 'POST');
   assert.equal(r.url, '/v1/revisions/rev%201/data');
   assert.equal(r.headers['x-api-key'], key);

@@ -48,9 +48,9 @@ test('connects with X-API-Key, subscribes to the session and delivers its events
     s.events.map((e) => e.type),
     ['session_object_modified', 'session_thread_item_posted', 'session_object_deleted'],
   );
-  assert.equal(s.events[0]!.session_object?.alias, 'job');
-  assert.equal(s.events[1]!.alias, 'job');
-  assert.equal(s.events[1]!.item_id, item.id);
+  assert.equal(s.events[0].session_object?.alias, 'job');
+  assert.equal(s.events[1].alias, 'job');
+  assert.equal(s.events[1].item_id, item.id);
   assert.ok(s.events.every((e) => e.session_id === s.ref.session_id));
 
   // Another session's events are not ours.

@@ -201,8 +201,8 @@ test('reset: failed/completed → pending by read-modify-write; by name, session
     [w.ref.session_id, 'completed'],
     [`session_agent_harness-${w.ref.session_id}`, 'failed'],
   ]) {
-    w.emu.control.uploadObject(human.user_id, w.ref, 'job', value(from!));
-    const r = await runCli(['reset', selector!, 'job'], { home: w.home });
+    w.emu.control.uploadObject(human.user_id, w.ref, 'job', value(from));
+    const r = await runCli(['reset', selector, 'job'], { home: w.home });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`${from} → pending`));
     assert.deepEqual(w.emu.control.getObject(w.ref, 'job')!.value, value('pending'), 'only instance.state changed');

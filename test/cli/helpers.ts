@@ -72,7 +72,7 @@ export function errorLine(stderr: string): ErrorLine {
     .map((l) => JSON.parse(l) as Record<string, unknown>)
     .filter((o) => o.level === 'error');
   assert.equal(errors.length, 1, `expected exactly one error line, stderr: ${stderr}`);
-  const line = errors[0]!;
+  const line = errors[0];
   assert.deepEqual(Object.keys(line).sort(), ['code', 'level', 'message', 'remediation']);
   assert.ok(!/\n\s+at /.test(stderr), 'no stack trace on stderr');
   return line as unknown as ErrorLine;

@@ -126,7 +126,7 @@ test('start: runs until SIGTERM/SIGINT, holds a well-formed lock, stops cleanly 
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     w.emu.control.resetCounters();
     const s = await started(w);
-    const ready1 = JSON.parse(s.out().trim().split('\n')[0]!);
+    const ready1 = JSON.parse(s.out().trim().split('\n')[0]);
     assert.equal(ready1.event, 'started');
     assert.equal(ready1.user_id, w.user.user_id);
     const lock = YAML.parse(await readFile(lockPath(w), 'utf8'));

@@ -10,9 +10,9 @@ test('notify: a new thread failure notifies once, with a click to the dashboard'
   const after = snap({ sections: [section('ses_1', [failedThread('t1', '2026-11-21T09:00:00Z')])] });
   const out = notificationsFor(before, after, seen);
   assert.equal(out.length, 1);
-  assert.equal(out[0]!.title, 'Thread failed: t1');
-  assert.match(out[0]!.body, /AGENT_CRASHED/);
-  assert.deepEqual(out[0]!.onClick, { channel: 'window:open', input: { view: 'dashboard' } });
+  assert.equal(out[0].title, 'Thread failed: t1');
+  assert.match(out[0].body, /AGENT_CRASHED/);
+  assert.deepEqual(out[0].onClick, { channel: 'window:open', input: { view: 'dashboard' } });
   // The same failure in later snapshots: nothing.
   assert.deepEqual(notificationsFor(after, after, seen), []);
   assert.deepEqual(notificationsFor(after, snap({ ...after, updated_at: 'later' }), seen), []);
@@ -57,9 +57,9 @@ test('notify: a new pending prompt notifies once and clicks through to its windo
   });
   const out = notificationsFor(s0, s1, seen);
   assert.equal(out.length, 1);
-  assert.equal(out[0]!.title, 'Input needed: feature');
-  assert.equal(out[0]!.body, 'Which DB? (+1 more)');
-  assert.deepEqual(out[0]!.onClick, { channel: 'window:open', input: { view: 'prompt', promptId: 'pr_A' } });
+  assert.equal(out[0].title, 'Input needed: feature');
+  assert.equal(out[0].body, 'Which DB? (+1 more)');
+  assert.deepEqual(out[0].onClick, { channel: 'window:open', input: { view: 'prompt', promptId: 'pr_A' } });
   // Still open, answered (gone), and even if it reappeared in a later snapshot: never again.
   assert.deepEqual(notificationsFor(s1, s1, seen), []);
   assert.deepEqual(notificationsFor(s1, s0, seen), []);

@@ -30,10 +30,10 @@ test('packaging: electron-builder.yml is valid for electron-builder and covers t
   await validate(config);
   await assert.rejects(validate({ ...config, mac: { target: 42 } }), 'the validator does reject');
 
-  assert.equal((config.mac!.extendInfo as Record<string, unknown>).LSUIElement, true, 'no dock icon on macOS');
-  assert.deepEqual((config.linux!.target as string[]).sort(), ['AppImage', 'deb']);
-  assert.equal((config.win!.target as Array<{ target: string }>)[0]!.target, 'nsis');
-  assert.equal((config.mac!.target as Array<{ target: string }>)[0]!.target, 'dmg');
+  assert.equal((config.mac.extendInfo as Record<string, unknown>).LSUIElement, true, 'no dock icon on macOS');
+  assert.deepEqual((config.linux.target as string[]).sort(), ['AppImage', 'deb']);
+  assert.equal((config.win.target as Array<{ target: string }>)[0].target, 'nsis');
+  assert.equal((config.mac.target as Array<{ target: string }>)[0].target, 'dmg');
   assert.ok(config.files.includes('dist/**') && config.files.includes('package.json'));
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
     main: string;
@@ -52,7 +52,7 @@ test("packaging: Electron fuses are set (RunAsNode kept for the sandbox's demo a
     enableEmbeddedAsarIntegrityValidation: true,
     resetAdHocDarwinSignature: true,
   });
-  assert.equal(config.asar as unknown, true, 'onlyLoadAppFromAsar and asar integrity need an asar archive');
+  assert.equal(config.asar, true, 'onlyLoadAppFromAsar and asar integrity need an asar archive');
   const launcher = readFileSync(join(ROOT, 'main/sandbox/launcher.ts'), 'utf8');
   assert.match(launcher, /ELECTRON_RUN_AS_NODE=1/, 'if the sandbox stops needing RunAsNode, turn the fuse off');
   // A misspelt fuse must not pass silently: the schema rejects unknown keys under electronFuses.
@@ -61,7 +61,7 @@ test("packaging: Electron fuses are set (RunAsNode kept for the sandbox's demo a
 
 function requiredModules(file: string): string[] {
   const text = readFileSync(join(ROOT, file), 'utf8');
-  return [...new Set([...text.matchAll(/\brequire\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]!))].sort();
+  return [...new Set([...text.matchAll(/\brequire\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]))].sort();
 }
 
 test('packaging: the sandboxed preload requires only electron; main only electron and node builtins', () => {

@@ -123,7 +123,7 @@ test('logging: core records map to electron-log levels, and the hook redacts key
     ['debug', 'info', 'warn', 'error'],
   );
   assert.ok(lines.every(([, l]) => !l.includes(key) && !l.includes('plain-value-123')));
-  assert.equal(JSON.parse(lines[2]![1]).event, 'c');
+  assert.equal(JSON.parse(lines[2][1]).event, 'c');
   const hooked = redactLogData([`raw ${key}`, new Error(`boom ${key}`), { nested: key }, 42]);
   assert.ok(!JSON.stringify(hooked).includes(key));
   assert.equal(hooked[3], 42);
@@ -159,7 +159,7 @@ test('logging: desktop.log is 0600 in 0700 folders, redacted, and never sent to 
   configureDesktopLog(fake, join(tmp, 'home2'));
   assert.equal(fake.transports.ipc.level, false);
   assert.equal(fake.transports.console.level, 'warn');
-  const hooked = fake.hooks[0]!({ data: [`x ${key}`] });
+  const hooked = fake.hooks[0]({ data: [`x ${key}`] });
   assert.ok(hooked && !JSON.stringify(hooked.data).includes(key));
 });
 

@@ -337,7 +337,7 @@ test(
     // Approval: the dashboard lists it, "Answer…" asks for the prompt window, the window allows it.
     rig.say('ap', 'APPROVE_ME please');
     await waitSnapshot(host, (x) => x.prompts.length === 1, 'approval prompt open', 15_000);
-    const approvalId = host.snapshot().prompts[0]!.id;
+    const approvalId = host.snapshot().prompts[0].id;
     await s.goto('#dashboard');
     await page.getByTestId('prompts').getByRole('button', { name: 'Answer…' }).click();
     await waitFor(
@@ -351,11 +351,11 @@ test(
     await page.getByRole('button', { name: 'Allow' }).click();
     await page.getByTestId('prompt-sent').waitFor();
     await waitFor(async () => (await controlResponses()).length === 1, 'approval reached the agent');
-    assert.equal((await controlResponses())[0]!.response!.response!.behavior, 'allow');
+    assert.equal((await controlResponses())[0].response!.response!.behavior, 'allow');
     await waitFor(async () => (await rig.records()).some((r) => r.kind === 'tool_ran'), 'the tool ran');
     await waitFor(() => resolved().length === 1, 'pending_prompt_resolved posted');
-    assert.equal(resolved()[0]!.metadata!.answered_via, 'desktop');
-    assert.deepEqual(resolved()[0]!.metadata!.answer, { kind: 'approval', decision: 'allow' });
+    assert.equal(resolved()[0].metadata!.answered_via, 'desktop');
+    assert.deepEqual(resolved()[0].metadata!.answer, { kind: 'approval', decision: 'allow' });
 
     // Two questions: a radio, checkboxes plus "Other" text; answers keyed by the full question text.
     await waitSnapshot(
@@ -366,7 +366,7 @@ test(
     );
     rig.say('ap', 'ASK_ME now');
     await waitSnapshot(host, (x) => x.prompts.length === 1, 'question prompt open', 15_000);
-    const askId = host.snapshot().prompts[0]!.id;
+    const askId = host.snapshot().prompts[0].id;
     await page.setViewportSize({ width: 600, height: 760 });
     await s.goto(`#prompt/${encodeURIComponent(askId)}`);
     const q1 = page.getByRole('group', { name: /Which database should we use\?/ });
@@ -388,10 +388,10 @@ test(
       'Which features should ship first?': 'Auth, Billing, Audit log',
     };
     await waitFor(async () => (await controlResponses()).length === 2, 'answers reached the agent');
-    assert.deepEqual((await controlResponses())[1]!.response!.response!.updatedInput!.answers, expected);
+    assert.deepEqual((await controlResponses())[1].response!.response!.updatedInput!.answers, expected);
     await waitFor(() => resolved().length === 2, 'second pending_prompt_resolved');
-    assert.equal(resolved()[1]!.metadata!.answered_via, 'desktop');
-    assert.deepEqual(resolved()[1]!.metadata!.answer, { kind: 'ask_user_question', answers: expected });
+    assert.equal(resolved()[1].metadata!.answered_via, 'desktop');
+    assert.deepEqual(resolved()[1].metadata!.answer, { kind: 'ask_user_question', answers: expected });
 
     // A prompt that is gone says so instead of offering a dead form.
     await s.goto(`#prompt/${encodeURIComponent(approvalId)}`);
@@ -409,7 +409,7 @@ test(
  */
 class TextPromptClaude extends ClaudeSession {
   protected override openPrompt(prompt: AgentPrompt, wire: unknown): void {
-    const only = prompt.kind === 'ask_user_question' && prompt.questions.length === 1 ? prompt.questions[0]! : null;
+    const only = prompt.kind === 'ask_user_question' && prompt.questions.length === 1 ? prompt.questions[0] : null;
     const text: AgentPrompt | null =
       only && only.options.length === 0 ? { id: prompt.id, kind: 'text', question: only.question } : null;
     super.openPrompt(text ?? prompt, wire as never);
@@ -432,13 +432,13 @@ test(
 
     rig.say('ap', 'NAME_IT please');
     await waitSnapshot(host, (x) => x.prompts.length === 1, 'text prompt open', 15_000);
-    const prompt = host.snapshot().prompts[0]!;
+    const prompt = host.snapshot().prompts[0];
     assert.equal(prompt.kind, 'text');
     assert.equal(prompt.payload.question, question);
     const pending = () => rig.items('ap').filter((i) => i.metadata?.type === 'pending_prompt');
     await waitFor(() => pending().length === 1, 'pending_prompt posted');
-    assert.deepEqual(pending()[0]!.metadata!.prompt, { id: prompt.id, kind: 'text', question });
-    assert.match(pending()[0]!.content[0]!.text!, /Reply with free text\./);
+    assert.deepEqual(pending()[0].metadata!.prompt, { id: prompt.id, kind: 'text', question });
+    assert.match(pending()[0].content[0].text!, /Reply with free text\./);
 
     await s.goto(`#prompt/${encodeURIComponent(prompt.id)}`);
     await page.getByRole('heading', { name: question }).waitFor();
@@ -473,14 +473,14 @@ test(
     await send.click();
     await page.getByTestId('prompt-sent').waitFor();
     await waitFor(async () => (await controlResponses()).length === 1, 'the answer reached the agent');
-    const received = (await controlResponses())[0]!.response!.response!;
+    const received = (await controlResponses())[0].response!.response!;
     assert.equal(received.behavior, 'allow');
     assert.equal(received.updatedInput?.response, text);
     await waitFor(() => resolved().length === 1, 'pending_prompt_resolved posted');
-    assert.equal(resolved()[0]!.metadata!.prompt_id, prompt.id);
-    assert.equal(resolved()[0]!.metadata!.resolution, 'answered');
-    assert.equal(resolved()[0]!.metadata!.answered_via, 'desktop');
-    assert.deepEqual(resolved()[0]!.metadata!.answer, { kind: 'text', text });
+    assert.equal(resolved()[0].metadata!.prompt_id, prompt.id);
+    assert.equal(resolved()[0].metadata!.resolution, 'answered');
+    assert.equal(resolved()[0].metadata!.answered_via, 'desktop');
+    assert.deepEqual(resolved()[0].metadata!.answer, { kind: 'text', text });
     await waitFor(
       () => rig.items('ap').some((i) => i.metadata?.type === 'text' && i.content[0]?.text === 'named'),
       'the agent went on',

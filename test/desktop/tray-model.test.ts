@@ -52,7 +52,7 @@ for (const [state, snapshot] of Object.entries(STATES)) {
       assert.equal(model.title === null, platform !== 'darwin');
       assert.ok(model.tooltip.length <= (platform === 'win32' ? 127 : 256));
       // Always: a status row first, the dashboard, config, logs, start-at-login, sign-in/out, quit.
-      assert.equal(model.items[0]!.kind, 'label');
+      assert.equal(model.items[0].kind, 'label');
       for (const id of ['open-dashboard', 'open-config', 'reload-config', 'open-logs', 'start-at-login', 'quit']) {
         assert.ok(byId(model.items, id), `${id} present`);
       }

@@ -34,7 +34,7 @@ test('prints URLs, keys, the session, a config section and the login command; se
   assert.ok(apiUrl && realtimeUrl && workerKey && humanKey, out.stdout);
   assert.match(
     out.stdout,
-    /sections:\n  - name: emulator\n    job_type: session_agent_harness\n    session:\n      org_id: org_\S+\n      blob_id: blb_\S+\n      revision_id: rev_\S+\n      session_id: ses_\S+/,
+    /sections:\n {2}- name: emulator\n {4}job_type: session_agent_harness\n {4}session:\n {6}org_id: org_\S+\n {6}blob_id: blb_\S+\n {6}revision_id: rev_\S+\n {6}session_id: ses_\S+/,
   );
   assert.ok(
     out.stdout.includes(`blobhub-worker login --api-url ${apiUrl} --realtime-url ${realtimeUrl} --api-key-stdin`),
@@ -46,15 +46,15 @@ test('prints URLs, keys, the session, a config section and the login command; se
   );
 
   const meRes = await fetch(`${apiUrl}/users/me`, {
-    headers: { 'x-api-key': workerKey[2]! },
+    headers: { 'x-api-key': workerKey[2] },
     signal: AbortSignal.timeout(5_000),
   });
   assert.equal(((await meRes.json()) as { user_id: string }).user_id, workerKey[1]);
-  const revision = /revision_id: (rev_\S+)/.exec(out.stdout)![1]!;
-  const session = /session_id: (ses_\S+)/.exec(out.stdout)![1]!;
+  const revision = /revision_id: (rev_\S+)/.exec(out.stdout)![1];
+  const session = /session_id: (ses_\S+)/.exec(out.stdout)![1];
   const list = await fetch(`${apiUrl}/revisions/${revision}/data`, {
     method: 'POST',
-    headers: { 'x-api-key': humanKey[2]!, 'content-type': 'application/json' },
+    headers: { 'x-api-key': humanKey[2], 'content-type': 'application/json' },
     body: JSON.stringify({ engine: 'workflow_blobhub', command: 'list_session_objects', session_id: session }),
   });
   assert.deepEqual(await list.json(), { aliases: [] }, 'the seeded session starts empty and the human has access');
@@ -82,7 +82,7 @@ test('prints URLs, keys, the session, a config section and the login command; se
   assert.equal(normalize(readmeCurl), normalize(curl));
 
   // A realtime connection open at shutdown must not keep the process alive.
-  const ws = new WebSocket(realtimeUrl, { headers: { 'X-API-Key': workerKey[2]! } });
+  const ws = new WebSocket(realtimeUrl, { headers: { 'X-API-Key': workerKey[2] } });
   await new Promise((resolve, reject) => {
     ws.once('open', resolve);
     ws.once('error', reject);
@@ -97,7 +97,7 @@ test('--json prints one machine-readable line; SIGINT also stops it with 0', asy
   const { child, out } = spawnEmulator(['--json']);
   t.after(() => child.kill('SIGKILL'));
   await waitFor(() => out.stdout.includes('\n'), 'the JSON line', { timeoutMs: 15_000 });
-  const info = JSON.parse(out.stdout.split('\n')[0]!) as {
+  const info = JSON.parse(out.stdout.split('\n')[0]) as {
     apiUrl: string;
     worker: { api_key: string };
     session: { session_id: string };

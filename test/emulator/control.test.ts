@@ -96,10 +96,10 @@ test('control errors: unknown method 404, bad arguments 400 naming the argument,
   const bad = await call('setItemSizeCap', { body: JSON.stringify({ bytes: -1 }) });
   assert.equal(bad.status, 400);
   assert.equal(bad.body.error?.code, 'invalid_request');
-  assert.match(bad.body.error!.message, /bytes/);
+  assert.match(bad.body.error.message, /bytes/);
   const badUser = await call('createUser', { body: JSON.stringify({ name: 'x' }) });
   assert.equal(badUser.body.error?.code, 'invalid_request');
-  assert.match(badUser.body.error!.message, /email/);
+  assert.match(badUser.body.error.message, /email/);
   assert.equal((await call('createUser', { body: '{nope' })).body.error?.code, 'invalid_json');
   const missingUser = await call('setAuth', { body: JSON.stringify({ userId: 'usr_nobody', mode: 403 }) });
   assert.equal(missingUser.status, 404);

@@ -62,7 +62,7 @@ test('drop_after: the item is stored (and announced) but the client sees a conne
   );
   const items = w.emu.control.listItems(w.ref, 'job');
   assert.equal(items.length, 1);
-  assert.equal(items[0]!.metadata?.emission_id, 'em_1');
+  assert.equal(items[0].metadata?.emission_id, 'em_1');
   assert.equal(w.emu.control.events(w.ref).at(-1)!.type, 'session_thread_item_posted');
 });
 

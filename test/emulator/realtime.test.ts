@@ -64,7 +64,7 @@ test('JSON-RPC rules: initialize first, 405 unknown method, 400 bad params / bad
   const c = await connect(t, w.emu.realtimeUrl, { header: w.outsider.api_key });
   const early = await c.request('subscription/add', sessionParams(w.ref, ALL_TYPES));
   assert.equal(early.error?.code, 400);
-  assert.match(early.error!.message, /initialize/);
+  assert.match(early.error.message, /initialize/);
   await c.request('status/initialize');
   assert.equal((await c.request('no/such')).error?.code, 405);
   assert.equal(

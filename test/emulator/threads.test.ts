@@ -229,10 +229,10 @@ test('session events: fired by upload, post and delete with the documented field
     assert.equal(typeof e.id, 'string');
     assert.ok(Number.isInteger(e.created_at) && e.created_at >= start);
   }
-  assert.deepEqual(events[0]!.session_object, { alias: 'job' });
-  assert.equal(events[1]!.alias, 'job');
-  assert.equal(events[1]!.item_id, item.id);
-  assert.deepEqual(events[2]!.session_object, { alias: 'job' });
+  assert.deepEqual(events[0].session_object, { alias: 'job' });
+  assert.equal(events[1].alias, 'job');
+  assert.equal(events[1].item_id, item.id);
+  assert.deepEqual(events[2].session_object, { alias: 'job' });
 
   const page1 = await cmd(w, w.worker.api_key, 'list_session_events', {});
   assert.deepEqual(
@@ -244,7 +244,7 @@ test('session events: fired by upload, post and delete with the documented field
   });
   assert.deepEqual(
     page2.body.events.map((e: { id: string }) => e.id),
-    [events[2]!.id],
+    [events[2].id],
   );
   assert.equal((await cmd(w, w.outsider.api_key, 'list_session_events', {})).status, 403);
 });

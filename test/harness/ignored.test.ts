@@ -15,7 +15,7 @@ const env = (alias: string, value: Record<string, unknown>) => ({ alias, value }
 test('diagnoseNonJob names what a handoff-looking thread lacks; plain chat threads, jobs and other objects get nothing', () => {
   const noWrapper = diagnoseNonJob(env('a', { type: 'thread', metadata: { instance: { state: 'pending' } } }));
   assert.equal(noWrapper?.missing, 'value.thread.metadata.instance.state');
-  assert.match(noWrapper!.message, /instance found at value\.metadata \(value\.thread is missing\)/);
+  assert.match(noWrapper.message, /instance found at value\.metadata \(value\.thread is missing\)/);
 
   const topLevel = diagnoseNonJob(env('a', { type: 'thread', instance: { state: 'pending' }, workspace: {} }));
   assert.match(topLevel!.message, /instance, workspace found at the top level of value/);
@@ -67,7 +67,7 @@ test('a handoff without the thread wrapper is logged once (section.log + worker 
       instance: { state: 'pending' },
     },
   };
-  rig.emu.control.uploadObject(rig.human.user_id, rig.ref, 'wrong', wrong as never);
+  rig.emu.control.uploadObject(rig.human.user_id, rig.ref, 'wrong', wrong);
   rig.chat('chat');
   rig.handoff('good');
 
@@ -82,7 +82,7 @@ test('a handoff without the thread wrapper is logged once (section.log + worker 
 
   const warnings = ignored();
   assert.equal(warnings.length, 1, 'once per alias + shape, not once per reconcile');
-  const w = warnings[0]!;
+  const w = warnings[0];
   assert.equal(w.level, 'warning');
   assert.equal(w.thread, 'wrong');
   assert.equal(w.missing, 'value.thread.metadata.instance.state');
@@ -92,7 +92,7 @@ test('a handoff without the thread wrapper is logged once (section.log + worker 
 
   // Still not a job: untouched on the server, no runner, not in the snapshot.
   assert.deepEqual(rig.emu.control.getObject(rig.ref, 'wrong')?.value, wrong);
-  const aliases = host.snapshot().sections[0]!.threads.map((th) => th.alias);
+  const aliases = host.snapshot().sections[0].threads.map((th) => th.alias);
   assert.ok(!aliases.includes('wrong') && !aliases.includes('chat'), `snapshot threads: ${aliases}`);
 
   // section.log is written through a stream: the line lands a moment after the in-memory record.
@@ -110,14 +110,14 @@ test('a handoff without the thread wrapper is logged once (section.log + worker 
     return lines.length > 0 ? lines : null;
   }, 'envelope_ignored in section.log');
   assert.equal(inFile.length, 1);
-  assert.equal(inFile[0]!.thread, 'wrong');
+  assert.equal(inFile[0].thread, 'wrong');
 
   // A different wrong shape for the same alias is a new warning; the plain chat thread never warns.
   rig.emu.control.uploadObject(rig.human.user_id, rig.ref, 'wrong', {
     type: 'thread',
     thread: { metadata: { agent: { type: 'codex' } } },
-  } as never);
+  });
   await waitFor(() => ignored().length === 2, 'second shape logged');
-  assert.equal(ignored()[1]!.shape, 'no_instance');
+  assert.equal(ignored()[1].shape, 'no_instance');
   assert.ok(!records.some((r) => r.event === 'envelope_ignored' && r.thread === 'chat'));
 });

@@ -36,7 +36,7 @@ test('completed stops the agent (no process left), posts thread_stopped, keeps t
 
   rig.setState('job', 'completed');
   await waitFor(() => stoppedReasons(rig).some(([a, r]) => a === 'job' && r === 'thread_completed'), 'thread_stopped');
-  await waitFor(() => !isPidAlive(pid!), 'agent process gone');
+  await waitFor(() => !isPidAlive(pid), 'agent process gone');
   assert.equal(rig.envelopeState('job'), 'completed', 'the worker never rewrites completed');
   assert.equal((await rig.threadYaml('job'))?.agent.state, 'completed');
   await waitSnapshot(host, (s) => threadOf(s, 'job')?.state === 'completed' && s.agents.busy === 0, 'slot released');
@@ -47,7 +47,7 @@ test('completed stops the agent (no process left), posts thread_stopped, keeps t
   await waitFor(() => rig.envelopeState('job') === 'active', 'active again');
   const argv = (await rig.records()).filter((r) => r.kind === 'argv').map((r) => r.argv as string[]);
   assert.equal(argv.length, 2);
-  assert.deepEqual(argv[1]!.slice(argv[1]!.indexOf('--resume'), argv[1]!.indexOf('--resume') + 2), [
+  assert.deepEqual(argv[1].slice(argv[1].indexOf('--resume'), argv[1].indexOf('--resume') + 2), [
     '--resume',
     sessionId,
   ]);
@@ -63,7 +63,7 @@ test('deleting the envelope stops the agent with reason thread_deleted; the loca
   const [pid] = await agentPids(rig);
   rig.emu.control.deleteObject(rig.ref, 'job');
   await waitFor(() => stoppedReasons(rig).some(([a, r]) => a === 'job' && r === 'thread_deleted'), 'thread_stopped');
-  await waitFor(() => !isPidAlive(pid!), 'agent process gone');
+  await waitFor(() => !isPidAlive(pid), 'agent process gone');
   assert.ok(existsSync(rig.paths.job(rig.ref.session_id).threadYaml('job')), 'local folder kept');
   await waitSnapshot(host, (s) => s.agents.busy === 0, 'slot released');
 });
@@ -148,9 +148,9 @@ test('a stale resume pointer on a new handoff starts a fresh session and says so
   );
   await waitFor(() => rig.envelopeState('job') === 'active', 'active again');
   const argv = (await rig.records()).filter((r) => r.kind === 'argv').map((r) => r.argv as string[]);
-  assert.equal(argv[1]![argv[1]!.indexOf('--resume') + 1], stale);
-  assert.ok(argv[2]!.includes('--session-id'), 'then a fresh session');
+  assert.equal(argv[1][argv[1].indexOf('--resume') + 1], stale);
+  assert.ok(argv[2].includes('--session-id'), 'then a fresh session');
   const fresh = (await rig.threadYaml('job'))?.agent.agent_session_id;
   assert.ok(fresh && fresh !== stale);
-  assert.equal(argv[2]![argv[2]!.indexOf('--session-id') + 1], fresh);
+  assert.equal(argv[2][argv[2].indexOf('--session-id') + 1], fresh);
 });

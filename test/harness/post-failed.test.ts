@@ -94,7 +94,7 @@ test("3 × API_COMMAND_FAILED (HTTP 400) on one of a thread's items fails that t
   const threadLog = await jsonLines(rig.paths.job(rig.ref.session_id).threadLog('a'));
   const rejected = threadLog.filter((l) => l.event === 'outbox_item_rejected');
   assert.equal(rejected.length, 1);
-  assert.equal(rejected[0]!.code, 'THREAD_POST_FAILED');
+  assert.equal(rejected[0].code, 'THREAD_POST_FAILED');
 
   // The other thread keeps working, on the same agent.
   assert.ok(isPidAlive(pidB));
@@ -200,7 +200,7 @@ test('5xx for less than the retry window recovers: every item stored once, in or
     [...before.map((i) => i.id), secondId],
   );
   assert.deepEqual(after.slice(before.length + 1).map(kindOf), ['thinking', 'text', 'turn_end'], 'in emission order');
-  assert.equal(after.at(-2)!.content[0]!.text, 'Hello! You said: second');
+  assert.equal(after.at(-2)!.content[0].text, 'Hello! You said: second');
   assertNoDuplicates(rig, 'a');
 
   // The thread never failed, and nothing is posted again.
@@ -243,9 +243,9 @@ test('after THREAD_POST_FAILED a reset to pending resumes the thread: a placehol
   const refused = journal.filter((l) => l.op === 'refused');
   assert.deepEqual(
     refused.map((l) => [l.id, l.code]),
-    [[unposted[0]!.id, 'THREAD_POST_FAILED']],
+    [[unposted[0].id, 'THREAD_POST_FAILED']],
   );
-  assert.match(String(refused[0]!.message), /HTTP 400 invalid_request/);
+  assert.match(String(refused[0].message), /HTTP 400 invalid_request/);
   assert.deepEqual(
     rig.items('a').map((i) => i.id),
     [...before.map((i) => i.id), secondId],
@@ -270,23 +270,23 @@ test('after THREAD_POST_FAILED a reset to pending resumes the thread: a placehol
     unposted.map((l) => l.id),
   );
   assert.deepEqual(after.slice(before.length + 1).map(kindOf), ['status', 'text', 'turn_end']);
-  const placeholder = after[before.length + 1]!;
+  const placeholder = after[before.length + 1];
   assert.equal(placeholder.metadata?.status, 'item_refused');
   assert.deepEqual(placeholder.metadata?.detail, {
     code: 'THREAD_POST_FAILED',
-    message: refused[0]!.message,
+    message: refused[0].message,
     kind: 'thinking',
   });
   assert.match(
-    placeholder.content[0]!.text!,
+    placeholder.content[0].text!,
     /^An item could not be posted \(THREAD_POST_FAILED: .*HTTP 400.*\); its full content is in thread\.log\.$/,
   );
-  assert.equal(after.at(-2)!.content[0]!.text, 'Hello! You said: second');
+  assert.equal(after.at(-2)!.content[0].text, 'Hello! You said: second');
 
   // The same agent session is resumed; the turn that already ran is not run again.
   const runs = await argvs(rig, rig.workFolder);
   assert.equal(runs.length, 2);
-  assert.equal(runs[1]![runs[1]!.indexOf('--resume') + 1], sessionId);
+  assert.equal(runs[1][runs[1].indexOf('--resume') + 1], sessionId);
   const y = await rig.threadYaml('a');
   assert.equal(y?.agent.state, 'active');
   assert.deepEqual(y?.agent.error, { code: null, message: null, at: null });

@@ -68,7 +68,7 @@ export async function retriesOf(rig: Rig, alias: string): Promise<Array<Record<s
 export function activity(rig: Rig, type: string, alias: string): Array<Record<string, unknown>> {
   return rig
     .items('worker')
-    .map((i) => (i.metadata ?? {}) as Record<string, unknown>)
+    .map((i) => (i.metadata ?? {}))
     .filter((m) => m.type === type && m.alias === alias);
 }
 

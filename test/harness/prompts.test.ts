@@ -31,7 +31,7 @@ const SCENARIO = {
 };
 
 type Item = ReturnType<Rig['items']>[number];
-const meta = (i: Item): Record<string, unknown> => (i.metadata ?? {}) as Record<string, unknown>;
+const meta = (i: Item): Record<string, unknown> => (i.metadata ?? {});
 
 function resolvedItems(rig: Rig): Item[] {
   return rig.items('job').filter((i) => meta(i).type === 'pending_prompt_resolved');
@@ -42,7 +42,7 @@ async function nextPrompt(rig: Rig, count: number): Promise<Record<string, unkno
     () => rig.items('job').filter((i) => meta(i).type === 'pending_prompt').length === count,
     `pending_prompt #${count}`,
   );
-  const item = rig.items('job').filter((i) => meta(i).type === 'pending_prompt')[count - 1]!;
+  const item = rig.items('job').filter((i) => meta(i).type === 'pending_prompt')[count - 1];
   return meta(item).prompt as Record<string, unknown>;
 }
 
@@ -81,7 +81,7 @@ test('prompts answered from the thread (approval yes/no, two questions) and from
   await waitSnapshot(host, (s) => s.prompts.some((p) => p.id === p1.id && p.kind === 'approval'), 'prompt in snapshot');
   rig.say('job', 'yes');
   await waitFor(() => resolvedItems(rig).length === 1, 'resolved #1');
-  const r1 = meta(resolvedItems(rig)[0]!);
+  const r1 = meta(resolvedItems(rig)[0]);
   assert.equal(r1.resolution, 'answered');
   assert.equal(r1.answered_via, 'thread');
   assert.deepEqual(r1.answer, { kind: 'approval', decision: 'allow' });
@@ -96,7 +96,7 @@ test('prompts answered from the thread (approval yes/no, two questions) and from
   const p2 = await nextPrompt(rig, 2);
   rig.say('job', 'no');
   await waitFor(() => resolvedItems(rig).length === 2, 'resolved #2');
-  assert.equal((meta(resolvedItems(rig)[1]!).answer as { decision: string }).decision, 'deny');
+  assert.equal((meta(resolvedItems(rig)[1]).answer as { decision: string }).decision, 'deny');
   await waitFor(
     () =>
       rig.items('job').some((i) => meta(i).type === 'tool_result' && (meta(i).tool as { is_error: boolean }).is_error),
@@ -113,7 +113,7 @@ test('prompts answered from the thread (approval yes/no, two questions) and from
   assert.equal((p3.questions as unknown[]).length, 2);
   rig.say('job', '1) production\n2) no');
   await waitFor(() => resolvedItems(rig).length === 3, 'resolved #3');
-  assert.deepEqual((meta(resolvedItems(rig)[2]!).answer as { answers: unknown }).answers, {
+  assert.deepEqual((meta(resolvedItems(rig)[2]).answer as { answers: unknown }).answers, {
     'Which target?': 'production',
     'Notify the team?': 'no',
   });
@@ -135,7 +135,7 @@ test('prompts answered from the thread (approval yes/no, two questions) and from
   const p4 = await nextPrompt(rig, 4);
   await host.answerPrompt(String(p4.id), { kind: 'approval', decision: 'allow' });
   await waitFor(() => resolvedItems(rig).length === 4, 'resolved #4');
-  const r4 = meta(resolvedItems(rig)[3]!);
+  const r4 = meta(resolvedItems(rig)[3]);
   assert.equal(r4.answered_via, 'desktop');
   assert.equal(r4.prompt_id, p4.id);
   await waitFor(async () => (await rig.records()).filter((r) => r.kind === 'tool_ran').length === 2, 'the tool ran');
@@ -156,7 +156,7 @@ test('completing a thread with an open prompt cancels it with reason thread_comp
   const p = await nextPrompt(rig, 1);
   rig.setState('job', 'completed');
   await waitFor(() => resolvedItems(rig).length === 1, 'cancelled');
-  const r = meta(resolvedItems(rig)[0]!);
+  const r = meta(resolvedItems(rig)[0]);
   assert.equal(r.prompt_id, p.id);
   assert.equal(r.resolution, 'cancelled');
   assert.equal(r.reason, 'thread_completed');
@@ -173,7 +173,7 @@ test('graceful stop with an open prompt: cancelled with worker_restart, agent st
   await first.start();
   const p = await nextPrompt(rig, 1);
   await first.stop();
-  const r = meta(resolvedItems(rig)[0]!);
+  const r = meta(resolvedItems(rig)[0]);
   assert.deepEqual([r.prompt_id, r.resolution, r.reason], [p.id, 'cancelled', 'worker_restart']);
   assert.equal(resolvedItems(rig).length, 1);
   const local = await rig.threadYaml('job');
@@ -198,7 +198,7 @@ test('a prompt the agent withdraws itself is cancelled with a decisions §9.4 re
   rig.say('job', 'withdraw-it now');
   const p = await nextPrompt(rig, 1);
   await waitFor(() => resolvedItems(rig).length === 1, 'resolution posted');
-  const r = meta(resolvedItems(rig)[0]!);
+  const r = meta(resolvedItems(rig)[0]);
   assert.deepEqual([r.prompt_id, r.resolution, r.reason], [p.id, 'cancelled', 'agent_exit']);
   await waitFor(() => rig.kinds('job').includes('turn_end'), 'the turn goes on');
   assert.equal((await rig.threadYaml('job'))?.open_prompt, null);

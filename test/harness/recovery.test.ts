@@ -19,7 +19,7 @@ const SCENARIO = {
 };
 
 type Item = ReturnType<Rig['items']>[number];
-const meta = (i: Item): Record<string, unknown> => (i.metadata ?? {}) as Record<string, unknown>;
+const meta = (i: Item): Record<string, unknown> => (i.metadata ?? {});
 const ofType = (rig: Rig, type: string): Item[] => rig.items('job').filter((i) => meta(i).type === type);
 
 function startWorker(rig: Rig): { child: ReturnType<typeof spawnCli>; stderr: () => string } {
@@ -63,7 +63,7 @@ test('kill -9 during a turn with an open prompt, then restart: prompt cancelled,
 
   rig.say('job', 'approve-me now');
   await waitFor(() => ofType(rig, 'pending_prompt').length === 1, 'prompt posted');
-  const promptId = (meta(ofType(rig, 'pending_prompt')[0]!).prompt as { id: string }).id;
+  const promptId = (meta(ofType(rig, 'pending_prompt')[0]).prompt as { id: string }).id;
   await waitFor(async () => (await rig.threadYaml('job'))?.open_prompt?.id === promptId, 'open prompt recorded');
 
   first.child.kill('SIGKILL');
@@ -77,7 +77,7 @@ test('kill -9 during a turn with an open prompt, then restart: prompt cancelled,
   await waitFor(() => ofType(rig, 'pending_prompt_resolved').length >= 1, 'stale prompt cancelled', {
     timeoutMs: 15_000,
   });
-  const cancelled = meta(ofType(rig, 'pending_prompt_resolved')[0]!);
+  const cancelled = meta(ofType(rig, 'pending_prompt_resolved')[0]);
   assert.deepEqual(
     { prompt_id: cancelled.prompt_id, resolution: cancelled.resolution, reason: cancelled.reason },
     { prompt_id: promptId, resolution: 'cancelled', reason: 'worker_restart' },
@@ -118,7 +118,7 @@ test('kill -9 during a turn with an open prompt, then restart: prompt cancelled,
   assert.ok(!existsSync(join(rig.home, 'instance.yaml')));
   await waitFor(() => {
     try {
-      process.kill(secondPid!, 0);
+      process.kill(secondPid, 0);
       return false;
     } catch {
       return true;

@@ -49,9 +49,9 @@ test('THREAD_ITEM_TOO_LARGE with the server still refusing the item: a reset pos
   const refused = journal.filter((l) => l.op === 'refused');
   assert.deepEqual(
     refused.map((l) => [l.id, l.code]),
-    [[unposted[0]!.id, 'THREAD_ITEM_TOO_LARGE']],
+    [[unposted[0].id, 'THREAD_ITEM_TOO_LARGE']],
   );
-  assert.match(String(refused[0]!.message), /thread_item_too_large/);
+  assert.match(String(refused[0].message), /thread_item_too_large/);
   assert.ok(!JSON.stringify(refused).includes('yyyy'), 'the refused line never carries the content');
 
   // The cap stays: the server would refuse that text again, forever (this looped before the placeholder).
@@ -61,21 +61,21 @@ test('THREAD_ITEM_TOO_LARGE with the server still refusing the item: a reset pos
   await new Promise((r) => setTimeout(r, 300));
   const after = rig.items('a');
   assert.deepEqual(after.slice(before.length).map(kindOf), ['human', 'thinking', 'status', 'turn_end']);
-  assert.equal(after[before.length]!.id, askId);
+  assert.equal(after[before.length].id, askId);
   assert.deepEqual(
     after.slice(before.length + 2).map(emissionOf),
     unposted.map((l) => l.id),
     'same emission_ids, same order',
   );
-  const placeholder = after[before.length + 2]!;
+  const placeholder = after[before.length + 2];
   assert.equal(placeholder.metadata?.status, 'item_refused');
   assert.deepEqual(placeholder.metadata?.detail, {
     code: 'THREAD_ITEM_TOO_LARGE',
-    message: refused[0]!.message,
+    message: refused[0].message,
     kind: 'text',
   });
   assert.match(
-    placeholder.content[0]!.text!,
+    placeholder.content[0].text!,
     /^An item could not be posted \(THREAD_ITEM_TOO_LARGE: .*\); its full content is in thread\.log\.$/,
   );
 
@@ -123,13 +123,13 @@ test('a failure of the retry window (5xx) is not a refusal: the reset posts the 
   await waitFor(() => rig.kinds('a').length >= before.length + 4, 'the unposted items are posted', WAIT);
   await new Promise((r) => setTimeout(r, 300));
   const after = rig.items('a');
-  assert.equal(after[before.length]!.id, secondId);
+  assert.equal(after[before.length].id, secondId);
   assert.deepEqual(
     after.slice(before.length + 1).map(kindOf),
     ['thinking', 'text', 'turn_end'],
     'the real items, in order',
   );
-  assert.equal(after.at(-2)!.content[0]!.text, 'Hello! You said: second');
+  assert.equal(after.at(-2)!.content[0].text, 'Hello! You said: second');
   await waitFor(() => rig.envelopeState('a') === 'active', 'active again', WAIT);
   rig.say('a', 'third');
   await waitFor(() => agentTexts(rig, 'a').includes('Hello! You said: third'), 'a answers after the reset', WAIT);

@@ -30,7 +30,7 @@ test('writeInstanceState changes only instance.state and skips when the user alr
   assert.equal(await writeInstanceState(api, rig.ref, 'job', 'active', (s) => s === 'pending'), 'precondition_failed');
   assert.equal(rig.envelopeState('job'), 'completed');
   assert.equal(await writeInstanceState(api, rig.ref, 'gone', 'failed', () => true), 'missing');
-  rig.emu.control.uploadObject(rig.human.user_id, rig.ref, 'note', { type: 'message', content: [] } as never);
+  rig.emu.control.uploadObject(rig.human.user_id, rig.ref, 'note', { type: 'message', content: [] });
   assert.equal(
     await patchThreadMetadata(api, rig.ref, 'note', (m) => m),
     'precondition_failed',
@@ -44,7 +44,7 @@ test('resetThread and updateHandoff: RMW, allowed states only, other keys kept',
   const host = rig.host();
   await host.start();
   await waitFor(() => rig.envelopeState('job') === 'failed', 'failed');
-  const sid = host.snapshot().sections[0]!.id;
+  const sid = host.snapshot().sections[0].id;
 
   await host.updateHandoff(sid, 'job', {
     work_folder: rig.workFolder,

@@ -24,7 +24,7 @@ test('refused sections (different user, malformed, not found) stop while another
     thread: { metadata: { user: { user_id: other.user_id }, instance: { status: 'attached' } } },
   };
   rig.emu.control.uploadObject(other.user_id, owned, 'worker', foreign);
-  rig.emu.control.uploadObject(rig.human.user_id, malformed, 'worker', { type: 'message', content: [] } as never);
+  rig.emu.control.uploadObject(rig.human.user_id, malformed, 'worker', { type: 'message', content: [] });
   rig.emu.control.revokeAccess(missing, rig.worker.user_id);
   // Our own earlier worker object with extra keys: re-attach rewrites metadata.instance only.
   rig.emu.control.uploadObject(rig.worker.user_id, good, 'worker', {
@@ -114,7 +114,7 @@ test('worker object deleted while attached: SESSION_DETACHED_EXTERNALLY, agents 
 
   // Re-attach (the desktop's button): the worker object is recreated and the thread resumes its session.
   const sessionId = (await rig.threadYaml('job', first))?.agent.agent_session_id;
-  await host.reattachSection(host.snapshot().sections[0]!.id);
+  await host.reattachSection(host.snapshot().sections[0].id);
   await waitFor(async () => (await rig.sectionYaml(first))?.attachment.status === 'attached', 're-attached');
   await waitFor(async () => (await rig.records()).filter((r) => r.kind === 'argv').length === 3, 'agent resumed');
   const argv = (await rig.records()).filter((r) => r.kind === 'argv').at(-1)!.argv as string[];
@@ -126,7 +126,7 @@ test('worker object deleted while attached: SESSION_DETACHED_EXTERNALLY, agents 
   );
 
   // Detach (the desktop's button): agents stop, the worker object is deleted, the section is detached without error.
-  await host.detachSection(host.snapshot().sections[0]!.id);
+  await host.detachSection(host.snapshot().sections[0].id);
   assert.equal(rig.emu.control.getObject(first, 'worker'), null);
   const file = await rig.sectionYaml(first);
   assert.equal(file?.attachment.status, 'detached');

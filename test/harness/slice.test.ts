@@ -46,7 +46,7 @@ for (const realtime of [true, false]) {
     assert.equal(host.snapshot().phase, 'stopped');
     // decisions §12: cursors.outbound names the newest item the server confirmed.
     const posted = rig.items('job').filter((i) => i.user_id === rig.worker.user_id);
-    const newest = posted[posted.length - 1]!;
+    const newest = posted[posted.length - 1];
     assert.deepEqual((await rig.threadYaml('job'))?.cursors.outbound, {
       last_emission_id: newest.metadata?.emission_id,
       last_item_id: newest.id,

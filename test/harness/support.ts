@@ -95,7 +95,7 @@ export async function makeRig(
   for (let i = 0; i < 1 + (options.sections ?? 0); i++) {
     sessions.push(emu.control.createSession({ members: [worker.user_id, human.user_id] }));
   }
-  const ref = sessions[0]!;
+  const ref = sessions[0];
   const recordFile = join(tmp.path, 'record.jsonl');
   const scenarioFile = join(tmp.path, 'scenario.json');
   await writeFile(scenarioFile, JSON.stringify(options.scenario ?? {}));
@@ -193,12 +193,12 @@ export async function makeRig(
       return emu.control.postItem(human.user_id, r, alias, [{ type: 'text', text }]).id;
     },
     items(alias, r = ref) {
-      return emu.control.listItems(r, alias) as never;
+      return emu.control.listItems(r, alias);
     },
     kinds(alias, r = ref) {
       return emu.control
         .listItems(r, alias)
-        .map((i) => String((i.metadata as Record<string, unknown> | undefined)?.type ?? 'human'));
+        .map((i) => String((i.metadata)?.type ?? 'human'));
     },
     envelopeState(alias, r = ref) {
       const env = emu.control.getObject(r, alias);

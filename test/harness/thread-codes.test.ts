@@ -62,7 +62,7 @@ test('the activation checklist fails each thread with its code, in order, and re
   assert.equal(host.snapshot().agents.busy, 0, 'failures release their slots');
 
   // The user fixes the handoff and resets failed → pending: the activation runs again and succeeds.
-  const sectionId = host.snapshot().sections[0]!.id;
+  const sectionId = host.snapshot().sections[0].id;
   await host.updateHandoff(sectionId, 'bad-perm', { permissions: 'autonomous' });
   await host.resetThread(sectionId, 'bad-perm');
   await waitFor(() => rig.envelopeState('bad-perm') === 'active', 'reset thread active');

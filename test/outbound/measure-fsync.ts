@@ -37,7 +37,7 @@ function time(label: string, n: number, make: () => Parameters<Outbox['enqueue']
   }
   samples.sort((a, b) => a - b);
   const mean = samples.reduce((a, b) => a + b, 0) / n;
-  const p = (q: number): string => samples[Math.min(n - 1, Math.floor(q * n))]!.toFixed(3);
+  const p = (q: number): string => samples[Math.min(n - 1, Math.floor(q * n))].toFixed(3);
   console.log(`${label}: n=${n} mean=${mean.toFixed(3)} ms p50=${p(0.5)} ms p99=${p(0.99)} ms max=${p(1)} ms`);
 }
 

@@ -66,8 +66,8 @@ test('60 emissions through ~30 % failing posts (500, 429, drop_before, drop_afte
     // Everything confirmed: the journal is compacted to the cursor line.
     const lines = await journalLines(rig.journalPath);
     assert.equal(lines.length, 1);
-    assert.equal(lines[0]!.op, 'cursor');
-    assert.equal(lines[0]!.item_id, rig.items().at(-1)!.id);
+    assert.equal(lines[0].op, 'cursor');
+    assert.equal(lines[0].item_id, rig.items().at(-1)!.id);
     await outbox.close();
   }));
 
@@ -79,10 +79,10 @@ test('replay of a crashed run: stored-but-not-marked items are not posted again,
     const b = textItem('b: stored, but the crash came before its done record');
     const d = textItem('d: never reached the server');
     const e = textItem('e: never reached the server either');
-    const stored = c.postItem(rig.userId, rig.ref, ALIAS, a.content as never, a.metadata);
+    const stored = c.postItem(rig.userId, rig.ref, ALIAS, a.content, a.metadata);
     // A human wrote in between: the look-up must page past it.
     c.postItem(rig.userId, rig.ref, ALIAS, [{ type: 'text', text: 'human' }]);
-    c.postItem(rig.userId, rig.ref, ALIAS, b.content as never, b.metadata);
+    c.postItem(rig.userId, rig.ref, ALIAS, b.content, b.metadata);
     const emit = (item: typeof a): string =>
       JSON.stringify({ op: 'emit', id: item.metadata!.emission_id, at: '2026-01-01T00:00:00Z', item });
     const journal = [
@@ -160,8 +160,8 @@ test('THREAD_POST_FAILED after 3 API_COMMAND_FAILED answers; posting stops, the 
     await assert.rejects(within(one.posted, 10_000, 'failure'), (e: unknown) => isWorkerError(e, 'THREAD_POST_FAILED'));
     await assert.rejects(two.posted, (e: unknown) => isWorkerError(e, 'THREAD_POST_FAILED'));
     assert.equal(rig.fatal.length, 1);
-    assert.equal(rig.fatal[0]!.code, 'THREAD_POST_FAILED');
-    assert.ok(!rig.fatal[0]!.message.includes('\n    at '), 'no stack trace');
+    assert.equal(rig.fatal[0].code, 'THREAD_POST_FAILED');
+    assert.ok(!rig.fatal[0].message.includes('\n    at '), 'no stack trace');
     assert.equal(rig.emu.control.counters().byCommand.post_session_thread_item, 3);
     assert.equal(rig.transient.length, 2, 'the first two answers were reported as transient');
     await assert.rejects(outbox.drain(), (e: unknown) => isWorkerError(e, 'THREAD_POST_FAILED'));
@@ -185,7 +185,7 @@ test('THREAD_POST_FAILED when posting still fails at the deadline', () =>
     await assert.rejects(within(posted, 10_000, 'deadline'), (e: unknown) => isWorkerError(e, 'THREAD_POST_FAILED'));
     const elapsed = Date.now() - started;
     assert.ok(elapsed >= 650 && elapsed < 5_000, `${elapsed} ms`);
-    assert.match(rig.fatal[0]!.message, /after \d+ s of retries/);
+    assert.match(rig.fatal[0].message, /after \d+ s of retries/);
     assert.ok(rig.transient.length >= 3, 'several retries happened');
     assert.ok(rig.transient.every((e) => e.code === 'API_TRANSIENT_ERROR'));
     assert.equal(rig.items().length, 0);
@@ -202,7 +202,7 @@ test('thread_item_too_large: one re-fit to a smaller budget, then THREAD_ITEM_TO
     const stored = await within(big.posted, 10_000, 'refit posted');
     assert.ok(stored.metadata?.truncated, 'posted truncated');
     assert.match(
-      String((stored.metadata!.tool as { output: string }).output),
+      String((stored.metadata.tool as { output: string }).output),
       /bytes truncated; full text in thread\.log/,
     );
 
@@ -212,7 +212,7 @@ test('thread_item_too_large: one re-fit to a smaller budget, then THREAD_ITEM_TO
       isWorkerError(e, 'THREAD_ITEM_TOO_LARGE'),
     );
     assert.equal(rig.fatal.length, 1);
-    assert.equal(rig.fatal[0]!.code, 'THREAD_ITEM_TOO_LARGE');
+    assert.equal(rig.fatal[0].code, 'THREAD_ITEM_TOO_LARGE');
     threadLog.close();
     const records = (await readFile(join(rig.dir, 'thread.log'), 'utf8'))
       .split('\n')
@@ -267,8 +267,8 @@ test('kill -9 of a process mid-stream: the next run posts every accepted emissio
     );
     let out = '';
     let err = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (err += d));
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
     await waitFor(() => rig.items().length >= 10 && out.split('\n').length > 60, 'child posting', {
       timeoutMs: 30_000,
     });
@@ -279,7 +279,7 @@ test('kill -9 of a process mid-stream: the next run posts every accepted emissio
     const accepted = out
       .split('\n')
       .filter((l) => l.startsWith('E '))
-      .map((l) => l.split(' ')[2]!);
+      .map((l) => l.split(' ')[2]);
     // Let requests the child left in flight land before looking.
     await postsLanded(rig);
     const beforeReplay = rig.items().length;

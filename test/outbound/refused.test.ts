@@ -55,7 +55,7 @@ test("3 × 400 → a refused line (code, one-line message, no content); reopened
       lines.map((l) => l.op),
       ['emit', 'emit', 'refused'],
     );
-    const mark = lines[2]!;
+    const mark = lines[2];
     assert.equal(mark.id, refused.emissionId);
     assert.equal(mark.code, 'THREAD_POST_FAILED');
     assert.match(String(mark.message), /HTTP 400 invalid_request/);
@@ -72,7 +72,7 @@ test("3 × 400 → a refused line (code, one-line message, no content); reopened
       [refused.emissionId, after.emissionId],
       'same ids, same order',
     );
-    const placeholder = items[0]!;
+    const placeholder = items[0];
     assert.equal(placeholder.metadata?.type, 'status');
     assert.equal(placeholder.metadata?.status, ITEM_REFUSED_STATUS);
     assert.deepEqual(placeholder.metadata?.detail, {
@@ -110,7 +110,7 @@ test('the placeholder is looked up by the emission_id like any replay: never pos
     const id = String(item.metadata!.emission_id);
     // A previous run posted the placeholder but crashed before its done line.
     const stored = refusedItemPlaceholder(item, id, { code: 'THREAD_POST_FAILED', message: 'HTTP 400 x' });
-    rig.emu.control.postItem(rig.userId, rig.ref, ALIAS, stored.content as never, stored.metadata);
+    rig.emu.control.postItem(rig.userId, rig.ref, ALIAS, stored.content, stored.metadata);
     await writeJournal(rig, [
       emitLine(item),
       JSON.stringify({ op: 'refused', id, code: 'THREAD_POST_FAILED', message: 'HTTP 400 x' }),
@@ -138,7 +138,7 @@ test('THREAD_ITEM_TOO_LARGE → refused; with the cap kept, the next open gets p
     const second = await rig.open();
     await within(second.drain(), 10_000, 'replay drained');
     assert.deepEqual(rig.emissionIds(), [huge.emissionId, after.emissionId]);
-    assert.deepEqual(rig.items()[0]!.metadata?.detail, {
+    assert.deepEqual(rig.items()[0].metadata?.detail, {
       code: 'THREAD_ITEM_TOO_LARGE',
       message: mark.message,
       kind: 'text',
@@ -239,8 +239,8 @@ test('a refused placeholder is retried as it is, never wrapped in another placeh
     const outbox = await rig.open();
     await within(outbox.drain(), 10_000, 'drained');
     assert.equal(rig.items().length, 1);
-    assert.deepEqual(rig.items()[0]!.metadata, placeholder.metadata);
-    assert.deepEqual(rig.items()[0]!.content, placeholder.content);
+    assert.deepEqual(rig.items()[0].metadata, placeholder.metadata);
+    assert.deepEqual(rig.items()[0].content, placeholder.content);
     assert.ok(rig.logs.some((r) => r.event === 'outbox_placeholder_refused'));
     await outbox.close();
   }));

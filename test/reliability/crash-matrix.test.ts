@@ -23,7 +23,7 @@ import { makeRig, waitFor, type Rig } from '../harness/support';
 import { assertNoRawException, startWorker, type WorkerProc } from './support';
 
 type Item = ReturnType<Rig['items']>[number];
-const meta = (i: Item): Record<string, unknown> => (i.metadata ?? {}) as Record<string, unknown>;
+const meta = (i: Item): Record<string, unknown> => (i.metadata ?? {});
 const ofType = (rig: Rig, type: string, alias = 'job'): Item[] => rig.items(alias).filter((i) => meta(i).type === type);
 /** The agent's text items, without the greeting of the first (completed) turn every test starts with. */
 const texts = (rig: Rig): string[] =>
@@ -228,7 +228,7 @@ test(
     await activeIdle(run);
     rig.say('job', 'APPROVE this');
     await waitFor(() => ofType(rig, 'pending_prompt').length === 1, 'prompt posted', { timeoutMs: 15_000 });
-    const promptId = (meta(ofType(rig, 'pending_prompt')[0]!).prompt as { id: string }).id;
+    const promptId = (meta(ofType(rig, 'pending_prompt')[0]).prompt as { id: string }).id;
     await waitFor(
       async () => (await rig.threadYaml('job'))?.open_prompt?.posted_item_id,
       'prompt recorded with its item',
@@ -247,7 +247,7 @@ test(
     const pids = await agentPids(rig);
     const turns = await turnsByProcess(rig);
     assert.deepEqual(
-      turns.get(pids[1]!),
+      turns.get(pids[1]),
       ['APPROVE this'],
       'the cut-short turn input, given again to the resumed agent',
     );
@@ -314,7 +314,7 @@ test(
     rig.say('job', 'SLOW please');
     await waitFor(() => texts(rig).includes('a'), 'first half of the turn posted', { timeoutMs: 15_000 });
     const [agent] = await agentPids(rig);
-    process.kill(agent!, 'SIGSTOP');
+    process.kill(agent, 'SIGSTOP');
     await rig.setScenario(SCENARIO);
     w1.child.kill('SIGTERM');
     await w1.waitLog((l) => l.event === 'stopping', 'graceful stop begun');

@@ -97,7 +97,7 @@ export function mutateLine(rng: Rng, msg: Record<string, unknown>): { op: string
       const n = int(rng, 100, 5000);
       const ps = paths(copy);
       if (ps.length) setAt(copy, pick(rng, ps), '__DEEP__', false);
-      else (copy as Record<string, unknown>).extra = '__DEEP__';
+      else (copy).extra = '__DEEP__';
       return { op, line: JSON.stringify(copy).replace('"__DEEP__"', '['.repeat(n) + ']'.repeat(n)) };
     }
   }
@@ -109,7 +109,7 @@ function captureLogger(skips: string[]): Logger {
     ...silentLogger,
     warn: (event: string) => void skips.push(event),
     child: () => logger,
-  } as Logger;
+  };
   return logger;
 }
 

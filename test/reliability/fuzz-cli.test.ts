@@ -55,7 +55,7 @@ function checkResult(label: string, r: CliResult & { started?: boolean }, allowe
   if (r.status === 0) return r.started === false ? 'exit0' : 'ran';
   const errors = logLines(r.stderr).json.filter((l) => l.level === 'error' && l.code && l.remediation !== undefined);
   assert.equal(errors.length, 1, `${label}: exactly one error line, stderr: ${r.stderr.slice(0, 2000)}`);
-  const code = String(errors[0]!.code);
+  const code = String(errors[0].code);
   assert.ok(allowed.includes(code), `${label}: code ${code} (exit ${r.status}) not in ${allowed.join(', ')}`);
   if (STATUSES[code] !== undefined) assert.equal(r.status, STATUSES[code], `${label}: exit status of ${code}`);
   return code;
@@ -120,7 +120,7 @@ async function startEach(
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < cases.length) {
-      const c = cases[next++]!;
+      const c = cases[next++];
       const before = hashFiles(c.userFiles);
       const r = await runStart(c.home);
       const code = checkResult(`start ${c.label}`, r, allowed);

@@ -193,9 +193,9 @@ test(
       }
       tally(counts, 'invalid');
       assert.equal(reports.length, 1);
-      assert.ok(reports[0]!.movedTo, `${label}: not moved aside`);
+      assert.ok(reports[0].movedTo, `${label}: not moved aside`);
       assert.equal(
-        sha256(await readFile(reports[0]!.movedTo!)),
+        sha256(await readFile(reports[0].movedTo)),
         sha256(m.bytes),
         `${label}: the moved-aside bytes differ`,
       );

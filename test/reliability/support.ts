@@ -16,7 +16,7 @@ import { outputEnded, runCli, spawnCli, waitFor, type CliOptions, type CliResult
 export { seededRandom };
 export type Rng = () => number;
 
-export const pick = <T>(rng: Rng, list: readonly T[]): T => list[Math.floor(rng() * list.length)]!;
+export const pick = <T>(rng: Rng, list: readonly T[]): T => list[Math.floor(rng() * list.length)];
 export const int = (rng: Rng, lo: number, hi: number): number => lo + Math.floor(rng() * (hi - lo + 1));
 
 /** The seed every fuzz file starts from unless BHW_FUZZ_SEED is set (printed in every test name). */
@@ -100,7 +100,7 @@ export function mutate(rng: Rng, base: string, depth = 0): Mutant {
   switch (op) {
     case 'flip': {
       const out = Buffer.from(buf);
-      for (let i = int(rng, 1, 4); i > 0 && out.length; i--) out[at(out.length - 1)]! ^= 1 << int(rng, 0, 7);
+      for (let i = int(rng, 1, 4); i > 0 && out.length; i--) out[at(out.length - 1)] ^= 1 << int(rng, 0, 7);
       return { op, bytes: out };
     }
     case 'truncate':
@@ -118,14 +118,14 @@ export function mutate(rng: Rng, base: string, depth = 0): Mutant {
     case 'dup_line': {
       const l = lines(base);
       const i = at(l.length - 1);
-      l.splice(i, 0, l[i]!);
+      l.splice(i, 0, l[i]);
       return { op, bytes: Buffer.from(l.join('\n')) };
     }
     case 'swap_lines': {
       const l = lines(base);
       const i = at(l.length - 1);
       const j = at(l.length - 1);
-      [l[i], l[j]] = [l[j]!, l[i]!];
+      [l[i], l[j]] = [l[j], l[i]];
       return { op, bytes: Buffer.from(l.join('\n')) };
     }
     case 'wrong_type': {
@@ -146,7 +146,7 @@ export function mutate(rng: Rng, base: string, depth = 0): Mutant {
       const n = int(rng, 50_000, 1_000_000);
       const l = lines(base);
       const i = at(l.length - 1);
-      l[i] = (l[i] ?? '').includes(':') ? l[i]!.replace(/:.*$/, `: "${'x'.repeat(n)}"`) : `huge: ${'y'.repeat(n)}`;
+      l[i] = (l[i] ?? '').includes(':') ? l[i].replace(/:.*$/, `: "${'x'.repeat(n)}"`) : `huge: ${'y'.repeat(n)}`;
       return { op, bytes: Buffer.from(l.join('\n')) };
     }
     case 'alias_bomb': {
@@ -265,7 +265,7 @@ export async function runCliPool<T>(
   const worker = async (): Promise<void> => {
     while (next < jobs.length) {
       const i = next++;
-      const job = jobs[i]!;
+      const job = jobs[i];
       out[i] = { result: await runCli(job.args, job.options), meta: job.meta, args: job.args };
     }
   };

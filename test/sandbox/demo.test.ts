@@ -40,7 +40,7 @@ function runDemo(
 
 /** Index of the first line matching every pattern, at or after `from`; -1 if none. */
 function lineIndex(lines: string[], patterns: RegExp[], from = 0): number {
-  for (let i = from; i < lines.length; i++) if (patterns.every((p) => p.test(lines[i]!))) return i;
+  for (let i = from; i < lines.length; i++) if (patterns.every((p) => p.test(lines[i]))) return i;
   return -1;
 }
 
@@ -112,10 +112,10 @@ test(
   async () => {
     const bad = await runDemo(['--frobnicate']);
     assert.equal(bad.status, 2);
-    assert.equal(JSON.parse(bad.stderr.trim().split('\n')[0]!).code, 'USAGE');
+    assert.equal(JSON.parse(bad.stderr.trim().split('\n')[0]).code, 'USAGE');
     const short = await runDemo(['--timeout-ms', '1000']);
     assert.equal(short.status, 1);
-    const line = JSON.parse(short.stderr.trim().split('\n')[0]!) as { code: string; message: string };
+    const line = JSON.parse(short.stderr.trim().split('\n')[0]) as { code: string; message: string };
     assert.equal(line.code, 'SANDBOX_DEMO_INCOMPLETE');
     assert.match(line.message, /missing: /);
     assert.match(short.stdout, /✗ /, 'the summary names what was not seen');

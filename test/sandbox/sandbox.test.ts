@@ -102,7 +102,7 @@ test('the sandbox runs every flow and writes only inside its own state root', { 
   assert.ok(existsSync(join(sandboxRoot, SANDBOX_MARKER)));
   const snap = sandbox.host.snapshot();
   assert.equal(snap.identity?.name, 'Sandbox Worker');
-  assert.deepEqual(snap.sections[0]!.threads.map((x) => x.alias).sort(), ['fix-login', 'update-docs']);
+  assert.deepEqual(snap.sections[0].threads.map((x) => x.alias).sort(), ['fix-login', 'update-docs']);
   assert.ok(
     seen.some(
       (a) => a.type === 'item' && a.kind === 'pending_prompt_resolved' && a.metadata.answered_via === 'desktop',
@@ -229,7 +229,7 @@ test(
     );
 
     // Answered through the switch (as the prompt window would): it reaches the sandbox's agent.
-    const prompt = sw.host.snapshot().prompts[0]!;
+    const prompt = sw.host.snapshot().prompts[0];
     await sw.host.answerPrompt(prompt.id, { kind: 'approval', decision: 'allow' });
     await waitFor(() => sw.host.snapshot().prompts.some((p) => p.kind === 'ask_user_question'), 'the next prompt', {
       timeoutMs: 20_000,

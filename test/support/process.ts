@@ -72,7 +72,7 @@ export async function waitFor<T>(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await predicate();
-    if (value) return value as NonNullable<T>;
+    if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
@@ -85,7 +85,7 @@ export async function waitFor<T>(
  */
 export async function outputEnded(child: ChildProcess, graceMs = 5_000): Promise<void> {
   const ended = (s: NodeJS.ReadableStream | null): Promise<void> => {
-    const stream = s as (NodeJS.ReadableStream & { closed?: boolean; destroyed?: boolean }) | null;
+    const stream = s;
     if (!stream || stream.closed || stream.destroyed) return Promise.resolve();
     return new Promise((r) => stream.once('close', () => r()));
   };

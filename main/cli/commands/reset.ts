@@ -69,7 +69,7 @@ export async function resetCommand(paths: StatePaths, args: ParsedArgs): Promise
   }
   if (matches.length > 1)
     throw new WorkerError('NOT_FOUND', `"${selector}" names more than one section; use its session_id`);
-  const section = matches[0]!;
+  const section = matches[0];
   const client = new BlobHubClient({
     apiUrl: credentials.api.url,
     apiKey: credentials.api.key,

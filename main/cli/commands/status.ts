@@ -221,7 +221,7 @@ export async function collectStatus(paths: StatePaths): Promise<StatusView> {
   if (running) {
     const snap = await readSnapshot(join(paths.root, SNAPSHOT_FILE));
     // A snapshot left by an earlier instance is not live.
-    if (snap && (snap.instance_id === null || snap.instance_id === held!.info.instance_id)) {
+    if (snap && (snap.instance_id === null || snap.instance_id === held.info.instance_id)) {
       view.source = 'live';
       view.sections = fromSnapshot(snap);
       view.snapshot = snap;

@@ -33,9 +33,9 @@ export function formatPromptBrief(prompt: AgentPrompt): string {
       const qs = prompt.questions;
       const lines = ['❓ Provide input:'];
       if (qs.length === 1) {
-        lines.push(qs[0]!.question, ...optionLines(qs[0]!));
-        if (qs[0]!.options.length === 0) lines.push('Reply with free text.');
-        else if (qs[0]!.multi_select)
+        lines.push(qs[0].question, ...optionLines(qs[0]));
+        if (qs[0].options.length === 0) lines.push('Reply with free text.');
+        else if (qs[0].multi_select)
           lines.push('Reply with numbers or option texts separated by commas, or free text.');
         else lines.push('Reply with a number, the option text, or free text.');
         return lines.join('\n');
@@ -59,7 +59,7 @@ function parseOneQuestion(q: PromptQuestion, reply: string): string {
     const t = token.trim();
     if (/^\d+$/.test(t)) {
       const n = Number(t);
-      return n >= 1 && n <= q.options.length ? q.options[n - 1]!.label : undefined;
+      return n >= 1 && n <= q.options.length ? q.options[n - 1].label : undefined;
     }
     return q.options.find((o) => o.label.toLowerCase() === t.toLowerCase())?.label;
   };
@@ -108,12 +108,12 @@ export function parseThreadAnswer(prompt: AgentPrompt, replyText: string): Promp
       const qs = prompt.questions;
       const answers: Record<string, string> = {};
       if (qs.length === 1) {
-        answers[qs[0]!.question] = parseOneQuestion(qs[0]!, raw);
+        answers[qs[0].question] = parseOneQuestion(qs[0], raw);
         return { kind: 'ask_user_question', answers };
       }
       const lines = splitNumberedLines(raw, qs.length);
       qs.forEach((q, i) => {
-        answers[q.question] = lines ? parseOneQuestion(q, lines[i]!) : raw;
+        answers[q.question] = lines ? parseOneQuestion(q, lines[i]) : raw;
       });
       return { kind: 'ask_user_question', answers };
     }
@@ -136,7 +136,7 @@ export function describeAnswer(prompt: AgentPrompt, answer: PromptAnswer): strin
     case 'ask_user_question': {
       const qs = prompt.kind === 'ask_user_question' ? prompt.questions : [];
       const entries = Object.entries(answer.answers);
-      if (entries.length === 1) return clip(entries[0]![1]);
+      if (entries.length === 1) return clip(entries[0][1]);
       return clip(
         entries
           .map(([question, value]) => `${qs.find((q) => q.question === question)?.header ?? question}: ${value}`)

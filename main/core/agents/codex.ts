@@ -128,7 +128,7 @@ function joinTexts(list: unknown[]): string {
       typeof x === 'string'
         ? x
         : x && typeof x === 'object' && 'text' in x
-          ? String((x as { text: unknown }).text)
+          ? String((x).text)
           : '',
     )
     .filter(Boolean)

@@ -71,7 +71,7 @@ export class LineSplitter {
   }
 
   private emit(): void {
-    const buf = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
+    const buf = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts);
     this.parts = [];
     let line = buf.toString('utf8');
     if (line.endsWith('\r')) line = line.slice(0, -1);
@@ -103,7 +103,7 @@ function procStat(pid: number | string): { state: string; pgrp: number } | null 
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // "pid (comm) S ppid pgrp ...": comm may hold spaces and parentheses, so parse after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: fields[0]!, pgrp: Number(fields[2]) };
+    return { state: fields[0], pgrp: Number(fields[2]) };
   } catch {
     return null;
   }

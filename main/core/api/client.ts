@@ -485,7 +485,7 @@ export class BlobHubClient implements BlobHubApi {
     const raw: RawResponse = {
       status: res.status,
       body: body.ok ? body.value : res.data,
-      headers: res.headers as Record<string, unknown>,
+      headers: res.headers,
     };
     if (res.status >= 200 && res.status < 300) {
       if (!body.ok) this.badResponse(spec.label, raw, 'not JSON');

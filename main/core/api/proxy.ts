@@ -116,7 +116,7 @@ export function viaProxy(proxy: ProxyChoice | null): string {
 function readingEnv<T>(env: ProxyEnv, read: () => T): T {
   if (env === process.env) return read();
   const real = process.env;
-  process.env = env as NodeJS.ProcessEnv;
+  process.env = env;
   try {
     return read();
   } finally {

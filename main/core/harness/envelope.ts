@@ -112,6 +112,6 @@ export async function touchWorkerObject(
   if (!envelope) return 'missing';
   if (envelope.value.type !== 'thread' || workerObjectOwner(envelope) !== userId) return 'precondition_failed';
   const instance = { ...instanceOf(envelope), last_seen_at: lastSeenAt };
-  await api.uploadSessionObject(ref, WORKER_ALIAS, withInstance(envelope.value as Json, instance));
+  await api.uploadSessionObject(ref, WORKER_ALIAS, withInstance(envelope.value, instance));
   return 'written';
 }

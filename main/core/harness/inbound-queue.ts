@@ -104,7 +104,7 @@ export class InboundQueue {
   /** Moves the cursor over the leading self/done items; returns it when it moved. */
   advance(): InboundCursor | null {
     let moved: Entry | null = null;
-    while (this.entries.length > 0 && (this.entries[0]!.state === 'self' || this.entries[0]!.state === 'done')) {
+    while (this.entries.length > 0 && (this.entries[0].state === 'self' || this.entries[0].state === 'done')) {
       moved = this.entries.shift()!;
       if (this.cursorValue) this.seen.delete(this.cursorValue.item_id);
       this.cursorValue = cursorOf(moved.item);
@@ -120,7 +120,7 @@ export class InboundQueue {
   private insert(entry: Entry): void {
     // Pages come ascending, so this is almost always a push; keep order if a late page overlaps.
     let i = this.entries.length;
-    while (i > 0 && this.entries[i - 1]!.item.created_at > entry.item.created_at) i--;
+    while (i > 0 && this.entries[i - 1].item.created_at > entry.item.created_at) i--;
     this.entries.splice(i, 0, entry);
   }
 }

@@ -264,7 +264,7 @@ export class SectionRunner {
       await api.uploadSessionObject(
         this.ref,
         WORKER_ALIAS,
-        withInstance(existing.value as Record<string, unknown>, { ...instance }),
+        withInstance(existing.value, { ...instance }),
       );
     }
     await this.store!.setAttachment('attached', now);

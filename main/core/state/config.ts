@@ -103,16 +103,16 @@ function unknownKeys(obj: unknown, known: readonly string[], prefix: string): st
 }
 
 function collectUnknownKeys(raw: Record<string, unknown>): string[] {
-  const out = unknownKeys(raw, KNOWN_KEYS['']!, '');
-  out.push(...unknownKeys(raw.polling, KNOWN_KEYS.polling!, 'polling'));
-  out.push(...unknownKeys(raw.concurrency, KNOWN_KEYS.concurrency!, 'concurrency'));
+  const out = unknownKeys(raw, KNOWN_KEYS[''], '');
+  out.push(...unknownKeys(raw.polling, KNOWN_KEYS.polling, 'polling'));
+  out.push(...unknownKeys(raw.concurrency, KNOWN_KEYS.concurrency, 'concurrency'));
   const agents = raw.agents as Record<string, unknown> | undefined;
-  for (const t of AGENT_TYPES) out.push(...unknownKeys(agents?.[t], KNOWN_KEYS.agent!, `agents.${t}`));
+  for (const t of AGENT_TYPES) out.push(...unknownKeys(agents?.[t], KNOWN_KEYS.agent, `agents.${t}`));
   if (Array.isArray(raw.sections)) {
     raw.sections.forEach((s, i) => {
-      out.push(...unknownKeys(s, KNOWN_KEYS.section!, `sections[${i}]`));
+      out.push(...unknownKeys(s, KNOWN_KEYS.section, `sections[${i}]`));
       out.push(
-        ...unknownKeys((s as Record<string, unknown> | null)?.session, KNOWN_KEYS.session!, `sections[${i}].session`),
+        ...unknownKeys((s as Record<string, unknown> | null)?.session, KNOWN_KEYS.session, `sections[${i}].session`),
       );
     });
   }
@@ -144,7 +144,7 @@ export function parseConfigText(text: string, label = 'config.yaml'): LoadedConf
   });
 
   const sections: SectionConfig[] = data.sections.map((s, i) => {
-    const session = (s.session ?? {}) as Record<string, unknown>;
+    const session = (s.session ?? {});
     for (const key of SESSION_KEYS) {
       const v = session[key];
       if (v === undefined || v === null || v === '') {
@@ -184,7 +184,7 @@ export function parseConfigText(text: string, label = 'config.yaml'): LoadedConf
     config: {
       polling: data.polling,
       concurrency: data.concurrency,
-      agents: data.agents as Record<AgentType, AgentDefaultsConfig>,
+      agents: data.agents,
       sections,
     },
     warnings,

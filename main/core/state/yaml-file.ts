@@ -96,7 +96,7 @@ export function parseYamlText(text: string, label: string, code: ErrorCode = 'ST
   try {
     const doc = YAML.parseDocument(text, { prettyErrors: false, uniqueKeys: false });
     if (doc.errors.length > 0) {
-      const first = doc.errors[0]!;
+      const first = doc.errors[0];
       const line = first.linePos?.[0]?.line;
       throw new WorkerError(code, `${label} is not valid YAML${line ? ` (line ${line})` : ''}: ${first.code}`);
     }

@@ -59,8 +59,8 @@ export function excerpt(buf: Buffer, keep: number): string {
   let head = Math.ceil(Math.max(0, keep) / 2);
   let tailStart = buf.length - Math.floor(Math.max(0, keep) / 2);
   // Continuation bytes look like 10xxxxxx: back the head off them, move the tail start past them.
-  while (head > 0 && head < buf.length && (buf[head]! & 0xc0) === 0x80) head--;
-  while (tailStart < buf.length && (buf[tailStart]! & 0xc0) === 0x80) tailStart++;
+  while (head > 0 && head < buf.length && (buf[head] & 0xc0) === 0x80) head--;
+  while (tailStart < buf.length && (buf[tailStart] & 0xc0) === 0x80) tailStart++;
   if (tailStart < head) tailStart = head;
   const cut = tailStart - head;
   return buf.subarray(0, head).toString('utf8') + truncationMarker(cut) + buf.subarray(tailStart).toString('utf8');
@@ -110,13 +110,13 @@ export function fitToBudget(item: PostItemInput, budgetBytes: number = ITEM_BUDG
     fields.push(f);
   };
   if (first && first.type === 'text' && typeof first.text === 'string')
-    add('content[0].text', content[0] as Record<string, unknown>, 'text');
+    add('content[0].text', content[0], 'text');
   if (typeof metadata.text === 'string') add('metadata.text', metadata, 'text');
   add('metadata.tool.output', tool, 'output');
   add('metadata.tool.input', tool, 'input');
   add('metadata.prompt.tool.input', promptTool, 'input');
 
-  const prior = isRecord(item.metadata?.truncated) ? (item.metadata!.truncated as Partial<TruncationInfo>) : undefined;
+  const prior = isRecord(item.metadata?.truncated) ? (item.metadata.truncated as Partial<TruncationInfo>) : undefined;
   const info: TruncationInfo = {
     // Re-fitting an already truncated item keeps the size of the very first original.
     original_bytes:

@@ -83,7 +83,7 @@ export function statusSentence(token: string): string {
   const known = STATUS_SENTENCES[token];
   if (known) return known;
   const words = token.replace(/[_-]+/g, ' ').trim();
-  return words ? `${words[0]!.toUpperCase()}${words.slice(1)}.` : 'Status update.';
+  return words ? `${words[0].toUpperCase()}${words.slice(1)}.` : 'Status update.';
 }
 
 export function statusItem(status: string, detail?: string | null): PostItemInput {

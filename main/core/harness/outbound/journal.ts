@@ -107,7 +107,7 @@ export async function readJournal(path: string, logger: Logger): Promise<Journal
       return;
     }
     if (record.op === 'emit') {
-      if (!emits.has(record.id)) emits.set(record.id, { id: record.id, item: record.item as PostItemInput });
+      if (!emits.has(record.id)) emits.set(record.id, { id: record.id, item: record.item });
     } else if (record.op === 'refused') {
       // Against an emission still pending; one already confirmed (or never journaled) has nothing to mark.
       const pending = emits.get(record.id);

@@ -331,7 +331,7 @@ export class Outbox {
 
   /** Posts `queue[0]` until it is confirmed, the outbox fails, or it closes. */
   private async postHead(): Promise<Outcome> {
-    const entry = this.queue[0]!;
+    const entry = this.queue[0];
     const started = Date.now();
     const backoff = new Backoff({ maxMs: this.options.backoffMaxMs });
     let commandFailures = 0;
@@ -436,7 +436,7 @@ export class Outbox {
         { retry: 'none', signal: this.abort.signal },
       );
       if (items.length === 0) break;
-      let oldest = items[0]!.created_at;
+      let oldest = items[0].created_at;
       for (const item of items) {
         const id = emissionIdOf(item);
         if (id && wanted.has(id) && !found.has(id)) found.set(id, item);
