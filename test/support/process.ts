@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
 export const CLI = join(ROOT, 'dist/cli.js');
@@ -84,8 +85,7 @@ export async function waitFor<T>(
  * (e.g. `"event":"stopped"`) may still be in the pipe — so callers that read the output wait for this.
  */
 export async function outputEnded(child: ChildProcess, graceMs = 5_000): Promise<void> {
-  const ended = (s: NodeJS.ReadableStream | null): Promise<void> => {
-    const stream = s;
+  const ended = (stream: Readable | null): Promise<void> => {
     if (!stream || stream.closed || stream.destroyed) return Promise.resolve();
     return new Promise((r) => stream.once('close', () => r()));
   };
