@@ -1,5 +1,5 @@
 /**
- * Replays a captured fixture (shared/spec/fixtures) through an adapter without a process: stdout lines go to
+ * Replays a captured fixture (test/fixtures/agents) through an adapter without a process: stdout lines go to
  * the adapter's line parser, the driver's stdin lines are re-created by calling the adapter (sendTurn,
  * interrupt, answerPrompt) and what the adapter writes is compared with what the real driver wrote.
  */
@@ -14,8 +14,8 @@ import type { AgentEvent, AgentPrompt, AgentStartOptions, PromptAnswer } from '.
 import type { PermissionMode } from '../../main/core/state/schemas';
 import { ROOT } from '../support/process';
 
-/** The spec folder sits next to the project's root (`../shared`), in a developer's tree and in CI's clone. */
-export const FIXTURES = process.env.BLOBHUB_SPEC_FIXTURES ?? join(ROOT, '..', 'shared', 'spec', 'fixtures');
+/** Real wire transcripts of Claude Code 2.1.329 and Codex 0.169.0, carried in the repository (README.md there). */
+export const FIXTURES = join(ROOT, 'test', 'fixtures', 'agents');
 
 export interface FixtureRecord {
   dir: 'stdin' | 'stdout' | 'stderr' | 'stdin-eof' | 'exit';

@@ -1,6 +1,6 @@
 /**
  * Fuzzed agent stdout lines through the adapters' line parsers (in-process, no process): every captured
- * stdout line of spec/fixtures is mutated (wrong field types at random paths, removed fields, unknown types,
+ * stdout line of test/fixtures/agents is mutated (wrong field types at random paths, removed fields, unknown types,
  * truncated JSON, non-JSON, huge values) and fed to a started ClaudeSession / CodexSession. Property: the
  * parser never throws, a bad line is logged as skipped (never a crash), and every event it emits becomes an
  * outbound item (items.ts + the size budget) without an exception. The same through a running worker and the
