@@ -85,6 +85,12 @@ export const ERROR_CODES = {
     class: 'thread',
     remediation: 'chmod / chown the directory so the worker user can read+execute it.',
   },
+  WORK_FOLDER_NOT_ALLOWED: {
+    class: 'thread',
+    remediation:
+      'Point workspace.work_folder inside one of policy.work_folder_roots in config.yaml, or add its folder ' +
+      'there (then reload the config) and reset the thread.',
+  },
   AGENT_TYPE_UNSUPPORTED: { class: 'thread', remediation: 'Use a supported value: claude_code or codex.' },
   PERMISSIONS_UNSUPPORTED: {
     class: 'thread',

@@ -21,6 +21,7 @@ import { writeYamlAtomic } from '../../main/core/state/yaml-file';
 import type { BlobHubApi } from '../../main/core/api/types';
 import type { Job } from '../../main/core/harness/handoff';
 import { tempDir, waitFor } from '../support/process';
+import { DEFAULT_POLICY } from '../../main/core/state/config';
 
 test('slot pool: a thread seen pending first is granted first even when its checklist finishes later', async (t) => {
   const tmp = await tempDir('bhw-fifo-');
@@ -48,6 +49,7 @@ test('slot pool: a thread seen pending first is granted first even when its chec
       polling: { interval_idle_ms: 1500, interval_active_ms: 3000, backoff_max_ms: 30000 },
       concurrency: { max_agents: 1 },
       agents: { claude_code: {}, codex: {} },
+      policy: DEFAULT_POLICY,
       sections: [],
     }),
     pool,

@@ -16,7 +16,7 @@ import { SlotPool } from '../../main/core/harness/slots';
 import { StatePaths } from '../../main/core/state/paths';
 import { silentLogger } from '../../main/core/log';
 import { createAgentSession, resolveExecutable } from '../../main/core/agents/index';
-import type { WorkerConfig } from '../../main/core/state/config';
+import { DEFAULT_POLICY, type WorkerConfig } from '../../main/core/state/config';
 import { tempDir } from '../support/process';
 
 test(
@@ -39,6 +39,7 @@ test(
       polling: { interval_idle_ms: 50, interval_active_ms: 50, backoff_max_ms: 200 },
       concurrency: { max_agents: 1 },
       agents: { claude_code: {}, codex: {} },
+      policy: DEFAULT_POLICY,
       sections: [section],
     };
     const feeds = { started: 0, closed: 0 };

@@ -4,10 +4,10 @@
  * permissions, executable), in the binding order, each failure a named thread-level `WorkerError`.
  */
 import { promises as fs, constants as fsConstants } from 'node:fs';
-import { isAbsolute } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { WorkerError } from '../errors';
 import { HandoffMetadata, type Envelope } from '../api/types';
-import type { WorkerConfig } from '../state/config';
+import { DEFAULT_POLICY, type PolicyConfig, type WorkerConfig } from '../state/config';
 import { AGENT_TYPES, PERMISSION_MODES, type AgentType, type PermissionMode } from '../state/schemas';
 import { isRecord } from '../json';
 
@@ -160,16 +160,57 @@ export async function checkWorkFolder(raw: unknown): Promise<string> {
   return folder;
 }
 
+/** The real path of `p`, or `p` resolved when it does not exist (a root that is not there contains nothing real). */
+async function realOrResolved(p: string): Promise<string> {
+  try {
+    return await fs.realpath(p);
+  } catch {
+    return resolve(p);
+  }
+}
+
+function isInside(child: string, root: string, platform: NodeJS.Platform): boolean {
+  const fold = (p: string): string => (platform === 'win32' || platform === 'darwin' ? p.toLowerCase() : p);
+  const rel = relative(fold(root), fold(child));
+  return rel === '' || (!isAbsolute(rel) && rel !== '..' && !rel.startsWith('..' + sep));
+}
+
 /**
- * Steps 1–4 of decisions §6.2, in order. `resolveExecutable` is injected (the agents module owns PATH lookup)
+ * `policy.work_folder_roots` (docs/harness.md, "Policy"): the work folder's real path (symlinks and `..`
+ * resolved) must be inside the real path of one of the roots. Returns the real path, which the agent then runs
+ * in, so a symlink swapped after the check cannot move it elsewhere.
+ */
+export async function checkWorkFolderPolicy(
+  folder: string,
+  roots: readonly string[],
+  platform: NodeJS.Platform = process.platform,
+): Promise<string> {
+  if (roots.length === 0) return folder;
+  const real = await realOrResolved(folder);
+  for (const root of roots) {
+    if (isInside(real, await realOrResolved(root), platform)) return real;
+  }
+  throw new WorkerError(
+    'WORK_FOLDER_NOT_ALLOWED',
+    `${folder}${real !== folder ? ` (real path ${real})` : ''} is outside policy.work_folder_roots in config.yaml ` +
+      `(${roots.join(', ')}).`,
+  );
+}
+
+/**
+ * Steps 1–4 of decisions §6.2, in order, each with the operator's `policy` (docs/harness.md, "Policy"). `resolveExecutable` is injected (the agents module owns PATH lookup)
  * and throws `AGENT_EXECUTABLE_NOT_FOUND`.
  */
 export async function runChecklist(
   metadata: HandoffMetadata,
-  config: Pick<WorkerConfig, 'agents'>,
+  config: Pick<WorkerConfig, 'agents'> & { policy?: PolicyConfig },
   resolveExecutable: (nameOrPath: string) => string,
 ): Promise<ResolvedSettings> {
-  const workFolder = await checkWorkFolder(metadata.workspace?.work_folder);
+  const policy = config.policy ?? DEFAULT_POLICY;
+  const workFolder = await checkWorkFolderPolicy(
+    await checkWorkFolder(metadata.workspace?.work_folder),
+    policy.work_folder_roots,
+  );
 
   const type = metadata.agent?.type;
   if (typeof type !== 'string' || !(AGENT_TYPES as readonly string[]).includes(type)) {
@@ -194,8 +235,24 @@ export async function runChecklist(
       `agent.permissions is ${JSON.stringify(permissions)}; supported: ${PERMISSION_MODES.join(', ')}.`,
     );
   }
+  if (policy.max_permissions === 'approval' && permissions === 'autonomous') {
+    throw new WorkerError(
+      'PERMISSIONS_UNSUPPORTED',
+      'agent.permissions is "autonomous", but policy.max_permissions in config.yaml is "approval": ' +
+        'this worker only runs agents that ask before using tools.',
+    );
+  }
 
-  const executable = pick('executable') ?? BUILTIN_EXECUTABLE[agentType];
+  const configured = str(defaults.executable) ?? BUILTIN_EXECUTABLE[agentType];
+  const requested = str(envAgent.executable);
+  if (policy.envelope_executable === 'deny' && requested !== null && requested !== configured) {
+    throw new WorkerError(
+      'AGENT_EXECUTABLE_NOT_FOUND',
+      `agent.executable ${JSON.stringify(requested)} is refused: policy.envelope_executable in config.yaml is ` +
+        `"deny", so only agents.${agentType}.executable (${JSON.stringify(configured)}) runs.`,
+    );
+  }
+  const executable = requested ?? configured;
   const executablePath = resolveExecutable(executable);
   return {
     agentType,

@@ -5,6 +5,7 @@
  * `DUPLICATE_SECTION_TARGET`). Unknown keys are reported as warnings and otherwise ignored.
  */
 import { promises as fs } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { WorkerError } from '../errors';
 import { describeZodError, parseYamlText } from './yaml-file';
@@ -24,6 +25,27 @@ const AgentDefaults = z
   })
   .nullable()
   .transform((v) => v ?? {});
+
+/** Defaults of the `policy` block: today's documented behaviour, where the envelope decides (README Configuration). */
+export const DEFAULT_POLICY: PolicyConfig = {
+  envelope_executable: 'allow',
+  max_permissions: 'autonomous',
+  work_folder_roots: [],
+};
+
+const PolicyShape = z
+  .object({
+    envelope_executable: z.enum(['allow', 'deny']).default('allow'),
+    max_permissions: z.enum(PERMISSION_MODES).default('autonomous'),
+    work_folder_roots: z
+      .array(z.string().refine((p) => isAbsolute(p), { error: 'must be an absolute path' }))
+      .nullable()
+      .default([])
+      .transform((v) => v ?? []),
+  })
+  .nullable()
+  .optional()
+  .transform((v) => v ?? { ...DEFAULT_POLICY, work_folder_roots: [] });
 
 const SectionShape = z.object({
   name: z.string().nullable().optional(),
@@ -53,6 +75,7 @@ const ConfigShape = z.object({
     .nullable()
     .optional()
     .transform((v) => ({ claude_code: v?.claude_code ?? {}, codex: v?.codex ?? {} })),
+  policy: PolicyShape,
   sections: z.array(SectionShape).min(1, { error: 'at least one section is required' }),
 });
 
@@ -71,10 +94,24 @@ export interface AgentDefaultsConfig {
   permissions?: 'autonomous' | 'approval';
 }
 
+/**
+ * What a thread envelope may choose (any session member can write one): the operator's limits, checked at every
+ * activation (docs/harness.md, "Policy").
+ */
+export interface PolicyConfig {
+  /** `deny`: an envelope's `agent.executable` other than the configured one fails the handoff. */
+  envelope_executable: 'allow' | 'deny';
+  /** `approval`: an envelope asking for `autonomous` fails the handoff. */
+  max_permissions: 'autonomous' | 'approval';
+  /** Absolute folders a work folder must be inside (real paths compared); empty = anywhere. */
+  work_folder_roots: string[];
+}
+
 export interface WorkerConfig {
   polling: { interval_idle_ms: number; interval_active_ms: number; backoff_max_ms: number };
   concurrency: { max_agents: number };
   agents: Record<AgentType, AgentDefaultsConfig>;
+  policy: PolicyConfig;
   sections: SectionConfig[];
 }
 
@@ -86,7 +123,8 @@ export interface LoadedConfig {
 
 /** Every key config.yaml knows, by block (the README's Configuration table documents each). */
 export const KNOWN_KEYS: Record<string, readonly string[]> = {
-  '': ['polling', 'concurrency', 'agents', 'sections'],
+  '': ['polling', 'concurrency', 'agents', 'policy', 'sections'],
+  policy: ['envelope_executable', 'max_permissions', 'work_folder_roots'],
   polling: ['interval_idle_ms', 'interval_active_ms', 'backoff_max_ms'],
   concurrency: ['max_agents'],
   agents: [...AGENT_TYPES],
@@ -106,6 +144,7 @@ function collectUnknownKeys(raw: Record<string, unknown>): string[] {
   const out = unknownKeys(raw, KNOWN_KEYS[''], '');
   out.push(...unknownKeys(raw.polling, KNOWN_KEYS.polling, 'polling'));
   out.push(...unknownKeys(raw.concurrency, KNOWN_KEYS.concurrency, 'concurrency'));
+  out.push(...unknownKeys(raw.policy, KNOWN_KEYS.policy, 'policy'));
   const agents = raw.agents as Record<string, unknown> | undefined;
   for (const t of AGENT_TYPES) out.push(...unknownKeys(agents?.[t], KNOWN_KEYS.agent, `agents.${t}`));
   if (Array.isArray(raw.sections)) {
@@ -131,6 +170,16 @@ export function parseConfigText(text: string, label = 'config.yaml'): LoadedConf
   }
   const warnings = collectUnknownKeys(raw as Record<string, unknown>).map((p) => `unknown key ignored: ${p}`);
   const data = shaped.data;
+  if (data.policy.max_permissions === 'approval') {
+    for (const t of AGENT_TYPES) {
+      if (data.agents[t].permissions === 'autonomous') {
+        throw new WorkerError(
+          'INVALID_CONFIG',
+          `${label}: agents.${t}.permissions is autonomous, above policy.max_permissions (approval)`,
+        );
+      }
+    }
+  }
 
   data.sections.forEach((s, i) => {
     const jt = s.job_type;
@@ -144,7 +193,7 @@ export function parseConfigText(text: string, label = 'config.yaml'): LoadedConf
   });
 
   const sections: SectionConfig[] = data.sections.map((s, i) => {
-    const session = (s.session ?? {});
+    const session = s.session ?? {};
     for (const key of SESSION_KEYS) {
       const v = session[key];
       if (v === undefined || v === null || v === '') {
@@ -185,6 +234,7 @@ export function parseConfigText(text: string, label = 'config.yaml'): LoadedConf
       polling: data.polling,
       concurrency: data.concurrency,
       agents: data.agents,
+      policy: data.policy,
       sections,
     },
     warnings,
@@ -222,6 +272,11 @@ agents:
   codex:
     executable: codex
     permissions: approval
+# What a thread envelope may choose (any session member can write one). These defaults let the envelope decide.
+policy:
+  envelope_executable: allow    # deny: only the executables configured here run
+  max_permissions: autonomous   # approval: an envelope cannot ask for autonomous
+  work_folder_roots: []         # e.g. [/home/me/src]: work folders must be inside one of these
 sections: []
 #  - name: my-project
 #    job_type: session_agent_harness
