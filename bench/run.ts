@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --only outbound,inbound,idle,scale,throughput] [--quick]`
+ * `npm run bench [-- --only outbound,inbound,idle,scale,throughput,transcript] [--quick]`
  *
  * The real worker process (`node dist/cli.js start --home <tmp>`) against the emulator on 127.0.0.1 and the
  * fake Claude agent, measured from the outside, printed as one table (median and p99 of each figure).
@@ -13,6 +13,8 @@
  *   attached (5 runs without threads).
  * - throughput: 10 threads streaming 500 emissions each at once (5 ms apart): items/s and per-thread backlog
  *   (unconfirmed emits in each outbox journal, sampled every 250 ms).
+ * - transcript: a thread streaming 10,000 items: the transcript's entries kept and heap, the worker's RSS
+ *   (bench/transcript.ts).
  */
 import os from 'node:os';
 import { readFile } from 'node:fs/promises';
@@ -31,6 +33,7 @@ import {
   waitUntil,
   type World,
 } from './lib';
+import { transcriptBench } from './transcript';
 
 const { values: flags } = parseArgs({
   options: { only: { type: 'string' }, quick: { type: 'boolean', default: false } },
@@ -358,6 +361,7 @@ const SCENARIOS: Array<[string, () => Promise<void>]> = [
   ],
   ['scale', scale],
   ['throughput', throughput],
+  ['transcript', async () => void rows.push(...(await transcriptBench()))],
 ];
 
 async function main(): Promise<void> {
