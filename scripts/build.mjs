@@ -29,6 +29,8 @@ for (const [entry, outfile, shebang] of nodeEntries) {
       packages: 'external',
       sourcemap: true,
       banner: { js: shebang },
+      // The terminal dashboard's components (main/cli/tui/*.tsx) use React's automatic JSX runtime.
+      jsx: 'automatic',
       logLevel: 'warning',
     }),
   );

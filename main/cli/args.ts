@@ -14,6 +14,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
   json: { type: 'boolean' },
+  tui: { type: 'boolean' },
   'api-url': { type: 'string' },
   'realtime-url': { type: 'string' },
   'api-key-stdin': { type: 'boolean' },
@@ -26,14 +27,14 @@ type OptionName = keyof typeof OPTIONS;
 const GLOBAL: readonly OptionName[] = ['home', 'help', 'version'];
 const ALLOWED: Record<Command, readonly OptionName[]> = {
   login: ['api-url', 'realtime-url', 'api-key-stdin', 'no-input', 'yes'],
-  start: ['json'],
+  start: ['json', 'tui'],
   whoami: ['json'],
   status: ['json'],
   reset: ['json'],
 };
 const POSITIONALS: Record<Command, { count: number; usage: string }> = {
   login: { count: 0, usage: 'login [--api-url URL] [--realtime-url URL] [--api-key-stdin] [--no-input] [--yes]' },
-  start: { count: 0, usage: 'start [--json]' },
+  start: { count: 0, usage: 'start [--tui] [--json]' },
   whoami: { count: 0, usage: 'whoami [--json]' },
   status: { count: 0, usage: 'status [--json]' },
   reset: { count: 2, usage: 'reset <section> <thread-alias> [--json]' },
@@ -46,6 +47,7 @@ export interface ParsedArgs {
   help: boolean;
   version: boolean;
   json: boolean;
+  tui: boolean;
   apiUrl: string | undefined;
   realtimeUrl: string | undefined;
   apiKeyStdin: boolean;
@@ -101,6 +103,7 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
     help,
     version: values.version === true,
     json: values.json === true,
+    tui: values.tui === true,
     apiUrl: values['api-url'],
     realtimeUrl: values['realtime-url'],
     apiKeyStdin: values['api-key-stdin'] === true,
@@ -112,7 +115,10 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
 /** One line (or two) per command, shared by the global help and `<command> --help`. */
 const SUMMARY: Record<Command, string[]> = {
   login: ['verify an API key (GET /users/me) and store it in credentials.yaml (0600) and identity.yaml'],
-  start: ['run preflight, then every section of config.yaml until SIGINT/SIGTERM (JSON log lines on stderr)'],
+  start: [
+    'run preflight, then every section of config.yaml until SIGINT/SIGTERM (JSON log lines on stderr)',
+    '(--tui: a live terminal dashboard; the log lines go to logs/<instance>/worker.jsonl)',
+  ],
   whoami: ['the recorded identity, the API URL and the state root (never the key)'],
   status: ['local state: is a worker running, sections, threads (works with or without a running worker)'],
   reset: [
@@ -129,6 +135,7 @@ const OPTION_HELP: Array<[OptionName, string, string]> = [
   ['api-key-stdin', '--api-key-stdin', 'read the API key from stdin'],
   ['no-input', '--no-input', 'never prompt (a missing key is an error)'],
   ['yes', '-y, --yes', 'confirm replacing a different recorded identity'],
+  ['tui', '--tui', 'start: live terminal dashboard (q quits; headless when not a terminal)'],
   ['json', '--json', 'machine-readable output'],
   ['help', '-h, --help', 'this help'],
   ['version', '--version', 'print the version'],

@@ -7,16 +7,21 @@
  */
 import { ERROR_CODES, WorkerError, type ErrorCode } from '../../core/errors';
 import { createLogger, streamSink, type Logger } from '../../core/log';
-import { createWorkerHost } from '../../core/worker';
+import { createWorkerHost, type LocalWorkerHost } from '../../core/worker';
 import type { StatePaths } from '../../core/state/paths';
 import { VERSION } from '../../version';
 import type { ParsedArgs } from '../args';
 import { writeJson } from '../output';
+import { SESSION_SCOPE, capabilitiesOf, performAction } from '../tui/actions';
+import { deferredSink, lineFileSink, workerLogPath } from '../tui/log-file';
+import { runTui } from '../tui/run';
+import { hostTranscripts } from '../tui/transcript-source';
 
 export interface HeadlessWorker {
   instanceId: string;
   userId: string;
   sections: number;
+  host: LocalWorkerHost;
   /** Graceful stop; removes the lock. */
   stop(): Promise<void>;
   /** Last-resort cleanup on a hard exit. */
@@ -37,6 +42,7 @@ export async function startHeadless(paths: StatePaths, logger: Logger): Promise<
     instanceId: snap.instance_id ?? '',
     userId: snap.identity?.user_id ?? '',
     sections: snap.sections.length,
+    host,
     stop: () => host.stop(),
     stopSync: () => host.releaseLockSync(),
   };
@@ -76,8 +82,34 @@ function listenForStopSignals(onRepeat: () => void): {
   };
 }
 
+/**
+ * `--tui` needs a terminal on both ends: stdout to draw on, stdin for keys. Without one (a pipe, systemd, CI)
+ * the worker runs headless instead, after saying so on one stderr line (docs/cli.md "start --tui").
+ */
+function tuiFallbackReason(): string | null {
+  if (!process.stdout.isTTY) return 'stdout is not a terminal';
+  if (!process.stdin.isTTY) return 'stdin is not a terminal';
+  return null;
+}
+
 export async function startCommand(paths: StatePaths, args: ParsedArgs): Promise<number> {
-  const logger = createLogger({ sinks: [streamSink(process.stderr)], fields: { component: 'worker' } });
+  let tui = args.tui;
+  if (tui) {
+    const reason = tuiFallbackReason();
+    if (reason) {
+      process.stderr.write(
+        `blobhub-worker: --tui needs a terminal (${reason}); running headless, JSON log lines on stderr\n`,
+      );
+      tui = false;
+    }
+  }
+  // In TUI mode the log lines go to logs/{instance_id}/worker.jsonl (worker.md §4.5) once preflight named the
+  // instance; until then they wait, and a failed preflight hands them to stderr like headless mode does.
+  const held = tui ? deferredSink() : null;
+  const logger = createLogger({
+    sinks: [held ? held.sink : streamSink(process.stderr)],
+    fields: { component: 'worker' },
+  });
   // A second signal forces the exit (once running, the lock is still removed by the exit hook below).
   const signals = listenForStopSignals(() => {
     logger.warn('forced_exit', 'second signal; exiting without waiting');
@@ -88,40 +120,70 @@ export async function startCommand(paths: StatePaths, args: ParsedArgs): Promise
   try {
     worker = await startHeadless(paths, logger);
   } catch (e) {
+    held?.attach(streamSink(process.stderr));
     signals.dispose();
     throw e;
   }
   const hardExit = (): void => worker.stopSync();
   process.on('exit', hardExit);
+  let logFile: { path: string; close(): void } | null = null;
+  if (held) {
+    const path = workerLogPath(paths.logsDir, worker.instanceId);
+    const file = lineFileSink(path);
+    held.attach(file.sink);
+    logFile = { path, close: () => file.close() };
+  }
+  const ready = {
+    event: 'started',
+    version: VERSION,
+    state_root: paths.root,
+    instance_id: worker.instanceId,
+    user_id: worker.userId,
+    sections: worker.sections,
+    pid: process.pid,
+  };
+  let dashboard: ReturnType<typeof runTui> | null = null;
   // Asked to stop during preflight: no `started` line, straight to the clean stop.
   if (!signals.isReceived()) {
-    const ready = {
-      event: 'started',
-      version: VERSION,
-      state_root: paths.root,
-      instance_id: worker.instanceId,
-      user_id: worker.userId,
-      sections: worker.sections,
-      pid: process.pid,
-    };
-    logger.info('started', `worker running (${worker.sections} section(s)); stop with Ctrl-C or SIGTERM`, ready);
-    if (args.json) writeJson(ready);
-    else
-      process.stdout.write(
-        `Worker running as ${worker.userId} (instance ${worker.instanceId}). Press Ctrl-C to stop.\n`,
-      );
+    if (tui) {
+      logger.info('started', `worker running (${worker.sections} section(s)) with the terminal dashboard`, {
+        ...ready,
+        log_file: logFile?.path,
+      });
+      dashboard = runTui({
+        host: worker.host,
+        capabilities: capabilitiesOf(worker.host, { sessionScope: SESSION_SCOPE }),
+        transcripts: hostTranscripts(worker.host),
+        perform: (action) => performAction(worker.host, action),
+      });
+    } else {
+      logger.info('started', `worker running (${worker.sections} section(s)); stop with Ctrl-C or SIGTERM`, ready);
+      if (args.json) writeJson(ready);
+      else
+        process.stdout.write(
+          `Worker running as ${worker.userId} (instance ${worker.instanceId}). Press Ctrl-C to stop.\n`,
+        );
+    }
   }
 
-  const signal = await signals.received;
-  logger.info('stopping', `received ${signal}; stopping`, { signal });
+  const reason = await Promise.race([
+    signals.received,
+    dashboard ? dashboard.quitRequested.then(() => 'q' as const) : new Promise<never>(() => undefined),
+  ]);
+  logger.info('stopping', reason === 'q' ? 'q pressed in the dashboard; stopping' : `received ${reason}; stopping`, {
+    signal: reason === 'q' ? null : reason,
+  });
   try {
     await worker.stop();
   } catch (e) {
     throw e instanceof WorkerError ? e : new WorkerError('INTERNAL_ERROR', `stop failed: ${(e as Error).message}`);
   } finally {
+    dashboard?.close();
     process.off('exit', hardExit);
     signals.dispose();
   }
   logger.info('stopped', 'worker stopped');
+  logFile?.close();
+  if (dashboard) process.stdout.write(`Worker stopped (instance ${worker.instanceId}). Log: ${logFile?.path ?? '-'}\n`);
   return 0;
 }
