@@ -58,7 +58,10 @@ function log(msg: string): void {
   process.stderr.write(`[bench] ${msg}\n`);
 }
 
-const kindOf = (i: { metadata?: Record<string, unknown> | null }): string => String(i.metadata?.type ?? 'human');
+const kindOf = (i: { metadata?: Record<string, unknown> | null }): string => {
+  const type = i.metadata?.type;
+  return typeof type === 'string' ? type : 'human';
+};
 
 /** Hands a thread off with a first message and waits until that first turn is posted (agent active, idle). */
 async function warm(w: World, ref: SessionTuple, alias: string, timeoutMs = 60_000): Promise<void> {

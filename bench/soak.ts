@@ -37,7 +37,10 @@ const FAULTS = [
   { kind: 'drop_after', probability: 0.04 / 0.84 },
 ] as const;
 
-const kindOf = (i: { metadata?: Record<string, unknown> | null }): string => String(i.metadata?.type ?? 'human');
+const kindOf = (i: { metadata?: Record<string, unknown> | null }): string => {
+  const type = i.metadata?.type;
+  return typeof type === 'string' ? type : 'human';
+};
 const log = (m: string): void => void process.stderr.write(`[soak] ${m}\n`);
 
 async function main(): Promise<number> {
@@ -60,7 +63,6 @@ async function main(): Promise<number> {
   const random = rng(SEED);
   const posted = new Map<string, string[]>(aliases.map((a) => [a, []]));
   const answered = new Set<string>();
-  let faultRules = 0;
   try {
     for (const a of aliases) {
       w.emu.control.uploadObject(w.human.user_id, ref, a, {
@@ -85,7 +87,7 @@ async function main(): Promise<number> {
     // Faults: `times` huge so `remaining` counts firings. Latency spikes on top (they slow, not fail).
     for (const f of FAULTS) w.emu.control.addFault({ command: '*', ...f, times: BIG });
     w.emu.control.addFault({ command: '*', kind: 'latency', latencyMs: 600, probability: 0.05, times: BIG });
-    faultRules = FAULTS.length + 1;
+    const faultRules = FAULTS.length + 1;
     let realtimeDrops = 0;
 
     const endAt = Date.now() + MINUTES * 60_000;

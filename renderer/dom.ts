@@ -23,10 +23,10 @@ export function h<K extends keyof HTMLElementTagNameMap>(
     if (key === 'on') {
       for (const [type, fn] of Object.entries(value as Record<string, Handler>)) el.addEventListener(type, fn);
     } else if (key === 'class') {
-      if (value) el.className = String(value);
+      if (typeof value === 'string' && value) el.className = value;
     } else if (value === true) {
       el.setAttribute(key, '');
-    } else if (value !== false && value !== null && value !== undefined) {
+    } else if (typeof value === 'string' || typeof value === 'number') {
       el.setAttribute(key, String(value));
     }
   }

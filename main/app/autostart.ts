@@ -15,7 +15,7 @@ export function createAutostart(): Autostart {
   if (process.platform === 'linux') {
     const file = linuxAutostartPath(process.env, homedir());
     return {
-      get: async () => existsSync(file),
+      get: () => Promise.resolve(existsSync(file)),
       async set(enabled) {
         if (!enabled) return rm(file, { force: true });
         await mkdir(dirname(file), { recursive: true });
@@ -26,9 +26,10 @@ export function createAutostart(): Autostart {
     };
   }
   return {
-    get: async () => app.getLoginItemSettings({ args: [HIDDEN_FLAG] }).openAtLogin,
-    async set(enabled) {
+    get: () => Promise.resolve(app.getLoginItemSettings({ args: [HIDDEN_FLAG] }).openAtLogin),
+    set(enabled) {
       app.setLoginItemSettings({ openAtLogin: enabled, args: [HIDDEN_FLAG] });
+      return Promise.resolve();
     },
   };
 }

@@ -123,8 +123,8 @@ export class Prompter {
 /** All of stdin (for `--api-key-stdin`), bounded so a runaway pipe cannot eat memory. */
 export async function readAllStdin(input: NodeJS.ReadStream = process.stdin, limit = 64 * 1024): Promise<string> {
   let out = '';
-  for await (const chunk of input) {
-    out += chunk.toString();
+  for await (const chunk of input as AsyncIterable<Buffer | string>) {
+    out += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
     if (out.length > limit) throw new WorkerError('USAGE', 'stdin is too long for an API key');
   }
   return out;

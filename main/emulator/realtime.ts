@@ -144,7 +144,7 @@ export class RealtimeHub {
   private onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
     let raw: unknown;
     try {
-      raw = JSON.parse(isBinary ? '' : data.toString());
+      raw = JSON.parse(isBinary ? '' : rawText(data));
     } catch {
       this.send(conn, { id: null, error: { code: 400, message: 'Parse error: the message is not valid JSON.' } });
       return;
@@ -153,7 +153,7 @@ export class RealtimeHub {
     if (raw && typeof raw === 'object' && !('method' in raw) && ('result' in raw || 'error' in raw)) return;
     const parsed = RpcMessage.safeParse(raw);
     if (!parsed.success) {
-      const id = raw && typeof raw === 'object' && 'id' in raw ? (raw).id : null;
+      const id = raw && typeof raw === 'object' && 'id' in raw ? raw.id : null;
       this.send(conn, {
         id: typeof id === 'string' || typeof id === 'number' ? id : null,
         error: { code: 400, message: `Invalid request: ${describeIssues(parsed.error.issues)}` },
@@ -218,4 +218,11 @@ export class RealtimeHub {
       });
     }
   }
+}
+
+/** The text of one WebSocket message, whichever of ws's buffer shapes it arrives in. */
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  return data.toString('utf8');
 }

@@ -10,7 +10,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import type { z } from 'zod';
 import type { WorkerHost, HandoffPatch as CoreHandoffPatch, LoginResult as CoreLoginResult } from '../core/host';
 import type { PromptAnswer as CorePromptAnswer } from '../core/agents/types';
-import { ERROR_CODES, WorkerError, toWorkerError, type ErrorCode } from '../core/errors';
+import { WorkerError, codeInfo, toWorkerError, type ErrorCode } from '../core/errors';
 import { redact, type Logger } from '../core/log';
 import { StatePaths } from '../core/state/paths';
 import { CONFIG_TEMPLATE } from '../core/state/config';
@@ -84,9 +84,8 @@ export function describeIssues(error: z.ZodError): string {
     .join('; ');
 }
 
-function failure(code: ErrorCode | string, message: string): IpcResult<never> {
-  const info = (ERROR_CODES as Record<string, { remediation: string } | undefined>)[code];
-  return { ok: false, error: { code, message: redact(message), ...(info ? { remediation: info.remediation } : {}) } };
+function failure(code: ErrorCode, message: string): IpcResult<never> {
+  return { ok: false, error: { code, message: redact(message), remediation: codeInfo(code).remediation } };
 }
 
 function findThread(snapshot: Snapshot, sectionId: string, alias: string) {
@@ -188,7 +187,7 @@ export function createRouter({ host, ports, logger, sandbox }: RouterDeps): Rout
         return failure('IPC_INVALID_INPUT', `${channel}: ${describeIssues(parsed.error)}`);
       }
       try {
-        const handler = handlers[channel] as (input: unknown, sender: IpcSender) => Promise<unknown> | unknown;
+        const handler = handlers[channel] as (input: unknown, sender: IpcSender) => unknown;
         const result = await handler(parsed.data, sender);
         // Parse the output too: only the contract's fields leave the main process.
         const out = spec.output.safeParse(result);

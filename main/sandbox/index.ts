@@ -372,14 +372,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 function settledWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), ms);
-    promise
-      .then(
-        () => true,
-        () => true,
-      )
-      .then((v) => {
-        clearTimeout(timer);
-        resolve(v);
-      });
+    const settled = (): void => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    promise.then(settled, settled);
   });
 }

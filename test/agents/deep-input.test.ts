@@ -20,8 +20,8 @@ function nested(depth: number): Record<string, unknown> {
 
 function depthOf(v: unknown): number {
   let d = 0;
-  while (v && typeof v === 'object' && 'x' in (v)) {
-    v = (v).x;
+  while (v && typeof v === 'object' && 'x' in v) {
+    v = v.x;
     d++;
   }
   return d;

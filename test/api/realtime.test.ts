@@ -106,7 +106,7 @@ test('no pong → the connection is terminated and re-established', async (t) =>
     connections += 1;
     keys.push(req.headers['x-api-key']);
     ws.on('message', (data) => {
-      const msg = JSON.parse(data.toString());
+      const msg = JSON.parse((data as Buffer).toString());
       ws.send(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: {} }));
     });
   });

@@ -88,7 +88,7 @@ type Invoke = (channel: string, payload: unknown) => Promise<unknown>;
 export interface PageGlobals {
   workerApi?: Record<string, unknown>;
   __workerInvoke: Invoke;
-  __reportProblem(text: string): void;
+  __reportProblem: (text: string) => void;
   __workerPush?: (snapshot: unknown) => void;
   __noReload?: boolean;
   document: {

@@ -20,7 +20,7 @@ const config = YAML.parse(readFileSync(join(ROOT, 'electron-builder.yml'), 'utf8
 /** electron-builder's own validation (its JSON schema, app-builder-lib/scheme.json). */
 function validate(c: unknown): Promise<void> {
   const { validateConfiguration } = require('app-builder-lib/out/util/config/config') as {
-    validateConfiguration(c: unknown, logger: unknown): Promise<void>;
+    validateConfiguration: (c: unknown, logger: unknown) => Promise<void>;
   };
   const { DebugLogger } = require('builder-util/out/DebugLogger') as { DebugLogger: new (enabled: boolean) => unknown };
   return validateConfiguration(c, new DebugLogger(false));

@@ -85,7 +85,7 @@ test('latency fault delays the answer; probability draws from the seeded RNG rep
   };
   const a = await pattern(42);
   assert.deepEqual(await pattern(42), a, 'same seed, same outcomes');
-  assert.ok(a.includes(500) && a.includes(200), `both outcomes occur: ${a}`);
+  assert.ok(a.includes(500) && a.includes(200), `both outcomes occur: ${a.join(',')}`);
 });
 
 test('realtime faults: status and drop_before on the handshake', async (t) => {

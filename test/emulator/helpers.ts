@@ -118,7 +118,7 @@ export function connect(t: TestContext, url: string, auth: Auth): Promise<RpcCli
   const waiters = new Set<() => void>();
   let nextId = 1;
   ws.on('message', (data) => {
-    received.push(JSON.parse(data.toString()));
+    received.push(JSON.parse((data as Buffer).toString()));
     for (const w of [...waiters]) w();
   });
   const client: RpcClient = {

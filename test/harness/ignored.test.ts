@@ -93,7 +93,7 @@ test('a handoff without the thread wrapper is logged once (section.log + worker 
   // Still not a job: untouched on the server, no runner, not in the snapshot.
   assert.deepEqual(rig.emu.control.getObject(rig.ref, 'wrong')?.value, wrong);
   const aliases = host.snapshot().sections[0].threads.map((th) => th.alias);
-  assert.ok(!aliases.includes('wrong') && !aliases.includes('chat'), `snapshot threads: ${aliases}`);
+  assert.ok(!aliases.includes('wrong') && !aliases.includes('chat'), `snapshot threads: ${aliases.join(',')}`);
 
   // section.log is written through a stream: the line lands a moment after the in-memory record.
   const ignoredInFile = async (): Promise<LogRecord[]> => {

@@ -17,7 +17,6 @@ import {
   POST,
   WAIT,
   activity,
-  agentPid,
   argvs,
   assertNoDuplicates,
   emissionOf,

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FAST_TIMING, agentTexts, makeRig, waitFor, type Rig } from './support';
+import { FAST_TIMING, agentTexts, waitFor, type Rig } from './support';
 import { isPidAlive } from '../../main/core/state/lock';
 import { DEFAULT_THREAD_TIMING } from '../../main/core/harness/thread-runner';
 import type { WorkerHost } from '../../main/core/host';
@@ -68,7 +68,7 @@ export async function retriesOf(rig: Rig, alias: string): Promise<Array<Record<s
 export function activity(rig: Rig, type: string, alias: string): Array<Record<string, unknown>> {
   return rig
     .items('worker')
-    .map((i) => (i.metadata ?? {}))
+    .map((i) => i.metadata ?? {})
     .filter((m) => m.type === type && m.alias === alias);
 }
 

@@ -31,7 +31,7 @@ const SCENARIO = {
 };
 
 type Item = ReturnType<Rig['items']>[number];
-const meta = (i: Item): Record<string, unknown> => (i.metadata ?? {});
+const meta = (i: Item): Record<string, unknown> => i.metadata ?? {};
 
 function resolvedItems(rig: Rig): Item[] {
   return rig.items('job').filter((i) => meta(i).type === 'pending_prompt_resolved');

@@ -19,7 +19,7 @@ const SCENARIO = {
 };
 
 type Item = ReturnType<Rig['items']>[number];
-const meta = (i: Item): Record<string, unknown> => (i.metadata ?? {});
+const meta = (i: Item): Record<string, unknown> => i.metadata ?? {};
 const ofType = (rig: Rig, type: string): Item[] => rig.items('job').filter((i) => meta(i).type === type);
 
 function startWorker(rig: Rig): { child: ReturnType<typeof spawnCli>; stderr: () => string } {

@@ -196,9 +196,10 @@ export async function makeRig(
       return emu.control.listItems(r, alias);
     },
     kinds(alias, r = ref) {
-      return emu.control
-        .listItems(r, alias)
-        .map((i) => String((i.metadata)?.type ?? 'human'));
+      return emu.control.listItems(r, alias).map((i) => {
+        const type = i.metadata?.type;
+        return typeof type === 'string' ? type : 'human';
+      });
     },
     envelopeState(alias, r = ref) {
       const env = emu.control.getObject(r, alias);

@@ -23,7 +23,7 @@ import { makeRig, waitFor, type Rig } from '../harness/support';
 import { assertNoRawException, startWorker, type WorkerProc } from './support';
 
 type Item = ReturnType<Rig['items']>[number];
-const meta = (i: Item): Record<string, unknown> => (i.metadata ?? {});
+const meta = (i: Item): Record<string, unknown> => i.metadata ?? {};
 const ofType = (rig: Rig, type: string, alias = 'job'): Item[] => rig.items(alias).filter((i) => meta(i).type === type);
 /** The agent's text items, without the greeting of the first (completed) turn every test starts with. */
 const texts = (rig: Rig): string[] =>

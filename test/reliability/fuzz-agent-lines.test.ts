@@ -97,7 +97,7 @@ export function mutateLine(rng: Rng, msg: Record<string, unknown>): { op: string
       const n = int(rng, 100, 5000);
       const ps = paths(copy);
       if (ps.length) setAt(copy, pick(rng, ps), '__DEEP__', false);
-      else (copy).extra = '__DEEP__';
+      else copy.extra = '__DEEP__';
       return { op, line: JSON.stringify(copy).replace('"__DEEP__"', '['.repeat(n) + ']'.repeat(n)) };
     }
   }

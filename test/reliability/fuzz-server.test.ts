@@ -443,7 +443,7 @@ test(
     const skipped = json.filter((l) => l.event === 'agent_line_skipped').length;
     for (const w of json.filter((l) => l.level === 'warning'))
       t.diagnostic(
-        `warning ${String(w.event)} ${String(w.code ?? '')} ${String(w.msg ?? w.message ?? '').slice(0, 160)}`,
+        `warning ${String(w.event)} ${JSON.stringify(w.code ?? '')} ${JSON.stringify(w.msg ?? w.message ?? '').slice(0, 160)}`,
       );
     t.diagnostic(
       `${uploaded.size} envelopes, ${ids.size} emissions, ${skipped} agent lines skipped, ${json.filter((l) => l.level === 'warning').length} warnings`,

@@ -74,7 +74,7 @@ function parseOneQuestion(q: PromptQuestion, reply: string): string {
 
 /** Splits `1) …` / `2) …` lines; null unless every question 1..n has exactly one numbered line. */
 function splitNumberedLines(reply: string, count: number): string[] | null {
-  const answers: Array<string | undefined> = new Array(count).fill(undefined);
+  const answers: Array<string | undefined> = new Array<string | undefined>(count).fill(undefined);
   let current = -1;
   for (const line of reply.split(/\r?\n/)) {
     const m = /^\s*(\d+)\)\s?(.*)$/.exec(line);

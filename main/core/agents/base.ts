@@ -175,6 +175,7 @@ export abstract class BaseAgentSession<W> implements AgentSession {
     }
   }
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- async so an unknown prompt rejects instead of throwing
   async answerPrompt(promptId: string, answer: PromptAnswer): Promise<void> {
     const open = this.prompts.get(promptId);
     if (!open) throw new WorkerError('NOT_FOUND', `No open agent prompt ${promptId} (answered or withdrawn already).`);

@@ -104,9 +104,9 @@ export function toolResultText(content: unknown): string {
   if (!Array.isArray(content)) return content === undefined || content === null ? '' : JSON.stringify(content);
   return content
     .map((b) => {
-      if (b && typeof b === 'object' && (b as { type?: unknown }).type === 'text')
-        return String((b as { text?: unknown }).text ?? '');
-      return `[${(b as { type?: unknown })?.type ?? 'block'}]`;
+      const { type, text } = (b && typeof b === 'object' ? b : {}) as { type?: unknown; text?: unknown };
+      if (type === 'text') return typeof text === 'string' ? text : '';
+      return `[${typeof type === 'string' ? type : 'block'}]`;
     })
     .join('\n');
 }
@@ -162,6 +162,7 @@ export class ClaudeSession extends BaseAgentSession<ClaudeWire> {
     await this.controlRequest('initialize', 'init');
   }
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- async so a stopped agent rejects instead of throwing
   async sendTurn(text: string): Promise<void> {
     this.requireRunning();
     this.turnsOutstanding++;
@@ -222,7 +223,7 @@ export class ClaudeSession extends BaseAgentSession<ClaudeWire> {
         const { attempt, max_retries: max, error_status: status, error, retry_delay_ms: delay } = msg;
         const detail = [
           typeof attempt === 'number' ? `attempt ${attempt}${typeof max === 'number' ? `/${max}` : ''}` : null,
-          [status, error].filter((x) => x !== undefined && x !== null).join(' ') || null,
+          [status, error].filter((x) => typeof x === 'string' || typeof x === 'number').join(' ') || null,
           typeof delay === 'number' ? `retrying in ${Math.round(delay)} ms` : null,
         ].filter(Boolean);
         return this.emit({ type: 'status', status: 'api_retry', detail: detail.join(', ') || undefined });

@@ -124,13 +124,7 @@ function kindText(kind: z.infer<typeof Change>['kind']): string {
 
 function joinTexts(list: unknown[]): string {
   return list
-    .map((x) =>
-      typeof x === 'string'
-        ? x
-        : x && typeof x === 'object' && 'text' in x
-          ? String((x).text)
-          : '',
-    )
+    .map((x) => (typeof x === 'string' ? x : x && typeof x === 'object' && 'text' in x ? String(x.text) : ''))
     .filter(Boolean)
     .join('\n');
 }

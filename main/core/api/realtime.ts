@@ -245,7 +245,7 @@ export class RealtimeClient {
       this.pending.set(id, (msg) => {
         if (msg.error) {
           const m = typeof msg.error.message === 'string' ? msg.error.message : 'error';
-          this.logger.warn('realtime_rpc_error', `${method} failed: ${String(msg.error.code ?? '')} ${m}`.trim(), {
+          this.logger.warn('realtime_rpc_error', `${method} failed: ${scalarText(msg.error.code)} ${m}`.trim(), {
             code: 'API_COMMAND_FAILED',
           });
           ws.terminate();
@@ -264,7 +264,7 @@ export class RealtimeClient {
   private onMessage(data: WebSocket.RawData): void {
     let msg: RpcMessage;
     try {
-      msg = JSON.parse(data.toString()) as RpcMessage;
+      msg = JSON.parse(rawText(data)) as RpcMessage;
     } catch {
       this.logger.warn('realtime_bad_message', 'ignored a non-JSON realtime message');
       return;
@@ -300,4 +300,16 @@ export class RealtimeClient {
       );
     }
   }
+}
+
+/** A JSON-RPC `code` as text: numbers and strings as they are, anything else left out. */
+function scalarText(v: unknown): string {
+  return typeof v === 'number' || typeof v === 'string' ? String(v) : '';
+}
+
+/** The text of one WebSocket message, whichever of ws's buffer shapes it arrives in. */
+function rawText(data: WebSocket.RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  return data.toString('utf8');
 }

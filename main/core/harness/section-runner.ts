@@ -6,11 +6,11 @@
 import { WorkerError, toWorkerError } from '../errors';
 import { fileSink, type Logger } from '../log';
 import { isApiError } from '../api/errors';
-import type { BlobHubApi, Envelope, PostItemInput, SessionEvent, SessionRef } from '../api/types';
+import type { Envelope, PostItemInput, SessionEvent, SessionRef } from '../api/types';
 import type { RealtimeStatus } from '../api/realtime';
-import type { AgentFactory, PromptAnswer } from '../agents/types';
+import type { PromptAnswer } from '../agents/types';
 import type { ThreadLog } from '../agents/thread-log';
-import type { SectionConfig, WorkerConfig } from '../state/config';
+import type { SectionConfig } from '../state/config';
 import { jobIdFor, type JobPaths, type StatePaths } from '../state/paths';
 import type { SnapshotPrompt, SnapshotSection } from '../snapshot';
 import { Backoff } from '../api/retry';
@@ -23,7 +23,6 @@ import {
   type InstanceBlock,
 } from './envelope';
 import { SectionStore, SerialQueue } from './local-state';
-import type { SlotPool } from './slots';
 import {
   ThreadRunner,
   settleWithin,
@@ -261,11 +260,7 @@ export class SectionRunner {
           `Session ${this.ref.session_id} is held by user ${owner ?? '(none recorded)'}; this worker runs as ${userId}.`,
         );
       }
-      await api.uploadSessionObject(
-        this.ref,
-        WORKER_ALIAS,
-        withInstance(existing.value, { ...instance }),
-      );
+      await api.uploadSessionObject(this.ref, WORKER_ALIAS, withInstance(existing.value, { ...instance }));
     }
     await this.store!.setAttachment('attached', now);
     this.setStatus('attached', null);

@@ -33,14 +33,8 @@ export const itemBytes = (item: PostItemInput): number =>
  * Shrinkable fields, in the order of decisions §8.2. `metadata.prompt.tool.input` is our addition: an approval
  * prompt for a huge Write would otherwise have nothing to cut and fail the thread.
  */
-const FIELD_PATHS = [
-  'content[0].text',
-  'metadata.text',
-  'metadata.tool.output',
-  'metadata.tool.input',
-  'metadata.prompt.tool.input',
-] as const;
-type FieldPath = (typeof FIELD_PATHS)[number];
+type FieldPath =
+  'content[0].text' | 'metadata.text' | 'metadata.tool.output' | 'metadata.tool.input' | 'metadata.prompt.tool.input';
 
 interface Field {
   path: FieldPath;
@@ -109,8 +103,7 @@ export function fitToBudget(item: PostItemInput, budgetBytes: number = ITEM_BUDG
     };
     fields.push(f);
   };
-  if (first && first.type === 'text' && typeof first.text === 'string')
-    add('content[0].text', content[0], 'text');
+  if (first && first.type === 'text' && typeof first.text === 'string') add('content[0].text', content[0], 'text');
   if (typeof metadata.text === 'string') add('metadata.text', metadata, 'text');
   add('metadata.tool.output', tool, 'output');
   add('metadata.tool.input', tool, 'input');
