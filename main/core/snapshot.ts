@@ -32,7 +32,7 @@ export const SnapshotPrompt = z.object({
   section: z.string(),
   session_id: z.string(),
   thread: z.string(),
-  kind: z.enum(['approval', 'ask_user_question', 'text']),
+  kind: z.enum(['approval', 'ask_user_question', 'text', 'plan']),
   created_at: z.string().nullable(),
   /** The `metadata.prompt` payload of decisions §9.1. */
   payload: z.record(z.string(), z.unknown()),

@@ -1,10 +1,14 @@
-/** Decisions §9.2 answer rules, table-driven; the pending_prompt brief; answer descriptions. */
+/** Protocol §9.2 / §9.2a answer rules, table-driven; the pending_prompt brief; answer descriptions. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   describeAnswer,
   formatPromptBrief,
+  KEEP_PLANNING_MESSAGE,
   parseThreadAnswer,
+  PLAN_SCOPE_NOTE,
+  SESSION_SCOPE_UNAVAILABLE,
+  settleScope,
   summarizeToolInput,
 } from '../../main/core/agents/answers';
 import type { AgentPrompt, PromptAnswer } from '../../main/core/agents/types';
@@ -34,7 +38,7 @@ const multi: AgentPrompt = { id: 'pr_3', kind: 'ask_user_question', questions: [
 const several: AgentPrompt = { id: 'pr_4', kind: 'ask_user_question', questions: [target, sizes] };
 const text: AgentPrompt = { id: 'pr_5', kind: 'text', question: 'Name?' };
 
-const allow: PromptAnswer = { kind: 'approval', decision: 'allow' };
+const allow: PromptAnswer = { kind: 'approval', decision: 'allow', scope: 'once' };
 const deny = (message: string): PromptAnswer => ({ kind: 'approval', decision: 'deny', message });
 const ask = (answers: Record<string, string>): PromptAnswer => ({ kind: 'ask_user_question', answers });
 const T = target.question;
@@ -191,4 +195,98 @@ test('describeAnswer: short human strings', () => {
     'Target: staging; Which sizes?: Small, Large',
   );
   assert.equal(describeAnswer(text, { kind: 'text', text: 'Ada\nLovelace' }), 'Ada Lovelace');
+});
+
+// ------------------------------------------------------------------ protocol §9.2a: scopes, plans
+
+const scoped: AgentPrompt = {
+  id: 'pr_6',
+  kind: 'approval',
+  tool: { name: 'Bash', invocation_id: 'tu_6', input: { command: 'touch a.txt' } },
+  session_rules: ['Bash(touch a.txt)'],
+};
+const plan: AgentPrompt = {
+  id: 'pr_7',
+  kind: 'plan',
+  plan: '# Plan\n\n1. Read\n2. Edit',
+  tool: { name: 'ExitPlanMode', invocation_id: 'tu_7', input: {} },
+};
+
+for (const word of [
+  'always',
+  'Always allow',
+  'allow always',
+  'YES ALWAYS',
+  'a',
+  'session',
+  'allow for session',
+  ' always. ',
+  'session!',
+]) {
+  test(`parseThreadAnswer — session word ${JSON.stringify(word)} allows for the session with the prompt's rules`, () => {
+    assert.deepEqual(parseThreadAnswer(scoped, word), {
+      kind: 'approval',
+      decision: 'allow',
+      scope: 'session',
+      rules: ['Bash(touch a.txt)'],
+    });
+  });
+}
+
+test('parseThreadAnswer — a session word with no rule offered is allow once, and says so', () => {
+  const a = parseThreadAnswer(approval, 'always');
+  assert.equal(a.kind, 'approval');
+  assert.deepEqual(a, { kind: 'approval', decision: 'allow', scope: 'once', scope_note: SESSION_SCOPE_UNAVAILABLE });
+  assert.equal(describeAnswer(approval, a), 'Allowed once (no session rule offered)');
+});
+
+test('parseThreadAnswer — once words with a final dot, deny words, free text on a scoped prompt', () => {
+  assert.deepEqual(parseThreadAnswer(scoped, 'yes.'), { kind: 'approval', decision: 'allow', scope: 'once' });
+  assert.deepEqual(parseThreadAnswer(scoped, 'No!'), deny('Denied by the user'));
+  assert.deepEqual(parseThreadAnswer(scoped, 'always do it differently'), deny('always do it differently'));
+});
+
+test('parseThreadAnswer — plans: approve, keep planning, a message to keep planning with', () => {
+  assert.deepEqual(parseThreadAnswer(plan, 'yes'), { kind: 'approval', decision: 'allow', scope: 'once' });
+  assert.deepEqual(parseThreadAnswer(plan, 'always'), {
+    kind: 'approval',
+    decision: 'allow',
+    scope: 'once',
+    scope_note: PLAN_SCOPE_NOTE,
+  });
+  assert.deepEqual(parseThreadAnswer(plan, 'no'), deny(KEEP_PLANNING_MESSAGE));
+  assert.deepEqual(parseThreadAnswer(plan, 'Use a branch first'), deny('Use a branch first'));
+  assert.equal(describeAnswer(plan, parseThreadAnswer(plan, 'ok')), 'Plan approved');
+  assert.equal(describeAnswer(plan, parseThreadAnswer(plan, 'no')), 'Keep planning');
+  assert.equal(describeAnswer(plan, deny('Use a branch first')), 'Keep planning: Use a branch first');
+});
+
+test('settleScope: desktop answers get the same scope rules as thread answers', () => {
+  const session: PromptAnswer = { kind: 'approval', decision: 'allow', scope: 'session' };
+  assert.deepEqual(settleScope(scoped, session), { ...session, rules: ['Bash(touch a.txt)'] });
+  assert.deepEqual(settleScope(plan, session), { ...session, scope: 'once', scope_note: PLAN_SCOPE_NOTE });
+  assert.deepEqual(settleScope(scoped, { kind: 'approval', decision: 'allow' }), {
+    kind: 'approval',
+    decision: 'allow',
+    scope: 'once',
+  });
+  // A deny never carries a scope, even if the caller sent one.
+  assert.deepEqual(
+    settleScope(scoped, { kind: 'approval', decision: 'deny', message: 'x', scope: 'session' }),
+    deny('x'),
+  );
+  assert.equal(describeAnswer(scoped, settleScope(scoped, session)), 'Allowed for this session: Bash(touch a.txt)');
+});
+
+test('formatPromptBrief: scopes, diff summary and plans', () => {
+  assert.equal(
+    formatPromptBrief({ ...scoped, diff_summary: '+1 −0 a.txt' }),
+    '❓ Approval needed: Bash → touch a.txt\n+1 −0 a.txt\n' +
+      'Reply yes to allow once, always to allow for this session (Bash(touch a.txt)), no to deny, or write why to deny with a message.',
+  );
+  assert.equal(
+    formatPromptBrief(plan),
+    '📋 Plan approval needed:\n# Plan\n\n1. Read\n2. Edit\n' +
+      'Reply yes to approve the plan and start, no to keep planning, or write what to change.',
+  );
 });

@@ -56,6 +56,7 @@ export function show(e: AgentEvent): string {
         return `prompt approval ${p.tool.name} ${p.tool.invocation_id}${p.reason ? ` ${cut(p.reason)}` : ''}`;
       if (p.kind === 'ask_user_question')
         return `prompt ask_user_question ${p.questions.map((q) => cut(q.question)).join(' | ')}`;
+      if (p.kind === 'plan') return `prompt plan ${cut(p.plan)}`;
       return `prompt text ${cut(p.question)}`;
     }
     case 'prompt_cancelled':

@@ -1,6 +1,6 @@
 /**
  * Prompts as people see them in the thread: the `pending_prompt` brief, the parsing of a plain-text reply
- * into a structured answer (decisions §9.2), and a one-line description of an answer for
+ * into a structured answer (protocol §9.2, scopes §9.2a), and a one-line description of an answer for
  * `pending_prompt_resolved`.
  */
 import type { AgentPrompt, PromptAnswer, PromptQuestion } from './types';
@@ -10,8 +10,39 @@ export { summarizeToolInput };
 
 export const DEFAULT_DENY_MESSAGE = 'Denied by the user';
 
+export const KEEP_PLANNING_MESSAGE = 'The user wants to keep planning. Do not start yet; refine the plan.';
+export const SESSION_SCOPE_UNAVAILABLE =
+  'The agent offered no rule to remember for this tool, so it was allowed once; it will ask again next time.';
+export const PLAN_SCOPE_NOTE = 'A plan is approved once.';
+
 const ALLOW_WORDS = new Set(['y', 'yes', 'approve', 'approved', 'allow', 'ok', '1']);
 const DENY_WORDS = new Set(['n', 'no', 'deny', 'denied', 'reject', '2']);
+/** Protocol §9.2a: allow for the rest of this agent session. */
+const SESSION_WORDS = new Set([
+  'always',
+  'always allow',
+  'allow always',
+  'yes always',
+  'a',
+  'session',
+  'allow for session',
+]);
+
+/** A reply word as the grammar compares it: case-folded, inner whitespace collapsed, one final `.` or `!` dropped. */
+function normalizeWord(raw: string): string {
+  return raw.trim().toLowerCase().replace(/[.!]$/, '').trim().replace(/\s+/g, ' ');
+}
+
+export type ApprovalWord = 'once' | 'session' | 'deny' | null;
+
+/** The approval grammar (protocol §9.2 and §9.2a): which word class a whole reply is, or null (free text). */
+export function classifyApprovalReply(replyText: string): ApprovalWord {
+  const word = normalizeWord(replyText);
+  if (SESSION_WORDS.has(word)) return 'session';
+  if (ALLOW_WORDS.has(word)) return 'once';
+  if (DENY_WORDS.has(word)) return 'deny';
+  return null;
+}
 
 function optionLines(q: PromptQuestion): string[] {
   return q.options.map((o, i) => `  ${i + 1}. ${o.label}${o.description ? ` — ${o.description}` : ''}`);
@@ -24,9 +55,23 @@ export function formatPromptBrief(prompt: AgentPrompt): string {
       const summary = summarizeToolInput(prompt.tool.name, prompt.tool.input);
       const lines = [`❓ Approval needed: ${prompt.tool.name}${summary ? ` → ${summary}` : ''}`];
       if (prompt.reason) lines.push(prompt.reason);
-      lines.push('Reply yes to allow, no to deny, or write why to deny with a message.');
+      if (prompt.diff_summary) lines.push(prompt.diff_summary);
+      if (prompt.session_rules?.length) {
+        lines.push(
+          `Reply yes to allow once, always to allow for this session (${prompt.session_rules.join(', ')}), ` +
+            'no to deny, or write why to deny with a message.',
+        );
+      } else {
+        lines.push('Reply yes to allow, no to deny, or write why to deny with a message.');
+      }
       return lines.join('\n');
     }
+    case 'plan':
+      return [
+        '📋 Plan approval needed:',
+        prompt.plan.trim() || '(the agent sent no plan text)',
+        'Reply yes to approve the plan and start, no to keep planning, or write what to change.',
+      ].join('\n');
     case 'text':
       return `❓ Provide input:\n${prompt.question}\nReply with free text.`;
     case 'ask_user_question': {
@@ -96,10 +141,13 @@ function splitNumberedLines(reply: string, count: number): string[] | null {
 export function parseThreadAnswer(prompt: AgentPrompt, replyText: string): PromptAnswer {
   const raw = replyText.trim();
   switch (prompt.kind) {
-    case 'approval': {
-      const word = raw.toLowerCase();
-      if (ALLOW_WORDS.has(word)) return { kind: 'approval', decision: 'allow' };
-      if (DENY_WORDS.has(word) || !raw) return { kind: 'approval', decision: 'deny', message: DEFAULT_DENY_MESSAGE };
+    case 'approval':
+    case 'plan': {
+      const word = classifyApprovalReply(raw);
+      if (word === 'session') return settleScope(prompt, { kind: 'approval', decision: 'allow', scope: 'session' });
+      if (word === 'once') return { kind: 'approval', decision: 'allow', scope: 'once' };
+      const denyMessage = prompt.kind === 'plan' ? KEEP_PLANNING_MESSAGE : DEFAULT_DENY_MESSAGE;
+      if (word === 'deny' || !raw) return { kind: 'approval', decision: 'deny', message: denyMessage };
       return { kind: 'approval', decision: 'deny', message: raw };
     }
     case 'text':
@@ -120,6 +168,33 @@ export function parseThreadAnswer(prompt: AgentPrompt, replyText: string): Promp
   }
 }
 
+/**
+ * The answer as it is handed to the agent (protocol §9.2a): an allow gets its scope; a session allow carries
+ * the prompt's rules, or becomes `once` with a `scope_note` when the agent offered none (and always for a
+ * plan). Used for thread and desktop answers alike, so `pending_prompt_resolved` says what really happened.
+ */
+export function settleScope(prompt: AgentPrompt, answer: PromptAnswer): PromptAnswer {
+  if (answer.kind !== 'approval') return answer;
+  if (answer.decision === 'deny') {
+    const { scope: _scope, rules: _rules, scope_note: _note, ...rest } = answer;
+    return rest;
+  }
+  if (answer.scope !== 'session') {
+    const { rules: _rules, scope_note: _note, ...rest } = answer;
+    return { ...rest, scope: 'once' };
+  }
+  if (prompt.kind === 'approval' && prompt.session_rules?.length) {
+    const { scope_note: _note, ...rest } = answer;
+    return { ...rest, scope: 'session', rules: [...prompt.session_rules] };
+  }
+  const { rules: _rules, ...rest } = answer;
+  return {
+    ...rest,
+    scope: 'once',
+    scope_note: prompt.kind === 'plan' ? PLAN_SCOPE_NOTE : SESSION_SCOPE_UNAVAILABLE,
+  };
+}
+
 function clip(text: string, max = 200): string {
   const one = text.replace(/\s*\n\s*/g, ' ').trim();
   return one.length > max ? one.slice(0, max - 1) + '…' : one;
@@ -128,9 +203,19 @@ function clip(text: string, max = 200): string {
 /** A one-line human description of an answer (for `pending_prompt_resolved` and the desktop). */
 export function describeAnswer(prompt: AgentPrompt, answer: PromptAnswer): string {
   switch (answer.kind) {
-    case 'approval':
-      if (answer.decision === 'allow') return 'Allowed';
+    case 'approval': {
+      if (prompt.kind === 'plan') {
+        if (answer.decision === 'allow') return 'Plan approved';
+        return answer.message && answer.message !== KEEP_PLANNING_MESSAGE
+          ? `Keep planning: ${clip(answer.message)}`
+          : 'Keep planning';
+      }
+      if (answer.decision === 'allow') {
+        if (answer.scope === 'session') return clip(`Allowed for this session: ${(answer.rules ?? []).join(', ')}`);
+        return answer.scope_note ? 'Allowed once (no session rule offered)' : 'Allowed';
+      }
       return answer.message && answer.message !== DEFAULT_DENY_MESSAGE ? `Denied: ${clip(answer.message)}` : 'Denied';
+    }
     case 'text':
       return clip(answer.text);
     case 'ask_user_question': {

@@ -43,13 +43,44 @@ export interface PromptQuestion {
 
 /** What the agent is waiting for. The adapter mints `id` (`pr_` + ULID, decisions §9.1). */
 export type AgentPrompt =
-  | { id: string; kind: 'approval'; tool: { name: string; invocation_id: string; input: unknown }; reason?: string }
+  | {
+      id: string;
+      kind: 'approval';
+      tool: { name: string; invocation_id: string; input: unknown };
+      reason?: string;
+      /** A unified diff of what the tool would change (file edits, protocol §9.1); bounded like §8.2. */
+      diff?: string;
+      /** `+N −M path` per changed file, one line each. */
+      diff_summary?: string;
+      /**
+       * What "allow for this session" grants (protocol §9.2a), as `Tool(content)` rules. Absent or empty: the
+       * agent offered nothing to remember, so a session answer is taken as allow once.
+       */
+      session_rules?: string[];
+    }
   | { id: string; kind: 'ask_user_question'; questions: PromptQuestion[] }
-  | { id: string; kind: 'text'; question: string };
+  | { id: string; kind: 'text'; question: string }
+  /** Claude's ExitPlanMode: the agent asks to leave plan mode with this plan (markdown). Answered like an approval. */
+  | { id: string; kind: 'plan'; plan: string; tool: { name: string; invocation_id: string; input: unknown } };
+
+export type PromptKind = AgentPrompt['kind'];
+
+/** How long an allow holds (protocol §9.2a). */
+export type ApprovalScope = 'once' | 'session';
 
 /** A structured answer to a prompt (from the thread parser of §9.2 or from the desktop, §9.3). */
 export type PromptAnswer =
-  | { kind: 'approval'; decision: 'allow' | 'deny'; message?: string }
+  | {
+      kind: 'approval';
+      decision: 'allow' | 'deny';
+      message?: string;
+      /** Set on allow: `session` = for the rest of this agent session (protocol §9.2a). */
+      scope?: ApprovalScope;
+      /** The rules granted with `scope: session`. */
+      rules?: string[];
+      /** Why a session answer became `once` (the agent offered nothing to remember). */
+      scope_note?: string;
+    }
   /** Keyed by the full question text; the value is a label, labels joined with ", ", or free text. */
   | { kind: 'ask_user_question'; answers: Record<string, string> }
   | { kind: 'text'; text: string };

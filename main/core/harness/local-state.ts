@@ -67,6 +67,7 @@ export function blankThreadFile(alias: string, now: string): ThreadFile {
       agent_session_id: null,
       resolved: { executable: null, model: null, effort: null, permissions: null },
       error: { code: null, message: null, at: null },
+      granted: [],
     },
     cursors: { inbound: null, outbound: { last_emission_id: null, last_item_id: null } },
     open_prompt: null,

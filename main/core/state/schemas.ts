@@ -77,7 +77,7 @@ export const ResolvedAgentSettings = z.object({
 });
 export type ResolvedAgentSettings = z.output<typeof ResolvedAgentSettings>;
 
-export const PromptKind = z.enum(['approval', 'ask_user_question', 'text']);
+export const PromptKind = z.enum(['approval', 'ask_user_question', 'text', 'plan']);
 export type PromptKind = z.output<typeof PromptKind>;
 
 export const OpenPromptRecord = z.object({
@@ -103,6 +103,11 @@ export const ThreadFile = z.object({
     error: z
       .object({ code: nullableString, message: nullableString, at: nullableString })
       .default({ code: null, message: null, at: null }),
+    /**
+     * Rules the user allowed for the agent session (protocol §9.2a), re-applied when the agent is respawned
+     * where the agent supports it (Claude `--allowedTools`). Old files without the key read as none.
+     */
+    granted: z.array(z.string().min(1)).default([]),
   }),
   cursors: z
     .object({

@@ -30,11 +30,18 @@ export const itemBytes = (item: PostItemInput): number =>
   Buffer.byteLength(JSON.stringify({ content: item.content, metadata: item.metadata }), 'utf8');
 
 /**
- * Shrinkable fields, in the order of decisions §8.2. `metadata.prompt.tool.input` is our addition: an approval
- * prompt for a huge Write would otherwise have nothing to cut and fail the thread.
+ * Shrinkable fields, in the order of decisions §8.2. The `metadata.prompt.*` ones are our addition: an approval
+ * prompt for a huge Write (its input and its diff) or a huge plan would otherwise have nothing to cut and fail
+ * the thread.
  */
 type FieldPath =
-  'content[0].text' | 'metadata.text' | 'metadata.tool.output' | 'metadata.tool.input' | 'metadata.prompt.tool.input';
+  | 'content[0].text'
+  | 'metadata.text'
+  | 'metadata.tool.output'
+  | 'metadata.tool.input'
+  | 'metadata.prompt.tool.input'
+  | 'metadata.prompt.diff'
+  | 'metadata.prompt.plan';
 
 interface Field {
   path: FieldPath;
@@ -78,8 +85,8 @@ export function fitToBudget(item: PostItemInput, budgetBytes: number = ITEM_BUDG
   if (tool) metadata.tool = tool;
   const prompt = isRecord(metadata.prompt) ? { ...metadata.prompt } : undefined;
   const promptTool = prompt && isRecord(prompt.tool) ? { ...prompt.tool } : undefined;
-  if (prompt && promptTool) {
-    prompt.tool = promptTool;
+  if (prompt) {
+    if (promptTool) prompt.tool = promptTool;
     metadata.prompt = prompt;
   }
   const work: PostItemInput = { ...item, content, metadata };
@@ -108,6 +115,8 @@ export function fitToBudget(item: PostItemInput, budgetBytes: number = ITEM_BUDG
   add('metadata.tool.output', tool, 'output');
   add('metadata.tool.input', tool, 'input');
   add('metadata.prompt.tool.input', promptTool, 'input');
+  if (typeof prompt?.diff === 'string') add('metadata.prompt.diff', prompt, 'diff');
+  if (typeof prompt?.plan === 'string') add('metadata.prompt.plan', prompt, 'plan');
 
   const prior = isRecord(item.metadata?.truncated) ? (item.metadata.truncated as Partial<TruncationInfo>) : undefined;
   const info: TruncationInfo = {
