@@ -80,7 +80,7 @@ export const PromptEntry = z.object({
   ...base,
   kind: z.literal('prompt'),
   prompt_id: z.string(),
-  prompt_kind: z.enum(['approval', 'ask_user_question', 'text']),
+  prompt_kind: z.enum(['approval', 'ask_user_question', 'text', 'plan']),
   /** The prompt as the thread shows it (the `pending_prompt` brief). */
   summary: z.string(),
   status: z.enum(['open', 'answered', 'cancelled']),
