@@ -4,111 +4,20 @@
  * control responses as JSON lines on stdin, NDJSON on stdout. Every stdout line is parsed with a tolerant zod
  * schema; unknown types, subtypes and fields are ignored.
  */
-import { z } from 'zod';
-import { newPromptId, newUuid } from '../ids';
+import { newUuid } from '../ids';
 import { DEFAULT_DENY_MESSAGE } from './answers';
 import { BaseAgentSession, type OpenPrompt } from './base';
-import type { AgentPrompt, AgentStartOptions, PromptAnswer, TurnUsage } from './types';
+import { approvalPrompt, askUserQuestionPrompt, claudeLineEvents } from './claude-events';
+import { isSkipped, type Mapped } from './mapped';
+import { CancelLine, CanUseTool, ControlRequestLine, ControlResponseLine } from './claude-wire';
+import type { AgentEvent, AgentStartOptions, PromptAnswer } from './types';
 
-const num0 = z.number().catch(0);
-
-const SystemLine = z.looseObject({
-  subtype: z.string().catch(''),
-  session_id: z.string().optional().catch(undefined),
-});
-
-const ContentBlock = z.discriminatedUnion('type', [
-  z.looseObject({ type: z.literal('text'), text: z.string() }),
-  z.looseObject({ type: z.literal('thinking'), thinking: z.string() }),
-  z.looseObject({ type: z.literal('tool_use'), id: z.string(), name: z.string(), input: z.unknown() }),
-  z.looseObject({
-    type: z.literal('tool_result'),
-    tool_use_id: z.string(),
-    content: z.unknown().optional(),
-    is_error: z.boolean().optional().catch(undefined),
-  }),
-]);
-
-const MessageLine = z.looseObject({
-  message: z.looseObject({ content: z.union([z.string(), z.array(z.unknown())]) }),
-});
-
-const ResultLine = z.looseObject({
-  subtype: z.string().catch('unknown'),
-  is_error: z.boolean().catch(false),
-  duration_ms: num0,
-  total_cost_usd: z.number().optional().catch(undefined),
-  stop_reason: z.string().nullable().optional().catch(null),
-  terminal_reason: z.string().optional().catch(undefined),
-  usage: z
-    .looseObject({
-      input_tokens: num0,
-      cache_read_input_tokens: num0,
-      cache_creation_input_tokens: num0,
-      output_tokens: num0,
-    })
-    .catch({ input_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0, output_tokens: 0 }),
-  errors: z.array(z.string()).optional().catch(undefined),
-  result: z.string().optional().catch(undefined),
-});
-
-const ControlRequestLine = z.looseObject({
-  request_id: z.string(),
-  request: z.looseObject({ subtype: z.string() }),
-});
-
-const CanUseTool = z.looseObject({
-  tool_name: z.string(),
-  input: z.record(z.string(), z.unknown()).catch({}),
-  tool_use_id: z.string().optional().catch(undefined),
-  description: z.string().optional().catch(undefined),
-  decision_reason: z.string().optional().catch(undefined),
-  title: z.string().optional().catch(undefined),
-});
-
-const AskUserQuestionInput = z.looseObject({
-  questions: z
-    .array(
-      z.looseObject({
-        question: z.string(),
-        header: z.string().optional().catch(undefined),
-        multiSelect: z.boolean().optional().catch(false),
-        options: z
-          .array(z.looseObject({ label: z.string(), description: z.string().optional().catch(undefined) }))
-          .catch([]),
-      }),
-    )
-    .min(1),
-});
-
-const ControlResponseLine = z.looseObject({
-  response: z.looseObject({
-    subtype: z.string(),
-    request_id: z.string(),
-    response: z.unknown().optional(),
-    error: z.string().optional().catch(undefined),
-  }),
-});
-
-const CancelLine = z.looseObject({ request_id: z.string() });
+export { toolResultText } from './claude-events';
 
 /** What answering a can_use_tool needs: the request id and the original tool input (echoed on allow). */
 interface ClaudeWire {
   requestId: string;
   input: Record<string, unknown>;
-}
-
-/** A tool_result's content is a string or an array of blocks; non-text blocks become a placeholder. */
-export function toolResultText(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return content === undefined || content === null ? '' : JSON.stringify(content);
-  return content
-    .map((b) => {
-      const { type, text } = (b && typeof b === 'object' ? b : {}) as { type?: unknown; text?: unknown };
-      if (type === 'text') return typeof text === 'string' ? text : '';
-      return `[${typeof type === 'string' ? type : 'block'}]`;
-    })
-    .join('\n');
 }
 
 export class ClaudeSession extends BaseAgentSession<ClaudeWire> {
@@ -190,12 +99,11 @@ export class ClaudeSession extends BaseAgentSession<ClaudeWire> {
   protected handleMessage(msg: Record<string, unknown>): void {
     switch (msg.type) {
       case 'system':
-        return this.onSystem(msg);
       case 'assistant':
       case 'user':
-        return this.onMessage(msg);
+        return this.emitMapped(claudeLineEvents(msg));
       case 'result':
-        return this.onResult(msg);
+        return this.onResult(claudeLineEvents(msg));
       case 'control_request':
         return this.onControlRequest(msg);
       case 'control_response':
@@ -211,105 +119,21 @@ export class ClaudeSession extends BaseAgentSession<ClaudeWire> {
     }
   }
 
-  private onSystem(msg: Record<string, unknown>): void {
-    const parsed = SystemLine.safeParse(msg);
-    if (!parsed.success) return this.skip('malformed system line');
-    const line = parsed.data;
-    switch (line.subtype) {
-      case 'init':
-        if (line.session_id) this.setSessionId(line.session_id);
-        return;
-      case 'api_retry': {
-        const { attempt, max_retries: max, error_status: status, error, retry_delay_ms: delay } = msg;
-        const detail = [
-          typeof attempt === 'number' ? `attempt ${attempt}${typeof max === 'number' ? `/${max}` : ''}` : null,
-          [status, error].filter((x) => typeof x === 'string' || typeof x === 'number').join(' ') || null,
-          typeof delay === 'number' ? `retrying in ${Math.round(delay)} ms` : null,
-        ].filter(Boolean);
-        return this.emit({ type: 'status', status: 'api_retry', detail: detail.join(', ') || undefined });
-      }
-      case 'status': {
-        if (typeof msg.status === 'string') return this.emit({ type: 'status', status: msg.status });
-        if (typeof msg.permissionMode === 'string') {
-          return this.emit({ type: 'status', status: 'permission_mode', detail: msg.permissionMode });
-        }
-        return;
-      }
-      case 'compact_boundary': {
-        const meta = msg.compact_metadata as { trigger?: unknown; pre_tokens?: unknown } | undefined;
-        const detail =
-          meta && typeof meta === 'object'
-            ? [meta.trigger, typeof meta.pre_tokens === 'number' ? `${meta.pre_tokens} tokens before` : undefined]
-                .filter(Boolean)
-                .join(', ')
-            : undefined;
-        return this.emit({ type: 'status', status: 'compacted', detail: detail || undefined });
-      }
-      case 'permission_denied':
-        return this.emit({
-          type: 'status',
-          status: 'permission_denied',
-          detail: typeof msg.message === 'string' ? msg.message : undefined,
-        });
-      default:
-        return; // thinking_tokens, hooks, tasks, ...
+  private emitMapped(mapped: Mapped<AgentEvent[]>): void {
+    if (isSkipped(mapped)) return this.skip(mapped.skip);
+    for (const event of mapped) {
+      if (event.type === 'session') this.setSessionId(event.sessionId);
+      else this.emit(event);
     }
   }
 
-  private onMessage(msg: Record<string, unknown>): void {
-    const parsed = MessageLine.safeParse(msg);
-    if (!parsed.success) return this.skip(`malformed ${String(msg.type)} line`);
-    const content = parsed.data.message.content;
-    if (typeof content === 'string') return; // a plain user echo; assistant text always comes as blocks
-    for (const raw of content) {
-      const block = ContentBlock.safeParse(raw);
-      if (!block.success) continue; // image, redacted_thinking, server tool blocks, "[Request interrupted]" text in user lines...
-      const b = block.data;
-      if (msg.type === 'assistant') {
-        if (b.type === 'text' && b.text) this.emit({ type: 'text', text: b.text });
-        else if (b.type === 'thinking' && b.thinking) this.emit({ type: 'thinking', text: b.thinking });
-        else if (b.type === 'tool_use')
-          this.emit({ type: 'tool_call', name: b.name, invocationId: b.id, input: b.input ?? {} });
-      } else if (b.type === 'tool_result') {
-        this.emit({
-          type: 'tool_result',
-          invocationId: b.tool_use_id,
-          output: toolResultText(b.content),
-          isError: b.is_error === true,
-        });
-      }
-    }
-  }
-
-  private onResult(msg: Record<string, unknown>): void {
-    const parsed = ResultLine.safeParse(msg);
-    if (!parsed.success) return this.skip('malformed result line');
-    const r = parsed.data;
+  private onResult(mapped: Mapped<AgentEvent[]>): void {
+    if (isSkipped(mapped)) return this.skip(mapped.skip);
     if (!this.started) return; // e.g. the error result of an unknown --resume id; start() reports the exit
     // A can_use_tool cannot be answered once its turn is over.
     this.cancelPrompts('turn_ended');
     this.turnsOutstanding = Math.max(0, this.turnsOutstanding - 1);
-    const interrupted = r.terminal_reason?.startsWith('aborted') ?? false;
-    const outcome =
-      r.subtype === 'success' && !r.is_error
-        ? 'completed'
-        : interrupted
-          ? 'interrupted'
-          : r.subtype === 'success'
-            ? 'failed'
-            : r.subtype;
-    const u = r.usage;
-    const usage: TurnUsage = {
-      input_tokens: u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens,
-      input_tokens_cached: u.cache_read_input_tokens,
-      output_tokens: u.output_tokens,
-      duration_ms: r.duration_ms,
-      ...(r.total_cost_usd !== undefined ? { cost_usd: r.total_cost_usd } : {}),
-      stop_reason: r.stop_reason ?? null,
-      is_error: r.is_error,
-      outcome,
-    };
-    this.emit({ type: 'turn_end', usage });
+    this.emitMapped(mapped);
   }
 
   private onControlResponse(msg: Record<string, unknown>): void {
@@ -336,43 +160,24 @@ export class ClaudeSession extends BaseAgentSession<ClaudeWire> {
       this.skip('malformed can_use_tool request');
       return this.respondError(requestId, 'Malformed can_use_tool request');
     }
-    const { tool_name: name, input, tool_use_id: toolUseId } = req.data;
+    const { tool_name: name, input } = req.data;
     const wire: ClaudeWire = { requestId, input };
     if (name === 'AskUserQuestion') {
-      const ask = AskUserQuestionInput.safeParse(input);
-      if (!ask.success) {
-        this.skip('malformed AskUserQuestion input');
+      const prompt = askUserQuestionPrompt(input);
+      if (isSkipped(prompt)) {
+        this.skip(prompt.skip);
         return this.respond(requestId, {
           behavior: 'deny',
           message: 'The question could not be shown to the user (malformed input).',
         });
       }
-      const prompt: AgentPrompt = {
-        id: newPromptId(),
-        kind: 'ask_user_question',
-        questions: ask.data.questions.map((q) => ({
-          question: q.question,
-          ...(q.header ? { header: q.header } : {}),
-          multi_select: q.multiSelect === true,
-          options: q.options.map((o) => ({ label: o.label, ...(o.description ? { description: o.description } : {}) })),
-        })),
-      };
       return this.openPrompt(prompt, wire);
     }
     if (this.options.permissions === 'autonomous') {
       // decisions §7: autonomous = the adapter allows every tool itself, echoing the input.
       return this.respond(requestId, { behavior: 'allow', updatedInput: input });
     }
-    const reason = req.data.decision_reason ?? req.data.title ?? req.data.description;
-    this.openPrompt(
-      {
-        id: newPromptId(),
-        kind: 'approval',
-        tool: { name, invocation_id: toolUseId ?? requestId, input },
-        ...(reason ? { reason } : {}),
-      },
-      wire,
-    );
+    this.openPrompt(approvalPrompt(req.data, requestId), wire);
   }
 
   protected deliverAnswer(open: OpenPrompt<ClaudeWire>, answer: PromptAnswer): void {

@@ -4,137 +4,15 @@
  * turn/start per user message (queued here while a turn runs). Server→client requests (approvals,
  * requestUserInput) become prompts; any other server request gets an error response so codex never hangs.
  */
-import { z } from 'zod';
 import { WorkerError } from '../errors';
-import { newPromptId } from '../ids';
 import { VERSION } from '../../version';
 import { BaseAgentSession, type OpenPrompt } from './base';
-import type { AgentPrompt, AgentStartOptions, PromptAnswer } from './types';
+import { errorNotificationEvent, itemEvents, serverRequestPrompt, type FileChangeSummary } from './codex-events';
+import { Envelope, ThreadResult, TokenUsageParams, TurnParams, TurnStartResult, type CodexWire } from './codex-wire';
+import { isSkipped } from './mapped';
+import type { AgentStartOptions, PromptAnswer } from './types';
 
-/** Tool names the Codex adapter reports in tool_call events and approval prompts. */
-export const CODEX_TOOLS = { command: 'commandExecution', fileChange: 'fileChange' } as const;
-
-const RpcId = z.union([z.number(), z.string()]);
-const Envelope = z.looseObject({
-  id: RpcId.optional(),
-  method: z.string().optional(),
-  params: z.unknown().optional(),
-  result: z.unknown().optional(),
-  error: z.looseObject({ code: z.number().optional().catch(undefined), message: z.string().catch('') }).optional(),
-});
-
-const optStr = z.string().nullable().optional().catch(undefined);
-
-const Change = z.looseObject({
-  path: z.string(),
-  kind: z
-    .union([z.string(), z.looseObject({ type: z.string() })])
-    .optional()
-    .catch(undefined),
-  diff: optStr,
-});
-
-const Item = z.looseObject({ type: z.string(), id: z.string() });
-const CommandItem = z.looseObject({
-  command: z.string().catch(''),
-  cwd: optStr,
-  status: optStr,
-  aggregatedOutput: optStr,
-  exitCode: z.number().nullable().optional().catch(undefined),
-});
-const FileChangeItem = z.looseObject({ changes: z.array(Change).catch([]), status: optStr });
-const McpItem = z.looseObject({
-  server: z.string().catch(''),
-  tool: z.string().catch(''),
-  arguments: z.unknown().optional(),
-  status: optStr,
-  result: z.unknown().optional(),
-  error: z
-    .looseObject({ message: z.string().catch('') })
-    .nullable()
-    .optional()
-    .catch(undefined),
-});
-const TextList = z.array(z.unknown()).catch([]);
-
-const ItemParams = z.looseObject({ item: z.looseObject({}), turnId: optStr });
-const TurnParams = z.looseObject({
-  turn: z.looseObject({
-    id: z.string(),
-    status: z.string().catch('unknown'),
-    durationMs: z.number().nullable().optional().catch(undefined),
-    error: z
-      .looseObject({ message: z.string().catch('') })
-      .nullable()
-      .optional()
-      .catch(undefined),
-  }),
-});
-const TokenUsageParams = z.looseObject({
-  turnId: optStr,
-  tokenUsage: z.looseObject({
-    last: z.looseObject({
-      inputTokens: z.number().catch(0),
-      cachedInputTokens: z.number().catch(0),
-      outputTokens: z.number().catch(0),
-    }),
-  }),
-});
-const ThreadResult = z.looseObject({ thread: z.looseObject({ id: z.string() }) });
-const TurnStartResult = z.looseObject({ turn: z.looseObject({ id: z.string() }) });
-
-const CommandApproval = z.looseObject({ itemId: z.string().catch(''), command: optStr, cwd: optStr, reason: optStr });
-const FileApproval = z.looseObject({ itemId: z.string().catch(''), reason: optStr });
-const LegacyExecApproval = z.looseObject({
-  callId: z.string().catch(''),
-  command: z.union([z.array(z.string()), z.string()]).catch(''),
-  cwd: optStr,
-  reason: optStr,
-});
-const LegacyPatchApproval = z.looseObject({
-  callId: z.string().catch(''),
-  fileChanges: z.record(z.string(), z.unknown()).catch({}),
-  reason: optStr,
-});
-const UserInputRequest = z.looseObject({
-  questions: z
-    .array(
-      z.looseObject({
-        id: z.string(),
-        question: z.string(),
-        header: optStr,
-        options: z
-          .array(z.looseObject({ label: z.string(), description: optStr }))
-          .nullable()
-          .optional()
-          .catch(null),
-      }),
-    )
-    .min(1),
-});
-
-type CodexWire =
-  | { requestId: string | number; style: 'v2' | 'legacy' }
-  | { requestId: string | number; style: 'userInput'; questionIds: Record<string, string> };
-
-function kindText(kind: z.infer<typeof Change>['kind']): string {
-  if (!kind) return 'update';
-  return typeof kind === 'string' ? kind : kind.type;
-}
-
-function joinTexts(list: unknown[]): string {
-  return list
-    .map((x) => (typeof x === 'string' ? x : x && typeof x === 'object' && 'text' in x ? String(x.text) : ''))
-    .filter(Boolean)
-    .join('\n');
-}
-
-function mcpResultText(result: unknown): string {
-  if (result === undefined || result === null) return '';
-  const content = (result as { content?: unknown }).content;
-  if (Array.isArray(content)) return joinTexts(content);
-  return JSON.stringify(result);
-}
+export { CODEX_TOOLS } from './codex-events';
 
 export class CodexSession extends BaseAgentSession<CodexWire> {
   readonly type = 'codex' as const;
@@ -149,7 +27,7 @@ export class CodexSession extends BaseAgentSession<CodexWire> {
   private lastError: string | undefined;
   private lastUsage: { inputTokens: number; cachedInputTokens: number; outputTokens: number } | null = null;
   /** fileChange items by id: an approval request names only the item, the diff is on the item. */
-  private readonly fileChanges = new Map<string, Array<{ path: string; kind: string; diff?: string }>>();
+  private readonly fileChanges = new Map<string, FileChangeSummary[]>();
 
   constructor(options: AgentStartOptions) {
     super(options);
@@ -334,10 +212,9 @@ export class CodexSession extends BaseAgentSession<CodexWire> {
         return this.cancelPrompts('agent_cancelled', (open) => open.wire.requestId === id);
       }
       case 'error': {
-        const p = params as { error?: { message?: unknown }; willRetry?: unknown } | undefined;
-        const message = typeof p?.error?.message === 'string' ? p.error.message : undefined;
+        const { event, message } = errorNotificationEvent(params);
         this.lastError = message;
-        return this.emit({ type: 'status', status: p?.willRetry === true ? 'api_retry' : 'error', detail: message });
+        return this.emit(event);
       }
       default:
         return; // deltas, thread/status/changed, configWarning, rateLimits, ...
@@ -345,82 +222,13 @@ export class CodexSession extends BaseAgentSession<CodexWire> {
   }
 
   private onItem(started: boolean, params: unknown): void {
-    const p = ItemParams.safeParse(params);
-    if (!p.success) return this.skip('malformed item notification');
-    const head = Item.safeParse(p.data.item);
-    if (!head.success) return this.skip('item without type or id');
-    const { type, id } = head.data;
-    const item = p.data.item;
-    switch (type) {
-      case 'agentMessage': {
-        const text = typeof item.text === 'string' ? item.text : '';
-        if (!started && text) this.emit({ type: 'text', text });
-        return;
-      }
-      case 'reasoning': {
-        if (started) return;
-        const text = [joinTexts(TextList.parse(item.summary)), joinTexts(TextList.parse(item.content))]
-          .filter(Boolean)
-          .join('\n');
-        if (text) this.emit({ type: 'thinking', text });
-        return;
-      }
-      case 'commandExecution': {
-        const c = CommandItem.parse(item);
-        if (started) {
-          return this.emit({
-            type: 'tool_call',
-            name: CODEX_TOOLS.command,
-            invocationId: id,
-            input: { command: c.command, ...(c.cwd ? { cwd: c.cwd } : {}) },
-          });
-        }
-        const failed =
-          c.status === 'declined' || c.status === 'failed' || (typeof c.exitCode === 'number' && c.exitCode !== 0);
-        const output = c.aggregatedOutput ?? (c.status === 'declined' ? 'Declined by the user' : '');
-        return this.emit({ type: 'tool_result', invocationId: id, output, isError: failed });
-      }
-      case 'fileChange': {
-        const f = FileChangeItem.parse(item);
-        const changes = f.changes.map((ch) => ({
-          path: ch.path,
-          kind: kindText(ch.kind),
-          ...(ch.diff ? { diff: ch.diff } : {}),
-        }));
-        if (started) {
-          this.fileChanges.set(id, changes);
-          return this.emit({ type: 'tool_call', name: CODEX_TOOLS.fileChange, invocationId: id, input: { changes } });
-        }
-        this.fileChanges.delete(id);
-        const lines = changes.map((ch) => `${ch.kind} ${ch.path}`);
-        const ok = f.status === 'completed';
-        return this.emit({
-          type: 'tool_result',
-          invocationId: id,
-          output: [`${f.status ?? 'unknown'}:`, ...lines].join('\n'),
-          isError: !ok,
-        });
-      }
-      case 'mcpToolCall': {
-        const t = McpItem.parse(item);
-        if (started)
-          return this.emit({
-            type: 'tool_call',
-            name: `mcp__${t.server}__${t.tool}`,
-            invocationId: id,
-            input: t.arguments ?? {},
-          });
-        const isError = Boolean(t.error) || t.status === 'failed';
-        return this.emit({
-          type: 'tool_result',
-          invocationId: id,
-          output: t.error?.message ?? mcpResultText(t.result),
-          isError,
-        });
-      }
-      default:
-        return; // userMessage, webSearch, plan, ... are not bridged
+    const mapped = itemEvents(started, params);
+    if (isSkipped(mapped)) return this.skip(mapped.skip);
+    if (mapped.type === 'fileChange') {
+      if (started && mapped.changes) this.fileChanges.set(mapped.id, mapped.changes);
+      else this.fileChanges.delete(mapped.id);
     }
+    for (const event of mapped.events) this.emit(event);
   }
 
   private reply(id: string | number, result: unknown): void {
@@ -428,104 +236,23 @@ export class CodexSession extends BaseAgentSession<CodexWire> {
   }
 
   private onServerRequest(id: string | number, method: string, params: unknown): void {
-    let prompt: AgentPrompt | null = null;
-    let wire: CodexWire = { requestId: id, style: 'v2' };
-    switch (method) {
-      case 'item/commandExecution/requestApproval': {
-        const p = CommandApproval.safeParse(params ?? {});
-        if (!p.success) break;
-        prompt = this.approval(
-          CODEX_TOOLS.command,
-          p.data.itemId,
-          { command: p.data.command ?? '', ...(p.data.cwd ? { cwd: p.data.cwd } : {}) },
-          p.data.reason,
-        );
-        break;
-      }
-      case 'item/fileChange/requestApproval': {
-        const p = FileApproval.safeParse(params ?? {});
-        if (!p.success) break;
-        prompt = this.approval(
-          CODEX_TOOLS.fileChange,
-          p.data.itemId,
-          { changes: this.fileChanges.get(p.data.itemId) ?? [] },
-          p.data.reason,
-        );
-        break;
-      }
-      case 'execCommandApproval': {
-        const p = LegacyExecApproval.safeParse(params ?? {});
-        if (!p.success) break;
-        const command = Array.isArray(p.data.command) ? p.data.command.join(' ') : p.data.command;
-        prompt = this.approval(
-          CODEX_TOOLS.command,
-          p.data.callId,
-          { command, ...(p.data.cwd ? { cwd: p.data.cwd } : {}) },
-          p.data.reason,
-        );
-        wire = { requestId: id, style: 'legacy' };
-        break;
-      }
-      case 'applyPatchApproval': {
-        const p = LegacyPatchApproval.safeParse(params ?? {});
-        if (!p.success) break;
-        const changes = Object.keys(p.data.fileChanges).map((path) => ({ path, kind: 'update' }));
-        prompt = this.approval(CODEX_TOOLS.fileChange, p.data.callId, { changes }, p.data.reason);
-        wire = { requestId: id, style: 'legacy' };
-        break;
-      }
-      case 'item/tool/requestUserInput': {
-        const p = UserInputRequest.safeParse(params ?? {});
-        if (!p.success) break;
-        const questionIds: Record<string, string> = {};
-        prompt = {
-          id: newPromptId(),
-          kind: 'ask_user_question',
-          questions: p.data.questions.map((q) => {
-            questionIds[q.question] = q.id;
-            return {
-              question: q.question,
-              ...(q.header ? { header: q.header } : {}),
-              multi_select: false,
-              options: (q.options ?? []).map((o) => ({
-                label: o.label,
-                ...(o.description ? { description: o.description } : {}),
-              })),
-            };
-          }),
-        };
-        wire = { requestId: id, style: 'userInput', questionIds };
-        break;
-      }
-      default:
-        this.write({ id, error: { code: -32601, message: `Unsupported request: ${method}` } });
-        return;
+    const mapped = serverRequestPrompt(id, method, params, (itemId) => this.fileChanges.get(itemId));
+    if ('unsupported' in mapped) {
+      this.write({ id, error: { code: -32601, message: `Unsupported request: ${method}` } });
+      return;
     }
-    if (!prompt) {
-      this.skip(`malformed ${method} request`);
+    if (isSkipped(mapped)) {
+      this.skip(mapped.skip);
       this.write({ id, error: { code: -32602, message: `Malformed ${method} params` } });
       return;
     }
+    const { prompt, wire } = mapped;
     if (prompt.kind === 'approval' && this.options.permissions === 'autonomous') {
       // "never" should not ask at all; if it does anyway, autonomous means allowed.
       this.deliverAnswer({ prompt, wire }, { kind: 'approval', decision: 'allow' });
       return;
     }
     this.openPrompt(prompt, wire);
-  }
-
-  private approval(
-    name: string,
-    invocationId: string,
-    input: Record<string, unknown>,
-    reason: string | null | undefined,
-  ): AgentPrompt {
-    return {
-      id: newPromptId(),
-      kind: 'approval',
-      tool: { name, invocation_id: invocationId, input },
-      ...(reason ? { reason } : {}),
-    };
   }
 
   protected deliverAnswer(open: OpenPrompt<CodexWire>, answer: PromptAnswer): void {

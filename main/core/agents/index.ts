@@ -27,5 +27,5 @@ export {
   summarizeToolInput,
   DEFAULT_DENY_MESSAGE,
 } from './answers';
-export { CODEX_TOOLS } from './codex';
+export { CODEX_TOOLS } from './codex-events';
 export type * from './types';

@@ -7,29 +7,42 @@
  * message passes through `redact`.
  *
  * Proxies (proxy.ts): axios' own proxy support stays off (`proxy: false`); when the environment names a proxy
- * for the API URL, the request agent is a proxy agent instead of the direct one.
+ * for the API URL, the request agent is a proxy agent instead of the direct one (transport.ts). The response
+ * parsers and the status → ApiError classification are in responses.ts.
  */
-import http from 'node:http';
-import https from 'node:https';
-import type { Duplex } from 'node:stream';
-import type { Socket } from 'node:net';
+import type http from 'node:http';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
-import { z } from 'zod';
 import { USER_AGENT } from '../../version';
 import { registerSecret, silentLogger, type Logger } from '../log';
-import { ApiError, type ApiErrorCode } from './errors';
-import { withRetry, parseRetryAfter, classifyForRetry, DEFAULT_BACKOFF_MAX_MS, type RetryClass } from './retry';
-import { chooseProxy, proxyAgent, viaProxy, type ProxyChoice, type ProxyEnv } from './proxy';
+import { ApiError } from './errors';
+import { withRetry, classifyForRetry, DEFAULT_BACKOFF_MAX_MS, type RetryClass } from './retry';
+import { chooseProxy, type ProxyChoice, type ProxyEnv } from './proxy';
 import {
+  decodeBody,
+  isNotFound,
+  isNotFoundAnswer,
+  parseAliasList,
+  parseDownload,
+  parseErrorBody,
+  parseItem,
+  parseItems,
+  parseMe,
+  statusError,
+  type RawResponse,
+} from './responses';
+import { networkError, requestAgent } from './transport';
+import type {
+  BlobHubApi,
+  CallOptions,
   Envelope,
+  ListItemsQuery,
+  PostItemInput,
+  SessionRef,
   ThreadItem,
-  type BlobHubApi,
-  type CallOptions,
-  type ListItemsQuery,
-  type PostItemInput,
-  type SessionRef,
-  type UserIdentity,
+  UserIdentity,
 } from './types';
+
+export { parseErrorBody, parseMe, parseDownload, parseAliasList, parseItem, parseItems } from './responses';
 
 export const DEFAULT_API_URL = 'https://api.blobhub.io/v1';
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -50,164 +63,7 @@ export interface BlobHubClientOptions {
   env?: ProxyEnv;
 }
 
-/** Network errors raised before anything reached the server: the request cannot have been applied. */
-const NOT_SENT_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-  'ECONNECT_TIMEOUT',
-  'CERT_HAS_EXPIRED',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
-
-function armConnectTimer(socket: Duplex | null | undefined, ms: number): void {
-  const s = socket as Socket | null | undefined;
-  if (!s || typeof s.once !== 'function' || !s.connecting) return;
-  const timer = setTimeout(() => {
-    const err = Object.assign(new Error(`connect timed out after ${ms} ms`), { code: 'ECONNECT_TIMEOUT' });
-    s.destroy(err);
-  }, ms);
-  timer.unref();
-  const clear = (): void => clearTimeout(timer);
-  s.once('connect', clear);
-  s.once('close', clear);
-}
-
-/** Agents that fail a TCP connect after `connectTimeoutMs` (axios' own timeout covers the whole request). */
-class ConnectTimeoutHttpAgent extends http.Agent {
-  constructor(private readonly connectMs: number) {
-    super({ keepAlive: true });
-  }
-  override createConnection(
-    options: http.ClientRequestArgs,
-    cb?: (err: Error | null, stream: Duplex) => void,
-  ): Duplex | null | undefined {
-    const socket = super.createConnection(options, cb);
-    armConnectTimer(socket, this.connectMs);
-    return socket;
-  }
-}
-class ConnectTimeoutHttpsAgent extends https.Agent {
-  constructor(private readonly connectMs: number) {
-    super({ keepAlive: true });
-  }
-  override createConnection(
-    options: https.RequestOptions,
-    cb?: (err: Error | null, stream: Duplex) => void,
-  ): Duplex | null | undefined {
-    const socket = super.createConnection(options, cb);
-    armConnectTimer(socket, this.connectMs);
-    return socket;
-  }
-}
-
-// ---- tolerant response shapes (decisions §3) -------------------------------------------------------------
-
-const ErrorBody = z.union([
-  z.looseObject({ error: z.looseObject({ code: z.unknown().optional(), message: z.unknown().optional() }) }),
-  z.looseObject({ code: z.unknown(), message: z.unknown().optional() }),
-  z.looseObject({ detail: z.unknown() }),
-]);
-
-/** `{code, message}` from any of the three documented error bodies. */
-export function parseErrorBody(body: unknown): { code: string | null; message: string | null } {
-  const parsed = ErrorBody.safeParse(body);
-  if (!parsed.success)
-    return { code: null, message: typeof body === 'string' && body.trim() ? body.trim().slice(0, 300) : null };
-  const b = parsed.data as Record<string, unknown>;
-  const str = (v: unknown): string | null =>
-    typeof v === 'string' ? v : v === undefined || v === null ? null : JSON.stringify(v).slice(0, 300);
-  if (b.error && typeof b.error === 'object') {
-    const e = b.error as Record<string, unknown>;
-    return { code: str(e.code), message: str(e.message) };
-  }
-  if ('code' in b) return { code: str(b.code), message: str(b.message) };
-  return { code: null, message: str(b.detail) };
-}
-
-const MeShape = z.looseObject({
-  user_id: z.string().min(1).optional(),
-  id: z.union([z.string().min(1), z.number()]).optional(),
-  name: z.string().nullable().optional(),
-  email: z.string().nullable().optional(),
-});
-
-/** `GET /users/me`: `user_id` or `id`, at the top level or under `user`. */
-export function parseMe(body: unknown): UserIdentity | null {
-  const candidates: unknown[] = [];
-  if (body && typeof body === 'object' && 'user' in body) candidates.push((body as Record<string, unknown>).user);
-  candidates.push(body);
-  for (const c of candidates) {
-    const p = MeShape.safeParse(c);
-    if (!p.success) continue;
-    const id = p.data.user_id ?? (p.data.id !== undefined ? String(p.data.id) : undefined);
-    if (!id) continue;
-    return { user_id: id, name: p.data.name ?? null, email: p.data.email ?? null };
-  }
-  return null;
-}
-
-/** `download_session_object`: `{object: env}` or the envelope at top level; `{object: null}` = absent. */
-export function parseDownload(body: unknown, alias: string): Envelope | null | undefined {
-  if (!body || typeof body !== 'object') return undefined;
-  const b = body as Record<string, unknown>;
-  if ('object' in b && (b.object === null || b.object === undefined)) return null;
-  const raw = b.object && typeof b.object === 'object' ? b.object : b;
-  // Tolerant: a server that leaves out the alias still told us which object it is.
-  const withAlias = { ...(raw as Record<string, unknown>) };
-  if (withAlias.alias === undefined) withAlias.alias = alias;
-  const p = Envelope.safeParse(withAlias);
-  return p.success ? p.data : undefined;
-}
-
-/** `list_session_objects`: `{aliases}` | `{objects:[{alias}]}` | `{items:[alias | {alias}]}`. */
-export function parseAliasList(body: unknown): string[] | undefined {
-  if (!body || typeof body !== 'object') return undefined;
-  const b = body as Record<string, unknown>;
-  const list = Array.isArray(b.aliases)
-    ? b.aliases
-    : Array.isArray(b.objects)
-      ? b.objects
-      : Array.isArray(b.items)
-        ? b.items
-        : undefined;
-  if (!list) return undefined;
-  const out: string[] = [];
-  for (const entry of list) {
-    if (typeof entry === 'string' && entry) out.push(entry);
-    else if (entry && typeof entry === 'object' && typeof (entry as Record<string, unknown>).alias === 'string') {
-      out.push((entry as Record<string, string>).alias);
-    } else return undefined;
-  }
-  return [...new Set(out)];
-}
-
-/** `{item}` or the item at top level. */
-export function parseItem(body: unknown): ThreadItem | undefined {
-  if (!body || typeof body !== 'object') return undefined;
-  const b = body as Record<string, unknown>;
-  const p = ThreadItem.safeParse(b.item && typeof b.item === 'object' ? b.item : b);
-  return p.success ? p.data : undefined;
-}
-
-export function parseItems(body: unknown): ThreadItem[] | undefined {
-  if (!body || typeof body !== 'object' || !Array.isArray((body as Record<string, unknown>).items)) return undefined;
-  const p = z.array(ThreadItem).safeParse((body as Record<string, unknown>).items);
-  return p.success ? p.data : undefined;
-}
-
 // ---- the client --------------------------------------------------------------------------------------------
-
-interface RawResponse {
-  status: number;
-  body: unknown;
-  headers: Record<string, unknown>;
-}
 
 interface RequestSpec {
   /** Label used in messages and counters: command name or `GET /users/me`. */
@@ -239,12 +95,7 @@ export class BlobHubClient implements BlobHubApi {
     this.onTransientError = options.onTransientError;
     const connectMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.proxy = chooseProxy(this.apiUrl, options.env);
-    // One agent: the API URL fixes the scheme and redirects are not followed.
-    this.agent = this.proxy
-      ? proxyAgent(this.apiUrl, this.proxy, { keepAlive: true })
-      : /^https:/i.test(this.apiUrl)
-        ? new ConnectTimeoutHttpsAgent(connectMs)
-        : new ConnectTimeoutHttpAgent(connectMs);
+    this.agent = requestAgent(this.apiUrl, this.proxy, connectMs);
     this.http = axios.create({
       baseURL: this.apiUrl,
       timeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
@@ -479,7 +330,7 @@ export class BlobHubClient implements BlobHubApi {
     try {
       res = await this.http.request<string>({ method: spec.method, url: spec.path, data: spec.data, signal });
     } catch (e) {
-      throw this.networkError(spec.label, e, signal);
+      throw networkError(spec.label, e, signal, this.apiUrl, this.proxy);
     }
     const body = decodeBody(res.data);
     const raw: RawResponse = {
@@ -493,69 +344,7 @@ export class BlobHubClient implements BlobHubApi {
     }
     const { code: serverCode, message } = parseErrorBody(raw.body);
     if (spec.answers?.(res.status, serverCode)) return raw;
-    const suffix = `${serverCode ? ` ${serverCode}` : ''}${message ? `: ${message}` : ''}`;
-    const base = `${spec.label}: HTTP ${res.status}${suffix}`;
-    if (res.status === 429) {
-      const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
-      throw new ApiError(
-        'API_RATE_LIMITED',
-        `${base} (rate limited${retryAfterMs !== null ? `, retry after ${retryAfterMs} ms` : ''})`,
-        {
-          command: spec.label,
-          status: 429,
-          serverCode,
-          retryAfterMs,
-        },
-      );
-    }
-    const code: ApiErrorCode = res.status >= 500 ? 'API_TRANSIENT_ERROR' : 'API_COMMAND_FAILED';
-    if (res.status === 407) {
-      // Proxy Authentication Required: said plainly, naming the variable that holds the credentials.
-      const p = this.proxy;
-      const proxy = !p
-        ? 'a proxy asks for credentials'
-        : p.url.username
-          ? `the proxy ${p.display} refused the credentials in ${p.variable}`
-          : `the proxy ${p.display} asks for credentials: put user:password@ in ${p.variable}`;
-      throw new ApiError(code, `${base} (${proxy})`, { command: spec.label, status: 407, serverCode });
-    }
-    throw new ApiError(code, base, {
-      command: spec.label,
-      status: res.status,
-      serverCode,
-      ambiguous: res.status >= 500,
-    });
-  }
-
-  private networkError(label: string, e: unknown, signal?: AbortSignal): ApiError {
-    const err = e as { code?: unknown; cause?: { code?: unknown } };
-    const aborted = signal?.aborted === true || err.code === 'ERR_CANCELED';
-    const causeCode = typeof err.cause?.code === 'string' ? err.cause.code : undefined;
-    const networkCode = causeCode ?? (typeof err.code === 'string' ? err.code : 'UNKNOWN');
-    if (aborted) {
-      return new ApiError('API_NETWORK_ERROR', `${label}: cancelled`, {
-        command: label,
-        aborted: true,
-        ambiguous: true,
-        networkCode,
-      });
-    }
-    const timeout = networkCode === 'ETIMEDOUT' || networkCode === 'ECONNABORTED';
-    const what =
-      networkCode === 'ECONNECT_TIMEOUT'
-        ? 'connect timed out'
-        : timeout
-          ? 'request timed out'
-          : `network error (${networkCode})`;
-    return new ApiError(
-      'API_NETWORK_ERROR',
-      `${label}: ${what} talking to ${safeHost(this.apiUrl)}${viaProxy(this.proxy)}`,
-      {
-        command: label,
-        networkCode,
-        ambiguous: !NOT_SENT_CODES.has(networkCode),
-      },
-    );
+    throw statusError(spec.label, res.status, res.headers, serverCode, message, this.proxy);
   }
 
   private expectObject(label: string, r: RawResponse): void {
@@ -574,33 +363,5 @@ export class BlobHubClient implements BlobHubApi {
         !label.startsWith('get_') &&
         !label.startsWith('download_'),
     });
-  }
-}
-
-function isNotFound(r: RawResponse): boolean {
-  return r.status === 404 || parseErrorBody(r.body).code === 'not_found';
-}
-
-function isNotFoundAnswer(status: number, serverCode: string | null): boolean {
-  return status === 404 || serverCode === 'not_found';
-}
-
-/** Empty body → undefined (tolerated); JSON → value; anything else → not ok. */
-function decodeBody(data: unknown): { ok: true; value: unknown } | { ok: false } {
-  if (data === undefined || data === null) return { ok: true, value: undefined };
-  if (typeof data !== 'string') return { ok: true, value: data };
-  if (data.trim() === '') return { ok: true, value: undefined };
-  try {
-    return { ok: true, value: JSON.parse(data) as unknown };
-  } catch {
-    return { ok: false };
-  }
-}
-
-function safeHost(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return 'the API';
   }
 }

@@ -15,25 +15,21 @@
  *   is journaled against its emission (`refused`). The next open posts, in its place and under the same
  *   `emission_id`, a `status` placeholder (`item_refused`), so a reset gets the thread going again; a refused
  *   placeholder is retried as it is, never replaced by another.
+ *
+ * How one failed attempt is classified and how a refusal becomes its placeholder is failure-policy.ts. This
+ * file stays over 400 lines on purpose: the queue, the retry loop and the replay search share one state
+ * (the entry in flight, the journal, the stop flag), and the exactly-once argument reads in one place.
  */
 import type { BlobHubApi, PostItemInput, SessionRef, ThreadItem } from '../../api/types';
 import { Backoff, MAX_COMMAND_FAILURES, sleep } from '../../api/retry';
-import { ApiError } from '../../api/errors';
 import { WorkerError, toWorkerError } from '../../errors';
 import type { Logger } from '../../log';
 import { newEmissionId } from '../../ids';
 import type { ThreadLogRecord } from '../../agents/thread-log';
 import { ITEM_BUDGET_BYTES, fitToBudget, itemBytes } from './budget';
-import {
-  REFUSAL_MESSAGE_MAX_CHARS,
-  clip,
-  emissionIdOf,
-  isRefusedItemPlaceholder,
-  oneLine,
-  refusedItemPlaceholder,
-  type Refusal,
-} from './items';
-import { Journal, readJournal, type ConfirmedItem, type PendingEmission } from './journal';
+import { REFUSAL_MESSAGE_MAX_CHARS, clip, emissionIdOf, oneLine } from './items';
+import { Journal, readJournal, type ConfirmedItem } from './journal';
+import { classify, refusesTheItem, replaceRefused, type Failure } from './failure-policy';
 
 export const DEFAULT_POST_DEADLINE_MS = 10 * 60 * 1000;
 /** Pages searched back when no confirmed item bounds the search ("a page or two"). */
@@ -109,80 +105,6 @@ function newEntry(emissionId: string, item: PostItemInput, original: PostItemInp
     reject,
     promise,
   };
-}
-
-/** How an error from one attempt is handled. */
-interface Failure {
-  error: WorkerError;
-  kind: 'too_large' | 'limited' | 'transient' | 'aborted';
-  ambiguous: boolean;
-  retryAfterMs: number | null;
-}
-
-function classify(e: unknown): Failure {
-  if (e instanceof ApiError) {
-    if (e.aborted) return { error: e, kind: 'aborted', ambiguous: true, retryAfterMs: null };
-    if (e.serverCode === 'thread_item_too_large' || e.status === 413) {
-      return { error: e, kind: 'too_large', ambiguous: false, retryAfterMs: null };
-    }
-    switch (e.code) {
-      case 'API_NETWORK_ERROR':
-        return { error: e, kind: 'transient', ambiguous: e.ambiguous, retryAfterMs: null };
-      case 'API_TRANSIENT_ERROR':
-        // decisions §8.3: a 5xx is ambiguous whatever the client could tell.
-        return { error: e, kind: 'transient', ambiguous: true, retryAfterMs: e.retryAfterMs };
-      case 'API_RATE_LIMITED':
-        return { error: e, kind: 'transient', ambiguous: false, retryAfterMs: e.retryAfterMs };
-      case 'API_BAD_RESPONSE':
-        // A success status with an unreadable body: the item may well be stored.
-        return { error: e, kind: 'limited', ambiguous: true, retryAfterMs: null };
-      default:
-        return { error: e, kind: 'limited', ambiguous: e.ambiguous, retryAfterMs: e.retryAfterMs };
-    }
-  }
-  // Not an API answer (a bug or an unexpected throw): count it like a refused command, and look before reposting.
-  return { error: toWorkerError(e), kind: 'limited', ambiguous: true, retryAfterMs: null };
-}
-
-/**
- * Whether a definite 4xx answer is about the item itself (400 / 422: its content or shape), so that the item may
- * give way to a placeholder after a reset. 401/403/404/407/409 are about the key, the membership, the thread or
- * the proxy: the item is fine, and after the user fixes that it must be posted as it is (decisions §8.3).
- */
-function refusesTheItem(error: WorkerError): boolean {
-  return (
-    error instanceof ApiError && error.code === 'API_COMMAND_FAILED' && (error.status === 400 || error.status === 422)
-  );
-}
-
-/**
- * A journaled emission the server refused for good becomes its placeholder (same `emission_id`, same place);
- * a refused placeholder stays as it is (no placeholder of a placeholder). Logged in section.log and thread.log.
- */
-function replaceRefused(p: PendingEmission, options: OutboxOptions): PendingEmission {
-  if (!p.refused) return p;
-  const refusal: Refusal = p.refused;
-  const fields = { emission_id: p.id, code: refusal.code, message: refusal.message };
-  if (isRefusedItemPlaceholder(p.item)) {
-    options.logger.warn(
-      'outbox_placeholder_refused',
-      `the placeholder ${p.id} was refused too (${refusal.code}); posting it again`,
-      { thread: options.alias, ...fields },
-    );
-    return { id: p.id, item: p.item };
-  }
-  options.logger.warn(
-    'outbox_item_replaced',
-    `item ${p.id} was refused for good (${refusal.code}); posting a placeholder in its place`,
-    { thread: options.alias, ...fields },
-  );
-  options.threadLog?.append({
-    src: 'worker',
-    event: 'outbox_item_replaced',
-    ...fields,
-    kind: p.item.metadata?.type ?? null,
-  });
-  return { id: p.id, item: refusedItemPlaceholder(p.item, p.id, refusal) };
 }
 
 export class Outbox {
