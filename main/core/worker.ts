@@ -20,8 +20,9 @@ import type { WorkerConfig } from './state/config';
 import { emptySnapshot, type Snapshot, type SnapshotError } from './snapshot';
 import type { HandoffPatch, LoginRequest, LoginResult, WorkerHost } from './host';
 import { SlotPool } from './harness/slots';
-import { DEFAULT_SECTION_TIMING, SectionRunner, type SectionTiming } from './harness/section-runner';
-import { DEFAULT_THREAD_TIMING } from './harness/thread-runner';
+import { SectionRunner } from './harness/section-runner';
+import { DEFAULT_SECTION_TIMING, type SectionTiming } from './harness/section-context';
+import { DEFAULT_THREAD_TIMING } from './harness/thread-context';
 import { patchThreadMetadata } from './harness/envelope';
 import { Outbox } from './harness/outbound/outbox';
 import { asRecord } from './json';
@@ -59,7 +60,8 @@ export interface LocalWorkerHost extends WorkerHost {
   releaseLockSync(): void;
 }
 
-class Host implements LocalWorkerHost {
+/** The in-process LocalWorkerHost: the harness itself, running in this process. */
+class InProcessWorkerHost implements LocalWorkerHost {
   readonly stateRoot: string;
   private readonly paths: StatePaths;
   private readonly env: NodeJS.ProcessEnv;
@@ -411,5 +413,5 @@ export function applyHandoffPatch(metadata: Record<string, unknown>, patch: Hand
 }
 
 export function createWorkerHost(options: WorkerHostOptions = {}): LocalWorkerHost {
-  return new Host(options);
+  return new InProcessWorkerHost(options);
 }

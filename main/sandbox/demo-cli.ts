@@ -8,6 +8,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { WorkerError } from '../core/errors';
+import { settleWithin } from '../core/util/timeout';
 import { printError, unexpected } from '../cli/output';
 import { startSandbox, type Sandbox } from './index';
 import { DemoProgress, formatActivity } from './timeline';
@@ -92,10 +93,7 @@ async function main(): Promise<number> {
     );
     await interrupt;
   } else {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((r) => (timer = setTimeout(r, flags.timeoutMs)));
-    await Promise.race([done, deadline, interrupt]);
-    clearTimeout(timer);
+    await settleWithin(Promise.race([done, interrupt]), flags.timeoutMs);
   }
   unsubscribe();
   const complete = progress.done;

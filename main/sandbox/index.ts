@@ -19,6 +19,7 @@ import { jobIdFor } from '../core/state/paths';
 import { toYaml, writeFileAtomic } from '../core/state/yaml-file';
 import type { PromptAnswer } from '../core/agents/types';
 import type { Snapshot, SnapshotPrompt } from '../core/snapshot';
+import { settleWithin } from '../core/util/timeout';
 import { startEmulator, type Emulator, type SessionEvent, type SessionTuple, type ThreadItem } from '../emulator/index';
 import { checkLauncherPlatform, writeLauncher } from './launcher';
 import { DEMO_FILES, DOCS_THREAD, LOGIN_THREAD, demoScenario } from './scenario';
@@ -347,7 +348,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
           unsubscribeEvents();
           unsubscribeHost();
           listeners.clear();
-          if (!(await settledWithin(liveHost.stop(), STOP_BOUND_MS))) {
+          if (!(await settleWithin(liveHost.stop(), STOP_BOUND_MS))) {
             logger.warn(
               'sandbox.stop_slow',
               `the sandbox worker did not stop within ${STOP_BOUND_MS} ms; removing the sandbox anyway`,
@@ -366,16 +367,4 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const err = toWorkerError(e, 'SANDBOX_START_FAILED');
     throw err;
   }
-}
-
-/** Resolves when `promise` settles or after `ms`, whichever comes first; true when it settled in time. */
-function settledWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    const settled = (): void => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    promise.then(settled, settled);
-  });
 }

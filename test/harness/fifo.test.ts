@@ -7,12 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  ThreadRunner,
-  DEFAULT_THREAD_TIMING,
-  type ThreadContext,
-  type ThreadOutbox,
-} from '../../main/core/harness/thread-runner';
+import { ThreadRunner } from '../../main/core/harness/thread-runner';
+import { DEFAULT_THREAD_TIMING, type ThreadContext, type ThreadOutbox } from '../../main/core/harness/thread-context';
 import { SlotPool } from '../../main/core/harness/slots';
 import { JobPaths } from '../../main/core/state/paths';
 import { silentLogger } from '../../main/core/log';

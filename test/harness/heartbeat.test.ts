@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_SECTION_TIMING } from '../../main/core/harness/section-runner';
+import { DEFAULT_SECTION_TIMING } from '../../main/core/harness/section-context';
 import { FAST_TIMING, makeRig, waitFor } from './support';
 
 test('heartbeat: last_seen_at is refreshed on the timer, every other key of the worker object kept; last_processed_at advances', async (t) => {

@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { agentTexts, makeRig, threadOf, waitFor, waitSnapshot } from './support';
 import { isPidAlive } from '../../main/core/state/lock';
-import { DEFAULT_THREAD_TIMING } from '../../main/core/harness/thread-runner';
+import { DEFAULT_THREAD_TIMING } from '../../main/core/harness/thread-context';
 import {
   POST,
   WAIT,

@@ -7,7 +7,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FAST_TIMING, agentTexts, waitFor, type Rig } from './support';
 import { isPidAlive } from '../../main/core/state/lock';
-import { DEFAULT_THREAD_TIMING } from '../../main/core/harness/thread-runner';
+import { DEFAULT_THREAD_TIMING } from '../../main/core/harness/thread-context';
 import type { WorkerHost } from '../../main/core/host';
 
 export const POST = 'post_session_thread_item';

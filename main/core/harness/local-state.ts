@@ -7,22 +7,7 @@
 import { promises as fs } from 'node:fs';
 import { readYamlFile, writeYamlAtomic } from '../state/yaml-file';
 import { SectionFile, ThreadFile, type SessionTuple } from '../state/schemas';
-
-export class SerialQueue {
-  private tail: Promise<unknown> = Promise.resolve();
-
-  /** Runs `fn` after everything queued before it; an error rejects this call only. */
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(fn, fn);
-    this.tail = result.catch(() => undefined);
-    return result;
-  }
-
-  /** Resolves once everything queued so far has finished. */
-  idle(): Promise<void> {
-    return this.tail.then(() => undefined);
-  }
-}
+import { SerialQueue } from '../util/serial-queue';
 
 abstract class YamlStore<T> {
   protected writes = new SerialQueue();

@@ -1,115 +1,31 @@
 /**
- * One `session_agent_harness` section: the attach algorithm (decisions §5), the heartbeat, the change feed
- * (decisions §4: realtime events for targeted work + a reconcile that is always available), and one
- * ThreadRunner per job thread. A section that is refused or detached stops on its own; the others go on.
+ * One `session_agent_harness` section: the change feed (decisions §4: realtime events for targeted work + a
+ * reconcile that is always available), one ThreadRunner per job thread, detach and shutdown. Attaching and the
+ * heartbeat (decisions §5) are in section-attach.ts. A section that is refused or detached stops on its own;
+ * the others go on.
+ *
+ * Over 400 lines on purpose: the reconcile loop, the event dispatch and halt all turn on the same attachment
+ * generation and the one work queue; apart, each file would hold half of that lock.
  */
 import { WorkerError, toWorkerError } from '../errors';
 import { fileSink, type Logger } from '../log';
-import { isApiError } from '../api/errors';
 import type { Envelope, PostItemInput, SessionEvent, SessionRef } from '../api/types';
 import type { RealtimeStatus } from '../api/realtime';
 import type { PromptAnswer } from '../agents/types';
 import type { ThreadLog } from '../agents/thread-log';
-import type { SectionConfig } from '../state/config';
-import { jobIdFor, type JobPaths, type StatePaths } from '../state/paths';
+import { jobIdFor, type JobPaths } from '../state/paths';
 import type { SnapshotPrompt, SnapshotSection } from '../snapshot';
 import { Backoff } from '../api/retry';
+import { SerialQueue } from '../util/serial-queue';
+import { Ticker } from '../util/ticker';
+import { settleWithin } from '../util/timeout';
 import { WORKER_ALIAS, diagnoseNonJob, parseJob } from './handoff';
-import {
-  newWorkerObjectValue,
-  touchWorkerObject,
-  withInstance,
-  workerObjectOwner,
-  type InstanceBlock,
-} from './envelope';
-import { SectionStore, SerialQueue } from './local-state';
-import {
-  ThreadRunner,
-  settleWithin,
-  type HarnessServices,
-  type ThreadContext,
-  type ThreadOutbox,
-  type ThreadTiming,
-  type OutboxFatal,
-  type OutboxPosted,
-} from './thread-runner';
+import { SectionStore } from './local-state';
+import { ThreadRunner } from './thread-runner';
+import type { OutboxFatal, OutboxPosted, ThreadContext, ThreadOutbox } from './thread-context';
+import type { AttachmentStatus, ChangeFeed, SectionDeps } from './section-context';
+import { Heartbeat, attachSection } from './section-attach';
 import { sectionAttachedItem } from './outbound/items';
-
-export interface SectionTiming extends ThreadTiming {
-  /** decisions §5: 30 s. */
-  heartbeatMs: number;
-  /** decisions §4: the safety-net reconcile while realtime is connected, 60 s. */
-  realtimeReconcileMs: number;
-}
-
-export const DEFAULT_SECTION_TIMING: Omit<SectionTiming, keyof ThreadTiming> = {
-  heartbeatMs: 30_000,
-  realtimeReconcileMs: 60_000,
-};
-
-/** A live change feed (the RealtimeClient of `api/realtime.ts`, or a test double). */
-export interface ChangeFeed {
-  readonly status: RealtimeStatus;
-  start(): void;
-  close(): Promise<void>;
-}
-
-export interface ChangeFeedHandlers {
-  ref: SessionRef;
-  onEvent: (event: SessionEvent) => void;
-  onStatus: (status: RealtimeStatus) => void;
-  onConnected: () => Promise<void>;
-}
-
-export interface OutboxRequest {
-  journalPath: string;
-  ref: SessionRef;
-  alias: string;
-  logger: Logger;
-  onFatal: OutboxFatal;
-  /** Receives the untruncated payload of truncated items. */
-  threadLog?: ThreadLog;
-  /** After the server confirmed an emission (thread.yaml `cursors.outbound`, decisions §12). */
-  onPosted?: OutboxPosted;
-  /** The §11 retry window of one item (default 10 min); thread outboxes get `timing.postRetryWindowMs`. */
-  postDeadlineMs?: number;
-}
-
-export interface SectionDeps extends HarnessServices {
-  section: SectionConfig;
-  paths: StatePaths;
-  instance: { instanceId: string; version: string; startedAt: string };
-  openOutbox: (request: OutboxRequest) => Promise<ThreadOutbox>;
-  /** `null` = realtime off: reconcile only. */
-  openFeed: ((handlers: ChangeFeedHandlers) => ChangeFeed) | null;
-  /** A transient problem for the warning ribbon. */
-  transient: (error: WorkerError, thread?: string) => void;
-  timing: SectionTiming;
-}
-
-export type AttachmentStatus = SnapshotSection['attachment'];
-
-/** A wait that `wake()` ends early (a realtime reconnect, a close). */
-class Ticker {
-  private timer: NodeJS.Timeout | null = null;
-  private resolve: (() => void) | null = null;
-
-  sleep(ms: number): Promise<void> {
-    this.wake();
-    return new Promise((r) => {
-      this.resolve = r;
-      this.timer = setTimeout(() => this.wake(), ms);
-    });
-  }
-
-  wake(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    const r = this.resolve;
-    this.resolve = null;
-    r?.();
-  }
-}
 
 export class SectionRunner {
   readonly id: string;
@@ -119,7 +35,7 @@ export class SectionRunner {
   private errorAt: string | null = null;
   private store: SectionStore | null = null;
   private readonly jobPaths: JobPaths;
-  private readonly log: Logger;
+  readonly log: Logger;
   private runners = new Map<string, ThreadRunner>();
   /** The last seen `value` of every alias (JSON), to run the state machine on changes only. */
   private lastSeen = new Map<string, string>();
@@ -128,20 +44,24 @@ export class SectionRunner {
   private feed: ChangeFeed | null = null;
   private realtime: RealtimeStatus = 'off';
   private workerOutbox: ThreadOutbox | null = null;
-  private heartbeat: NodeJS.Timeout | null = null;
-  /** The attachment (generation) whose heartbeat is between its read and its write: its next tick skips. */
-  private beatingGeneration: number | null = null;
-  private readonly ticker = new Ticker();
+  private readonly heartbeat: Heartbeat;
+  readonly ticker = new Ticker();
   private readonly work = new SerialQueue();
   /** Bumped on every (re)attach so loops of an earlier attachment end. */
   private generation = 0;
   private loopDone: Promise<void> = Promise.resolve();
 
-  constructor(private readonly deps: SectionDeps) {
+  constructor(readonly deps: SectionDeps) {
     this.id = jobIdFor(deps.section.session.session_id);
     this.ref = { revision_id: deps.section.session.revision_id, session_id: deps.section.session.session_id };
     this.jobPaths = deps.paths.job(deps.section.session.session_id);
     this.log = deps.logger.child({ section: this.id }, [fileSink(this.jobPaths.sectionLog)]);
+    this.heartbeat = new Heartbeat({
+      deps,
+      ref: this.ref,
+      isAttached: (generation) => generation === this.generation && this.status === 'attached',
+      lost: (generation) => this.work.run(() => this.detachedExternally(generation)),
+    });
   }
 
   get attachment(): AttachmentStatus {
@@ -171,7 +91,18 @@ export class SectionRunner {
     );
     if (generation !== this.generation) return;
     this.setStatus('attaching', null);
-    const attached = await this.attach(generation);
+    const attached = await attachSection(
+      {
+        deps: this.deps,
+        ref: this.ref,
+        log: this.log,
+        ticker: this.ticker,
+        store: () => this.store!,
+        isCurrent: (g) => g === this.generation,
+        setStatus: (status, error) => this.setStatus(status, error),
+      },
+      generation,
+    );
     if (!attached || generation !== this.generation) return;
     const workerOutbox = await this.openOutbox(WORKER_ALIAS, (e) => this.deps.transient(e));
     if (generation !== this.generation) {
@@ -182,8 +113,7 @@ export class SectionRunner {
     }
     this.workerOutbox = workerOutbox;
     this.workerOutbox.enqueue(sectionAttachedItem(this.deps.instance.instanceId, this.deps.instance.version));
-    this.heartbeat = setInterval(() => void this.beat(generation), this.deps.timing.heartbeatMs);
-    this.heartbeat.unref?.();
+    this.heartbeat.start(generation);
     if (this.deps.openFeed) {
       this.feed = this.deps.openFeed({
         ref: this.ref,
@@ -199,103 +129,11 @@ export class SectionRunner {
     this.loopDone = this.loop(generation);
   }
 
-  // ------------------------------------------------------------------------------------------ attach
-
-  /** decisions §5, in order. Returns true when attached. */
-  private async attach(generation: number): Promise<boolean> {
-    const backoff = new Backoff({ maxMs: this.deps.config().polling.backoff_max_ms });
-    for (;;) {
-      if (generation !== this.generation) return false;
-      try {
-        return await this.attachOnce();
-      } catch (e) {
-        const err = toWorkerError(e);
-        if (err instanceof WorkerError && err.code in SECTION_CODES) {
-          await this.refuse(err);
-          return false;
-        }
-        // Transient trouble (retries exhausted): keep trying, the section is not refused for it.
-        this.deps.transient(err);
-        this.log.warn('attach_retry', `attach failed, retrying: ${err.message}`, { code: err.code });
-        await this.ticker.sleep(backoff.next());
-      }
-    }
-  }
-
-  private async attachOnce(): Promise<boolean> {
-    const { api, userId } = this.deps;
-    let aliases: string[];
-    try {
-      aliases = await api.listSessionObjects(this.ref);
-    } catch (e) {
-      if (isApiError(e) && (e.status === 404 || e.status === 403)) {
-        throw new WorkerError(
-          'SESSION_NOT_FOUND',
-          `Session ${this.ref.session_id} was not found or is not accessible (HTTP ${e.status}).`,
-        );
-      }
-      throw e;
-    }
-    const now = this.deps.now().toISOString();
-    const instance: InstanceBlock = {
-      instance_id: this.deps.instance.instanceId,
-      version: this.deps.instance.version,
-      started_at: this.deps.instance.startedAt,
-      last_seen_at: now,
-      status: 'attached',
-    };
-    const existing = aliases.includes(WORKER_ALIAS) ? await api.downloadSessionObject(this.ref, WORKER_ALIAS) : null;
-    if (!existing) {
-      await api.uploadSessionObject(this.ref, WORKER_ALIAS, newWorkerObjectValue(userId, instance));
-    } else if (existing.value.type !== 'thread') {
-      throw new WorkerError(
-        'SECTION_WORKER_OBJECT_MALFORMED',
-        `The "worker" object of session ${this.ref.session_id} has value.type ${JSON.stringify(existing.value.type)}, not "thread".`,
-      );
-    } else {
-      const owner = workerObjectOwner(existing);
-      if (owner !== userId) {
-        throw new WorkerError(
-          'SESSION_OWNED_BY_DIFFERENT_USER',
-          `Session ${this.ref.session_id} is held by user ${owner ?? '(none recorded)'}; this worker runs as ${userId}.`,
-        );
-      }
-      await api.uploadSessionObject(this.ref, WORKER_ALIAS, withInstance(existing.value, { ...instance }));
-    }
-    await this.store!.setAttachment('attached', now);
-    this.setStatus('attached', null);
-    this.log.info('section_attached', `attached to session ${this.ref.session_id}`);
-    return true;
-  }
-
-  private async refuse(error: WorkerError): Promise<void> {
-    await this.store!.setAttachment('refused', null, { code: error.code, message: error.message });
-    this.setStatus('refused', error);
-    this.log.error('section_refused', error.message, { code: error.code });
-  }
-
   private setStatus(status: AttachmentStatus, error: WorkerError | null): void {
     this.status = status;
     this.error = error;
     this.errorAt = error ? this.deps.now().toISOString() : null;
     this.deps.changed();
-  }
-
-  private async beat(generation: number): Promise<void> {
-    if (generation !== this.generation || this.status !== 'attached') return;
-    // On a slow server one heartbeat's retries can outlast the period; overlapping read-modify-writes could
-    // land out of order (last_seen_at going back) and double the load on a server that is already struggling.
-    // A beat left over from an earlier attachment does not hold back this one's.
-    if (this.beatingGeneration === generation) return;
-    this.beatingGeneration = generation;
-    try {
-      const outcome = await touchWorkerObject(this.deps.api, this.ref, this.deps.userId, this.deps.now().toISOString());
-      if (outcome !== 'written') await this.work.run(() => this.detachedExternally(generation));
-    } catch (e) {
-      this.deps.transient(toWorkerError(e));
-    } finally {
-      if (this.beatingGeneration === generation) this.beatingGeneration = null;
-    }
   }
 
   // ------------------------------------------------------------------------------------- change feed
@@ -557,8 +395,7 @@ export class SectionRunner {
 
   private async halt(options: { drainWorkerOutbox: boolean; insideWork?: boolean }): Promise<void> {
     this.generation++;
-    if (this.heartbeat) clearInterval(this.heartbeat);
-    this.heartbeat = null;
+    this.heartbeat.stop();
     this.ticker.wake();
     const feed = this.feed;
     this.feed = null;
@@ -624,9 +461,3 @@ export class SectionRunner {
     return [...this.runners.values()].filter((r) => r.isActive).map((r) => r.alias);
   }
 }
-
-const SECTION_CODES = {
-  SESSION_NOT_FOUND: true,
-  SECTION_WORKER_OBJECT_MALFORMED: true,
-  SESSION_OWNED_BY_DIFFERENT_USER: true,
-} as const;

@@ -1,136 +1,47 @@
 /**
- * One job thread: the handoff state machine of decisions §6 for one alias, the agent it runs, the bridge
- * between the two (outbound through the thread's Outbox, inbound through an InboundQueue) and its prompts (§9).
+ * One job thread: the handoff state machine of decisions §6 for one alias, the agent it runs, and the bridge
+ * between the two (outbound through the thread's Outbox, inbound through an InboundQueue). Its prompts (§9) are
+ * in thread-prompts.ts, its snapshot view in thread-view.ts, what it is given in thread-context.ts.
  *
  * Concurrency model: state-machine steps (envelope changes, activation, stop, failure) run one at a time on
  * `steps`; agent events run one at a time, in the order the agent emitted them, on `events`, so the items they
  * become are enqueued in emission order; item fetches run one at a time on `fetches`.
+ *
+ * Over 400 lines on purpose: the state machine and the agent bridge share the phase, the agent and the three
+ * queues above; a split would put one ordering rule in two files.
  */
 import { existsSync } from 'node:fs';
-import { ERROR_CODES, WorkerError, toWorkerError, type ErrorCode } from '../errors';
+import { WorkerError, toWorkerError } from '../errors';
 import type { Logger } from '../log';
 import { newUuid } from '../ids';
-import type { BlobHubApi, PostItemInput, SessionRef, ThreadItem } from '../api/types';
-import type { AgentEvent, AgentFactory, AgentPrompt, AgentSession, PromptAnswer } from '../agents/types';
-import { parseThreadAnswer } from '../agents/answers';
+import type { PostItemInput, ThreadItem } from '../api/types';
+import type { AgentEvent, AgentSession, PromptAnswer } from '../agents/types';
 import { ThreadLog } from '../agents/thread-log';
-import type { WorkerConfig } from '../state/config';
-import type { JobPaths } from '../state/paths';
 import type { ThreadState } from '../state/schemas';
 import type { SnapshotPrompt, SnapshotThread } from '../snapshot';
+import { SerialQueue } from '../util/serial-queue';
+import { settleWithin } from '../util/timeout';
 import { runChecklist, parseJob, type Job, type ResolvedSettings } from './handoff';
 import { writeInstanceState } from './envelope';
 import { InboundQueue } from './inbound-queue';
-import { coalesceTurn, isSelf, itemText } from './inbound';
-import { SerialQueue, ThreadStore } from './local-state';
-import { nextSeenOrder, type SlotPool } from './slots';
-import { DEFAULT_POST_DEADLINE_MS } from './outbound/outbox';
+import { coalesceTurn, isSelf } from './inbound';
+import { ThreadStore } from './local-state';
+import { nextSeenOrder } from './slots';
 import {
   itemFromAgentEvent,
-  pendingPromptItem,
-  promptResolvedItem,
   statusItem,
   threadActivatedItem,
   threadFailedItem,
   threadStoppedItem,
 } from './outbound/items';
-
-/** What a thread needs from its outbox (`main/core/harness/outbound`). */
-export interface ThreadOutbox {
-  enqueue(item: PostItemInput): { emissionId: string; posted: Promise<ThreadItem> };
-  drain(timeoutMs?: number): Promise<unknown>;
-  close(): Promise<void>;
-}
-
-export type OutboxFatal = (error: WorkerError) => void;
-/** The server confirmed an emission: `emissionId` is stored as `item`. */
-export type OutboxPosted = (posted: { emissionId: string; item: ThreadItem }) => void;
-
-/** What every part of the harness shares: the server, the identity, the config, the slots, the agents. */
-export interface HarnessServices {
-  api: BlobHubApi;
-  userId: string;
-  config: () => WorkerConfig;
-  pool: SlotPool;
-  logger: Logger;
-  env: NodeJS.ProcessEnv;
-  agentFactory: AgentFactory;
-  resolveExecutable: (nameOrPath: string, env: NodeJS.ProcessEnv) => string;
-  /** Something in the snapshot changed. */
-  changed: () => void;
-  now: () => Date;
-}
-
-export interface ThreadContext extends HarnessServices {
-  /** The section's job id (snapshot key). */
-  sectionId: string;
-  ref: SessionRef;
-  paths: JobPaths;
-  openOutbox: (
-    alias: string,
-    onFatal: OutboxFatal,
-    threadLog: ThreadLog,
-    onPosted?: OutboxPosted,
-  ) => Promise<ThreadOutbox>;
-  /** Posts an activity item on the section's `worker` thread. */
-  activity: (item: PostItemInput) => void;
-  timing: ThreadTiming;
-}
-
-export interface ThreadTiming {
-  /** AgentSession.stop grace before SIGTERM (decisions §6.3: 10 s) and before SIGKILL (5 s). */
-  stopGraceMs: number;
-  stopKillMs: number;
-  /** Graceful shutdown waits this long for a running turn to reach its end before interrupting it. */
-  shutdownTurnWaitMs: number;
-  /** Graceful shutdown waits this long for the outbox to drain (the rest stays journaled). */
-  shutdownDrainMs: number;
-  /** decisions §11: an item still failing this long after its first attempt fails the thread (10 min). */
-  postRetryWindowMs: number;
-}
-
-export const DEFAULT_THREAD_TIMING: ThreadTiming = {
-  stopGraceMs: 10_000,
-  stopKillMs: 5_000,
-  shutdownTurnWaitMs: 5_000,
-  shutdownDrainMs: 5_000,
-  postRetryWindowMs: DEFAULT_POST_DEADLINE_MS,
-};
-
-/**
- * Waits for `work` at most `ms`. The timer is cleared when the work wins, so a finished shutdown never keeps
- * the process alive for the rest of the bound (the CLI used to linger 5 s after "stopped").
- */
-export async function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      work.then(
-        () => undefined,
-        () => undefined,
-      ),
-      new Promise<void>((r) => {
-        timer = setTimeout(r, ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Where the runner is in the state machine; `idle` = not running (the server state says why). */
-type Phase = 'idle' | 'validating' | 'queued' | 'starting' | 'active' | 'stopping';
+import type { ThreadContext, ThreadOutbox } from './thread-context';
+import { ThreadPrompts } from './thread-prompts';
+import { promptView, threadView, type Phase } from './thread-view';
 
 /** When (and in which order) an envelope was observed: the FIFO key of the slot pool (decisions §6.2 step 5). */
 interface Seen {
   at: number;
   order: number;
-}
-
-interface OpenPrompt {
-  prompt: AgentPrompt;
-  /** created_at of the posted pending_prompt item; replies must come after it (§9.2). */
-  postedAt: string | null;
 }
 
 /** Safety bound on one inbound tail (pages × server page size items). */
@@ -144,7 +55,6 @@ export class ThreadRunner {
   private unsubscribeAgent: (() => void) | null = null;
   private outbox: ThreadOutbox | null = null;
   private inbound: InboundQueue | null = null;
-  private openPrompt: OpenPrompt | null = null;
   private turnRunning = false;
   private stopping = false;
   /** Set by shutdown: no further state-machine step starts anything. */
@@ -156,16 +66,29 @@ export class ThreadRunner {
   private readonly steps = new SerialQueue();
   private readonly events = new SerialQueue();
   private readonly fetches = new SerialQueue();
-  private readonly threadLog: ThreadLog;
-  private readonly log: Logger;
+  readonly threadLog: ThreadLog;
+  readonly log: Logger;
+  private readonly prompts: ThreadPrompts;
 
   private constructor(
     readonly alias: string,
     private readonly ctx: ThreadContext,
-    private readonly store: ThreadStore,
+    readonly store: ThreadStore,
   ) {
     this.threadLog = new ThreadLog(ctx.paths.threadLog(alias));
     this.log = ctx.logger.child({ thread: alias });
+    this.prompts = new ThreadPrompts({
+      store,
+      threadLog: this.threadLog,
+      log: this.log,
+      agent: () => this.agent,
+      inbound: () => this.inbound,
+      enqueue: (item) => this.enqueue(item),
+      ensureOutbox: () => this.ensureOutbox(),
+      step: (fn) => this.steps.run(fn),
+      fetch: (fn) => this.fetches.run(fn),
+      changed: () => this.ctx.changed(),
+    });
   }
 
   static async open(alias: string, ctx: ThreadContext): Promise<ThreadRunner> {
@@ -193,7 +116,7 @@ export class ThreadRunner {
   }
 
   get openPromptId(): string | null {
-    return this.openPrompt?.prompt.id ?? null;
+    return this.prompts.current?.prompt.id ?? null;
   }
 
   // ------------------------------------------------------------------------------------ state machine
@@ -269,7 +192,7 @@ export class ThreadRunner {
   private async activate(job: Job, resume: boolean, seen: Seen): Promise<void> {
     this.phase = 'validating';
     this.ctx.changed();
-    await this.cancelStalePrompt(); // no agent runs here, so any recorded prompt is stale
+    await this.prompts.cancelStale(); // no agent runs here, so any recorded prompt is stale
     let settings: ResolvedSettings;
     try {
       settings = await runChecklist(job.metadata, this.ctx.config(), (n) =>
@@ -463,36 +386,10 @@ export class ThreadRunner {
         }
         break;
       case 'prompt':
-        // Recorded before it is posted (§9.1), so a restart can cancel it.
-        this.openPrompt = { prompt: event.prompt, postedAt: null };
-        await this.store.update((f) => {
-          f.open_prompt = {
-            id: event.prompt.id,
-            kind: event.prompt.kind,
-            posted_item_id: null,
-            created_at: null,
-            payload: { ...event.prompt },
-          };
-        });
-        this.enqueue(pendingPromptItem(event.prompt))?.posted.then(
-          (item) => void this.fetches.run(() => this.onPromptPosted(event.prompt.id, item)),
-          () => undefined,
-        );
+        await this.prompts.onPrompt(event.prompt);
         break;
       case 'prompt_cancelled':
-        // Only a prompt still open here: one we answered or cancelled ourselves already has its resolution.
-        if (this.openPrompt?.prompt.id === event.promptId) {
-          await this.clearPrompt();
-          // decisions §9.4 has four reasons; the agent leaving its own prompt (withdrawn, turn over) is `agent_exit`.
-          // The adapter's finer reason stays in thread.log.
-          this.threadLog.append({
-            src: 'worker',
-            event: 'prompt_withdrawn',
-            prompt_id: event.promptId,
-            agent_reason: event.reason,
-          });
-          this.enqueue(promptResolvedItem({ promptId: event.promptId, resolution: 'cancelled', reason: 'agent_exit' }));
-        }
+        await this.prompts.onWithdrawn(event.promptId, event.reason);
         break;
       case 'turn_end':
         this.enqueueEvent(event);
@@ -534,7 +431,7 @@ export class ThreadRunner {
 
   private async onTurnEnd(): Promise<void> {
     this.turnRunning = false;
-    if (this.openPrompt) await this.cancelPrompt('agent_exit'); // the turn ended without using the answer
+    if (this.prompts.current) await this.prompts.cancel('agent_exit'); // the turn ended without using the answer
     // A turn cut short by our own shutdown is delivered again after the restart (§6.5).
     if (this.stopping) return;
     const cursor = this.inbound?.finishTurn();
@@ -571,38 +468,15 @@ export class ThreadRunner {
         inbound.accept(items);
         if (inbound.since === before) break; // nothing newer: a server ignoring created_since cannot loop us
       }
-      this.answerFromQueue();
+      this.prompts.answerFromQueue();
       await this.deliver();
     });
-  }
-
-  private answerFromQueue(): void {
-    const open = this.openPrompt;
-    if (!open?.postedAt || !this.inbound) return;
-    const reply = this.inbound.firstQueuedAfter(open.postedAt);
-    if (!reply) return;
-    this.inbound.consume(reply);
-    void this.steps.run(() =>
-      this.resolvePrompt(open.prompt.id, parseThreadAnswer(open.prompt, itemText(reply)), 'thread'),
-    );
-  }
-
-  private async onPromptPosted(promptId: string, item: ThreadItem): Promise<void> {
-    if (this.openPrompt?.prompt.id !== promptId) return;
-    this.openPrompt.postedAt = item.created_at;
-    await this.store.update((f) => {
-      if (f.open_prompt?.id === promptId) {
-        f.open_prompt.posted_item_id = item.id;
-        f.open_prompt.created_at = item.created_at;
-      }
-    });
-    this.answerFromQueue();
   }
 
   /** Starts the next turn from everything queued, when the agent is free. */
   private async deliver(): Promise<void> {
     const agent = this.agent;
-    if (this.phase !== 'active' || !agent || this.turnRunning || this.openPrompt || !this.inbound) return;
+    if (this.phase !== 'active' || !agent || this.turnRunning || this.prompts.current || !this.inbound) return;
     const items = this.inbound.takeQueued();
     if (items.length === 0) return;
     const text = coalesceTurn(items);
@@ -622,48 +496,7 @@ export class ThreadRunner {
 
   /** The desktop's answer (§9.3) or a parsed thread reply (§9.2). */
   answerPrompt(promptId: string, answer: PromptAnswer, via: 'thread' | 'desktop'): Promise<boolean> {
-    return this.steps.run(() => this.resolvePrompt(promptId, answer, via));
-  }
-
-  private async resolvePrompt(promptId: string, answer: PromptAnswer, via: 'thread' | 'desktop'): Promise<boolean> {
-    const agent = this.agent;
-    if (this.openPrompt?.prompt.id !== promptId || !agent) return false;
-    await this.clearPrompt();
-    // Handing over and enqueueing in the same tick: the agent cannot emit anything in between, so
-    // pending_prompt_resolved is posted before whatever the answer makes the agent do (§8.1).
-    const handed = agent.answerPrompt(promptId, answer);
-    this.enqueue(promptResolvedItem({ promptId, resolution: 'answered', answer, answeredVia: via }));
-    try {
-      await handed;
-    } catch (e) {
-      this.log.warn('answer_failed', toWorkerError(e).message, { code: toWorkerError(e).code });
-    }
-    this.ctx.changed();
-    return true;
-  }
-
-  private async clearPrompt(): Promise<void> {
-    this.openPrompt = null;
-    if (this.store.value.open_prompt)
-      await this.store.update((f) => {
-        f.open_prompt = null;
-      });
-  }
-
-  private async cancelPrompt(
-    reason: 'worker_restart' | 'thread_completed' | 'thread_deleted' | 'agent_exit',
-  ): Promise<void> {
-    const id = this.openPrompt?.prompt.id ?? this.store.value.open_prompt?.id;
-    if (!id) return;
-    await this.clearPrompt();
-    this.enqueue(promptResolvedItem({ promptId: id, resolution: 'cancelled', reason }));
-  }
-
-  /** Recovery: a prompt a previous run left open is cancelled before the agent can say anything (§6.5). */
-  private async cancelStalePrompt(): Promise<void> {
-    if (!this.store.value.open_prompt) return;
-    await this.ensureOutbox();
-    await this.cancelPrompt('worker_restart');
+    return this.prompts.answer(promptId, answer, via);
   }
 
   // ------------------------------------------------------------------------------------- stop & fail
@@ -675,7 +508,7 @@ export class ThreadRunner {
     this.phase = 'stopping';
     this.ctx.changed();
     const promptReason = reason === 'thread_deleted' ? 'thread_deleted' : 'thread_completed';
-    if (this.openPrompt || this.store.value.open_prompt) await this.cancelPrompt(promptReason);
+    if (this.prompts.current || this.store.value.open_prompt) await this.prompts.cancel(promptReason);
     await this.stopAgent(true);
     // A thread that never got a slot has nothing local to record (decisions §6.2 step 5: nothing written).
     if (wasRunning || this.store.existed)
@@ -696,7 +529,7 @@ export class ThreadRunner {
   ): Promise<void> {
     if (this.store.value.open_prompt) {
       await this.ensureOutbox();
-      await this.cancelPrompt(promptReason);
+      await this.prompts.cancel(promptReason);
     }
     await this.store.update((f) => {
       f.agent.state = state;
@@ -711,7 +544,7 @@ export class ThreadRunner {
     const at = this.ctx.now().toISOString();
     this.log.error('thread_failed', error.message, { code: error.code });
     this.threadLog.append({ src: 'worker', event: 'thread_failed', code: error.code, message: error.message });
-    if (this.openPrompt || this.store.value.open_prompt) await this.cancelPrompt('agent_exit');
+    if (this.prompts.current || this.store.value.open_prompt) await this.prompts.cancel('agent_exit');
     await this.stopAgent(false);
     await this.store.update((f) => {
       f.agent.state = 'failed';
@@ -815,14 +648,14 @@ export class ThreadRunner {
   async shutdown(): Promise<void> {
     this.ctx.pool.cancel(this.key);
     const deadline = Date.now() + this.ctx.timing.shutdownTurnWaitMs;
-    while (this.turnRunning && !this.openPrompt && this.agent && Date.now() < deadline) {
+    while (this.turnRunning && !this.prompts.current && this.agent && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
     }
     this.closed = true;
     // A step stuck on the network must not keep an agent alive: wait for it only so long.
     await settleWithin(this.steps.idle(), this.ctx.timing.shutdownDrainMs);
     // The restart cancels an unanswered prompt (the agent re-asks on resume); stopping the agent denies it.
-    if (this.openPrompt) await this.cancelPrompt('worker_restart');
+    if (this.prompts.current) await this.prompts.cancel('worker_restart');
     await this.stopAgent(true);
     if (this.store.existed || this.store.value.agent.state === 'active') await this.store.update(() => undefined);
     this.ctx.pool.release(this.key);
@@ -840,60 +673,25 @@ export class ThreadRunner {
   // ------------------------------------------------------------------------------------------ snapshot
 
   view(): SnapshotThread {
-    const f = this.store.value;
-    let state: SnapshotThread['state'];
-    if (this.phase === 'active') state = this.turnRunning || this.openPrompt ? 'active_turn' : 'active_idle';
-    else if (this.phase === 'starting' || this.phase === 'stopping') state = 'active_turn';
-    else if (this.phase === 'validating' || this.phase === 'queued') state = 'pending';
-    else if (this.serverState === 'pending') state = 'pending';
-    else if (f.agent.state === 'active') state = 'active_idle';
-    else state = f.agent.state === 'pending' ? 'pending' : f.agent.state;
-    const resolved = this.settings
-      ? { model: this.settings.model, effort: this.settings.effort, permissions: this.settings.permissions }
-      : f.agent.resolved;
-    return {
+    return threadView({
       alias: this.alias,
-      state,
-      agent_type: this.settings?.agentType ?? f.workspace.agent_type,
-      agent_session_id: f.agent.agent_session_id,
-      work_folder: this.settings?.workFolder ?? f.workspace.work_folder,
-      model: resolved.model,
-      effort: resolved.effort,
-      permissions: resolved.permissions,
-      last_event: this.lastEvent,
-      last_error: f.agent.error.code
-        ? {
-            code: f.agent.error.code,
-            message: f.agent.error.message ?? '',
-            remediation: codeRemediation(f.agent.error.code),
-            at: f.agent.error.at ?? f.updated_at,
-          }
-        : null,
-      open_prompt_id: this.openPrompt?.prompt.id ?? null,
-      thread_log: this.threadLog.path, // the same path, without a path.join per view
-    };
+      phase: this.phase,
+      serverState: this.serverState,
+      turnRunning: this.turnRunning,
+      openPrompt: this.prompts.current,
+      settings: this.settings,
+      lastEvent: this.lastEvent,
+      file: this.store.value,
+      threadLogPath: this.threadLog.path,
+    });
   }
 
   promptView(): SnapshotPrompt | null {
-    const open = this.openPrompt;
-    if (!open) return null;
-    return {
-      id: open.prompt.id,
-      section: this.ctx.sectionId,
-      session_id: this.ctx.ref.session_id,
-      thread: this.alias,
-      kind: open.prompt.kind,
-      created_at: open.postedAt,
-      payload: { ...open.prompt },
-    };
+    return promptView(this.prompts.current, { sectionId: this.ctx.sectionId, ref: this.ctx.ref, alias: this.alias });
   }
 
   /** The thread.yaml content the runner holds (what is on disk). */
   get localFile(): ThreadStore['value'] {
     return this.store.value;
   }
-}
-
-function codeRemediation(code: string): string | undefined {
-  return code in ERROR_CODES ? ERROR_CODES[code as ErrorCode].remediation : undefined;
 }

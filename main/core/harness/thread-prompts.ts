@@ -1,0 +1,148 @@
+/**
+ * The prompt lifecycle of one thread (decisions §9): an agent's prompt is recorded in thread.yaml before it is
+ * posted as `pending_prompt`, answered from a thread reply (§9.2) or the desktop (§9.3), and resolved with one
+ * `pending_prompt_resolved` item — `answered`, or `cancelled` with one of the four §9.4 reasons.
+ */
+import { toWorkerError } from '../errors';
+import type { Logger } from '../log';
+import type { PostItemInput, ThreadItem } from '../api/types';
+import type { AgentPrompt, AgentSession, PromptAnswer } from '../agents/types';
+import { parseThreadAnswer } from '../agents/answers';
+import type { ThreadLog } from '../agents/thread-log';
+import type { InboundQueue } from './inbound-queue';
+import { itemText } from './inbound';
+import type { ThreadStore } from './local-state';
+import { pendingPromptItem, promptResolvedItem } from './outbound/items';
+import type { OpenPrompt } from './thread-view';
+
+export type PromptCancelReason = 'worker_restart' | 'thread_completed' | 'thread_deleted' | 'agent_exit';
+
+/** What the prompt lifecycle uses of its thread runner. */
+export interface PromptHost {
+  readonly store: ThreadStore;
+  readonly threadLog: ThreadLog;
+  readonly log: Logger;
+  agent(): AgentSession | null;
+  inbound(): InboundQueue | null;
+  enqueue(item: PostItemInput): { emissionId: string; posted: Promise<ThreadItem> } | null;
+  ensureOutbox(): Promise<unknown>;
+  /** Runs on the runner's state-machine queue. */
+  step<T>(fn: () => Promise<T>): Promise<T>;
+  /** Runs on the runner's item-fetch queue. */
+  fetch(fn: () => Promise<void>): Promise<void>;
+  changed(): void;
+}
+
+export class ThreadPrompts {
+  private open: OpenPrompt | null = null;
+
+  constructor(private readonly host: PromptHost) {}
+
+  /** The prompt the agent is waiting on, if any. */
+  get current(): OpenPrompt | null {
+    return this.open;
+  }
+
+  /** The agent asked (§9.1): recorded before it is posted, so a restart can cancel it. */
+  async onPrompt(prompt: AgentPrompt): Promise<void> {
+    const h = this.host;
+    this.open = { prompt, postedAt: null };
+    await h.store.update((f) => {
+      f.open_prompt = {
+        id: prompt.id,
+        kind: prompt.kind,
+        posted_item_id: null,
+        created_at: null,
+        payload: { ...prompt },
+      };
+    });
+    h.enqueue(pendingPromptItem(prompt))?.posted.then(
+      (item) => void h.fetch(() => this.onPosted(prompt.id, item)),
+      () => undefined,
+    );
+  }
+
+  /** The adapter withdrew its prompt. */
+  async onWithdrawn(promptId: string, agentReason: string): Promise<void> {
+    // Only a prompt still open here: one we answered or cancelled ourselves already has its resolution.
+    if (this.open?.prompt.id !== promptId) return;
+    await this.clear();
+    // decisions §9.4 has four reasons; the agent leaving its own prompt (withdrawn, turn over) is `agent_exit`.
+    // The adapter's finer reason stays in thread.log.
+    this.host.threadLog.append({
+      src: 'worker',
+      event: 'prompt_withdrawn',
+      prompt_id: promptId,
+      agent_reason: agentReason,
+    });
+    this.host.enqueue(promptResolvedItem({ promptId, resolution: 'cancelled', reason: 'agent_exit' }));
+  }
+
+  /** The desktop's answer (§9.3) or a parsed thread reply (§9.2); runs on the state-machine queue. */
+  answer(promptId: string, answer: PromptAnswer, via: 'thread' | 'desktop'): Promise<boolean> {
+    return this.host.step(() => this.resolve(promptId, answer, via));
+  }
+
+  private async resolve(promptId: string, answer: PromptAnswer, via: 'thread' | 'desktop'): Promise<boolean> {
+    const agent = this.host.agent();
+    if (this.open?.prompt.id !== promptId || !agent) return false;
+    await this.clear();
+    // Handing over and enqueueing in the same tick: the agent cannot emit anything in between, so
+    // pending_prompt_resolved is posted before whatever the answer makes the agent do (§8.1).
+    const handed = agent.answerPrompt(promptId, answer);
+    this.host.enqueue(promptResolvedItem({ promptId, resolution: 'answered', answer, answeredVia: via }));
+    try {
+      await handed;
+    } catch (e) {
+      this.host.log.warn('answer_failed', toWorkerError(e).message, { code: toWorkerError(e).code });
+    }
+    this.host.changed();
+    return true;
+  }
+
+  async clear(): Promise<void> {
+    this.open = null;
+    if (this.host.store.value.open_prompt)
+      await this.host.store.update((f) => {
+        f.open_prompt = null;
+      });
+  }
+
+  /** Cancels the open (or recorded) prompt with one of the §9.4 reasons. */
+  async cancel(reason: PromptCancelReason): Promise<void> {
+    const id = this.open?.prompt.id ?? this.host.store.value.open_prompt?.id;
+    if (!id) return;
+    await this.clear();
+    this.host.enqueue(promptResolvedItem({ promptId: id, resolution: 'cancelled', reason }));
+  }
+
+  /** Recovery: a prompt a previous run left open is cancelled before the agent can say anything (§6.5). */
+  async cancelStale(): Promise<void> {
+    if (!this.host.store.value.open_prompt) return;
+    await this.host.ensureOutbox();
+    await this.cancel('worker_restart');
+  }
+
+  /** A reply queued after the posted prompt answers it (§9.2). */
+  answerFromQueue(): void {
+    const open = this.open;
+    const inbound = this.host.inbound();
+    if (!open?.postedAt || !inbound) return;
+    const reply = inbound.firstQueuedAfter(open.postedAt);
+    if (!reply) return;
+    inbound.consume(reply);
+    void this.answer(open.prompt.id, parseThreadAnswer(open.prompt, itemText(reply)), 'thread');
+  }
+
+  private async onPosted(promptId: string, item: ThreadItem): Promise<void> {
+    if (this.open?.prompt.id !== promptId) return;
+    this.open.postedAt = item.created_at;
+    await this.host.store.update((f) => {
+      if (f.open_prompt?.id === promptId) {
+        f.open_prompt.posted_item_id = item.id;
+        f.open_prompt.created_at = item.created_at;
+      }
+    });
+    this.answerFromQueue();
+  }
+}
