@@ -193,6 +193,51 @@ const CLAUDE_CASES: Record<string, Case> = {
     existing: [['claude-11111111-2222-4333-8444-555555555555', { turns: 1, history: [] }]],
   },
 };
+// Captured with test/support/capture-claude.ts (the real CLI against the scripted mock model).
+const TOUCH = (file: string) => ({
+  steps: [
+    { tool: { name: 'Bash', input: { command: `touch ${file}`, description: 'Create a file' }, output: '' } },
+    { text: 'Done.' },
+  ],
+});
+const CAPTURED_SCENARIO = {
+  markers: {
+    DO_TOUCH: TOUCH('a.txt'),
+    DO_OTHER: TOUCH('b.txt'),
+    DO_PLAN: {
+      steps: [
+        { enterPlanMode: true },
+        { plan: '# Plan\n\n1. Read f.txt\n2. Edit it' },
+        { plan: '# Plan v2\n\n1. Add a test\n2. Edit f.txt' },
+        { text: 'Done.' },
+      ],
+    },
+    DO_EDIT: {
+      steps: [
+        { tool: { name: 'Read', input: { file_path: '/w/f.txt' }, ask: false, output: '1\tone' } },
+        { tool: { name: 'Edit', input: { file_path: '/w/f.txt', old_string: 'two', new_string: 'TWO' } } },
+        { text: 'Done.' },
+      ],
+    },
+    DO_WRITE: {
+      steps: [{ tool: { name: 'Write', input: { file_path: '/w/new.txt', content: 'hello\n' } } }, { text: 'Done.' }],
+    },
+  },
+  default: { steps: [{ text: 'Done.' }] },
+};
+CLAUDE_CASES['18-always-allow-session-rule'] = {
+  args: [...STDIO, '--permission-mode', 'default'],
+  scenario: CAPTURED_SCENARIO,
+};
+CLAUDE_CASES['19-interrupt-during-permission'] = {
+  args: [...STDIO, '--permission-mode', 'default'],
+  scenario: CAPTURED_SCENARIO,
+};
+CLAUDE_CASES['20-exit-plan-mode'] = { args: [...STDIO, '--permission-mode', 'default'], scenario: CAPTURED_SCENARIO };
+CLAUDE_CASES['21-edit-and-write-approvals'] = {
+  args: [...STDIO, '--permission-mode', 'default'],
+  scenario: CAPTURED_SCENARIO,
+};
 // Not replayed into the fake: 09 (--include-partial-messages: the fake prints no stream_event lines) and
 // 12 (acceptEdits semantics of set_permission_mode are not modelled).
 

@@ -9,8 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 export type MockBlock =
-  | { type: 'text'; text: string }
-  | { type: 'tool_use'; name: string; input: Record<string, unknown>; id?: string };
+  { type: 'text'; text: string } | { type: 'tool_use'; name: string; input: Record<string, unknown>; id?: string };
 
 /** What the scripted model knows about one request. */
 export interface MockRequestView {
@@ -20,6 +19,10 @@ export interface MockRequestView {
   toolResults: Array<{ tool_use_id: string; content: string; is_error: boolean }>;
   /** Every user text of the conversation, oldest first. */
   userTexts: string[];
+  /** The text of the user message that started this turn (the last one that is not only tool results). */
+  turnText: string;
+  /** How many assistant messages this turn has had so far (0 = the first answer to the user's text). */
+  step: number;
   model: string;
   stream: boolean;
   /** True for the CLI's side queries (a tiny max_tokens, no tools): titles, command prefixes and so on. */
@@ -61,7 +64,18 @@ function viewOf(body: Record<string, unknown>): MockRequestView {
         }))
     : [];
   const tools = Array.isArray(body.tools) ? body.tools : [];
+  const isTurnStart = (m: { role?: string; content?: unknown }): boolean =>
+    m.role === 'user' &&
+    (typeof m.content === 'string' ||
+      (Array.isArray(m.content) && (m.content as Array<{ type?: string }>).every((b) => b.type !== 'tool_result')));
+  let start = -1;
+  messages.forEach((m, i) => {
+    if (isTurnStart(m)) start = i;
+  });
+  const step = messages.slice(start + 1).filter((m) => m.role === 'assistant').length;
   return {
+    turnText: start >= 0 ? blockText(messages[start].content) : '',
+    step,
     lastUserText: blockText(last?.content),
     toolResults,
     userTexts: users.map((m) => blockText(m.content)).filter(Boolean),
@@ -120,8 +134,16 @@ function reply(res: ServerResponse, view: MockRequestView, blocks: MockBlock[]):
   });
   withIds.forEach((b, index) => {
     if (b.type === 'text') {
-      sse(res, 'content_block_start', { type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
-      sse(res, 'content_block_delta', { type: 'content_block_delta', index, delta: { type: 'text_delta', text: b.text } });
+      sse(res, 'content_block_start', {
+        type: 'content_block_start',
+        index,
+        content_block: { type: 'text', text: '' },
+      });
+      sse(res, 'content_block_delta', {
+        type: 'content_block_delta',
+        index,
+        delta: { type: 'text_delta', text: b.text },
+      });
     } else {
       sse(res, 'content_block_start', {
         type: 'content_block_start',

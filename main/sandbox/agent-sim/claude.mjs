@@ -17,6 +17,9 @@ import {
   turnFor,
   uuid,
 } from './common.mjs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 
 const VALUE_FLAGS = [
   '--output-format',
@@ -61,6 +64,92 @@ if (mode === 'bypassPermissions' && process.getuid?.() === 0 && process.env.IS_S
   process.exit(1);
 }
 const promptTool = flags['--permission-prompt-tool'];
+
+/** `--allowedTools a b,c` (repeatable): rule strings, split at commas/spaces outside parentheses like the CLI. */
+function allowedToolsFromArgv(args) {
+  const rules = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    let values = [];
+    if (a === '--allowedTools' || a === '--allowed-tools') {
+      while (i + 1 < args.length && !args[i + 1].startsWith('-')) values.push(args[++i]);
+    } else if (a.startsWith('--allowedTools=') || a.startsWith('--allowed-tools=')) {
+      values = [a.slice(a.indexOf('=') + 1)];
+    }
+    for (const v of values) {
+      let depth = 0;
+      let cur = '';
+      for (const ch of v) {
+        if (ch === '(') depth++;
+        if (ch === ')') depth--;
+        if ((ch === ',' || ch === ' ') && depth === 0) {
+          if (cur) rules.push(cur);
+          cur = '';
+        } else cur += ch;
+      }
+      if (cur) rules.push(cur);
+    }
+  }
+  return rules;
+}
+/** Rules from the command line (`config`) and rules the host added for the session (`user_temporary`). */
+const configRules = allowedToolsFromArgv(argv);
+const sessionRules = [];
+const ruleString = (r) => (r.ruleContent ? `${r.toolName}(${r.ruleContent})` : r.toolName);
+/** The text a rule's content is matched against (Bash: the command; file tools: the path). */
+const ruleSubject = (name, input) =>
+  name === 'Bash' ? String(input.command ?? '') : String(input.file_path ?? input.notebook_path ?? input.url ?? '');
+function ruleMatches(rule, name, input) {
+  const m = /^([^(]+)(?:\((.*)\))?$/s.exec(rule);
+  if (!m || m[1] !== name) return false;
+  if (m[2] === undefined) return true;
+  const subject = ruleSubject(name, input);
+  if (m[2].endsWith(':*')) return subject.startsWith(m[2].slice(0, -2));
+  return subject === m[2];
+}
+const matchingRule = (name, input) => {
+  if (sessionRules.some((r) => ruleMatches(r, name, input))) return 'user_temporary';
+  if (configRules.some((r) => ruleMatches(r, name, input))) return 'config';
+  return null;
+};
+/** The suggestions Claude Code 2.1.329 sends with a can_use_tool (fixtures 02, 18, 21). */
+function suggestionsFor(name, input) {
+  const setMode = { type: 'setMode', mode: 'acceptEdits', destination: 'session' };
+  if (name === 'Bash' && typeof input.command === 'string') {
+    return [
+      {
+        type: 'addRules',
+        rules: [{ toolName: 'Bash', ruleContent: input.command }],
+        behavior: 'allow',
+        destination: 'localSettings',
+      },
+      setMode,
+    ];
+  }
+  return [setMode];
+}
+/** `updatedPermissions` of an allow: session rules are kept in memory; any other destination is a settings file. */
+function applyPermissionUpdates(updates) {
+  for (const u of Array.isArray(updates) ? updates : []) {
+    if (u?.type !== 'addRules' || !Array.isArray(u.rules)) continue;
+    const rules = u.rules.map(ruleString);
+    if (u.destination === 'session') {
+      sessionRules.push(...rules);
+      continue;
+    }
+    // Like the real CLI: localSettings/projectSettings land in the work folder's .claude/, userSettings in HOME.
+    const file =
+      u.destination === 'userSettings'
+        ? join(process.env.CLAUDE_CONFIG_DIR ?? join(homedir(), '.claude'), 'settings.json')
+        : join(cwd, '.claude', u.destination === 'projectSettings' ? 'settings.json' : 'settings.local.json');
+    mkdirSync(dirname(file), { recursive: true });
+    const current = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+    current.permissions = current.permissions ?? {};
+    current.permissions.allow = [...(current.permissions.allow ?? []), ...rules];
+    writeFileSync(file, JSON.stringify(current, null, 2) + '\n');
+    record({ kind: 'settings_written', file, rules });
+  }
+}
 const model = typeof flags['--model'] === 'string' ? flags['--model'] : 'claude-sonnet-4-5';
 const cwd = process.cwd();
 
@@ -129,7 +218,15 @@ const base = () => ({ parent_tool_use_id: null, session_id: sessionId, uuid: uui
 const now = () => new Date().toISOString();
 
 function init() {
-  const tools = ['Task', ...(promptTool === 'stdio' ? ['AskUserQuestion'] : []), 'Bash', 'Edit', 'Read', 'Write'];
+  const tools = [
+    'Task',
+    ...(promptTool === 'stdio' ? ['AskUserQuestion'] : []),
+    'Bash',
+    'Edit',
+    ...(promptTool === 'stdio' ? ['EnterPlanMode', 'ExitPlanMode'] : []),
+    'Read',
+    'Write',
+  ];
   out({
     type: 'system',
     subtype: 'init',
@@ -226,7 +323,8 @@ async function runTool(spec, t) {
   const id = `toolu_fake_${++toolCounter}`;
   let input = spec.input ?? {};
   assistant({ type: 'tool_use', id, name: spec.name, input });
-  const mustAsk = spec.ask ?? true;
+  const ruleSource = matchingRule(spec.name, input);
+  const mustAsk = (spec.ask ?? true) && !ruleSource;
   if (mustAsk && mode !== 'bypassPermissions') {
     if (promptTool !== 'stdio') {
       const message = `Claude requested permissions to use ${spec.name}, but you haven't granted it yet.`;
@@ -250,13 +348,24 @@ async function runTool(spec, t) {
         display_name: spec.name,
         input,
         description: spec.description ?? input.description ?? spec.name,
-        permission_suggestions: [{ type: 'setMode', mode: 'acceptEdits', destination: 'session' }],
+        permission_suggestions: suggestionsFor(spec.name, input),
         tool_use_id: id,
       },
       t.abort.signal,
       spec.cancelAfterMs,
     );
-    if (!res) return;
+    if (!res) {
+      if (t.abort.signal.aborted) {
+        // An interrupt while the host decides (fixture 19): the tool is rejected and the turn ends "for tool use".
+        t.interruptedInTool = true;
+        toolResult(
+          { type: 'tool_result', content: TOOL_REJECTED, is_error: true, tool_use_id: id },
+          'User rejected tool use',
+          [{ id, non_execution_kind: 'user-rejected' }],
+        );
+      }
+      return;
+    }
     if (res.behavior !== 'allow') {
       const message = res.message ?? 'denied';
       toolResult({ type: 'tool_result', content: message, is_error: true, tool_use_id: id }, `Error: ${message}`, [
@@ -270,14 +379,109 @@ async function runTool(spec, t) {
       return;
     }
     input = res.updatedInput ?? input;
+    applyPermissionUpdates(res.updatedPermissions);
   }
-  record({ kind: 'tool_ran', name: spec.name, input });
+  record({ kind: 'tool_ran', name: spec.name, input, ...(ruleSource ? { rule: ruleSource } : {}) });
   const output = spec.outputBytes ? bigOutput(spec.outputBytes) : (spec.output ?? 'ok');
+  // The decision's source as the real CLI reports it (fixtures 02, 18): a rule adds `reason_type: "rule"`.
+  const decision = ruleSource
+    ? { decision: 'accept', source: ruleSource, reason_type: 'rule' }
+    : { decision: 'accept', source: (spec.ask ?? true) ? 'user_temporary' : 'config' };
   toolResult(
     { tool_use_id: id, type: 'tool_result', content: output, is_error: spec.isError ?? false },
     { stdout: output, stderr: '', interrupted: false, isImage: false, noOutputExpected: false },
-    [{ id, permission_decision: { decision: 'accept', source: mustAsk ? 'user_temporary' : 'config' } }],
+    [{ id, permission_decision: decision }],
   );
+}
+
+const TOOL_REJECTED =
+  "The user doesn't want to proceed with this tool use. The tool use was rejected (eg. if it was a file edit, the new_string was NOT written to the file). STOP what you are doing and wait for the user to tell you how to proceed.";
+
+/**
+ * ExitPlanMode (fixture 20): the model's tool_use carries the plan, the can_use_tool request an empty input
+ * with `requires_user_interaction`. Allow leaves plan mode; deny is an error tool_result with the message.
+ */
+async function runPlan(spec, t) {
+  const id = `toolu_fake_${++toolCounter}`;
+  const plan = typeof spec === 'string' ? spec : (spec.plan ?? '');
+  assistant({ type: 'tool_use', id, name: 'ExitPlanMode', input: { plan } });
+  if (promptTool !== 'stdio') {
+    toolResult(
+      {
+        type: 'tool_result',
+        content: '<tool_use_error>No such tool available: ExitPlanMode</tool_use_error>',
+        is_error: true,
+        tool_use_id: id,
+      },
+      'Error: No such tool available: ExitPlanMode',
+    );
+    return;
+  }
+  const res = await askHost(
+    {
+      subtype: 'can_use_tool',
+      tool_name: 'ExitPlanMode',
+      display_name: 'ExitPlanMode',
+      input: {},
+      tool_use_id: id,
+      requires_user_interaction: true,
+    },
+    t.abort.signal,
+    spec.cancelAfterMs,
+  );
+  if (!res) {
+    if (t.abort.signal.aborted) {
+      t.interruptedInTool = true;
+      toolResult(
+        { type: 'tool_result', content: TOOL_REJECTED, is_error: true, tool_use_id: id },
+        'User rejected tool use',
+        [{ id, non_execution_kind: 'user-rejected' }],
+      );
+    }
+    return;
+  }
+  if (res.behavior !== 'allow') {
+    const b = base();
+    out({
+      type: 'user',
+      message: {
+        role: 'user',
+        content: [{ type: 'tool_result', content: res.message ?? 'denied', is_error: true, tool_use_id: id }],
+      },
+      parent_tool_use_id: b.parent_tool_use_id,
+      session_id: b.session_id,
+      uuid: b.uuid,
+      timestamp: now(),
+      tool_use_result: `Error: ${res.message}`,
+    });
+    record({ kind: 'plan_answered', behavior: 'deny', message: res.message });
+    return;
+  }
+  record({ kind: 'plan_answered', behavior: 'allow' });
+  if (mode === 'plan') {
+    mode = 'default';
+    out({ type: 'system', subtype: 'status', status: null, permissionMode: mode, uuid: uuid(), session_id: sessionId });
+  }
+  const b = base();
+  out({
+    type: 'user',
+    message: {
+      role: 'user',
+      content: [
+        { type: 'tool_result', content: 'User has approved exiting plan mode. You can now proceed.', tool_use_id: id },
+      ],
+    },
+    parent_tool_use_id: b.parent_tool_use_id,
+    session_id: b.session_id,
+    uuid: b.uuid,
+    timestamp: now(),
+    tool_use_result: {
+      plan: null,
+      isAgent: false,
+      filePath: join(process.env.CLAUDE_CONFIG_DIR ?? join(homedir(), '.claude'), 'plans', 'fake-plan.md'),
+    },
+    tool_result_meta: [{ id, permission_decision: { decision: 'accept', source: 'user_temporary' } }],
+  });
 }
 
 async function runAsk(spec, t) {
@@ -341,6 +545,28 @@ async function runStep(step, t) {
   }
   if (step.tool) return runTool(step.tool, t);
   if (step.ask) return runAsk(step.ask, t);
+  if (step.plan !== undefined) return runPlan(step.plan, t);
+  if (step.enterPlanMode) {
+    // EnterPlanMode runs without asking (fixture 20): the mode changes, then its tool_result.
+    const id = `toolu_fake_${++toolCounter}`;
+    assistant({ type: 'tool_use', id, name: 'EnterPlanMode', input: {} });
+    mode = 'plan';
+    out({ type: 'system', subtype: 'status', status: null, permissionMode: mode, uuid: uuid(), session_id: sessionId });
+    const message =
+      'Entered plan mode. You should now focus on exploring the codebase and designing an implementation approach.';
+    const b = base();
+    out({
+      type: 'user',
+      message: { role: 'user', content: [{ type: 'tool_result', content: message, tool_use_id: id }] },
+      parent_tool_use_id: b.parent_tool_use_id,
+      session_id: b.session_id,
+      uuid: b.uuid,
+      timestamp: now(),
+      tool_use_result: { message },
+      tool_result_meta: [{ id, permission_decision: { decision: 'accept', source: 'config' } }],
+    });
+    return;
+  }
   if (step.garbage !== undefined) return out(String(step.garbage));
   if (step.raw !== undefined) return out(step.raw);
   if (step.unknown)
@@ -392,7 +618,7 @@ async function runStep(step, t) {
 async function runTurn(text) {
   const index = turnIndex++;
   const turn = turnFor(scenario, index, text, [{ thinking: 'Simple greeting.' }, { text: `Hello! You said: ${text}` }]);
-  const t = { abort: new AbortController(), denials: [], lastText: '', apiError: null };
+  const t = { abort: new AbortController(), denials: [], lastText: '', apiError: null, interruptedInTool: false };
   current = t;
   msgCounter++;
   const started = Date.now();
@@ -423,7 +649,15 @@ async function runTurn(text) {
     const b = base();
     out({
       type: 'user',
-      message: { role: 'user', content: [{ type: 'text', text: '[Request interrupted by user]' }] },
+      message: {
+        role: 'user',
+        content: [
+          {
+            type: 'text',
+            text: t.interruptedInTool ? '[Request interrupted by user for tool use]' : '[Request interrupted by user]',
+          },
+        ],
+      },
       parent_tool_use_id: b.parent_tool_use_id,
       session_id: b.session_id,
       uuid: b.uuid,
@@ -431,7 +665,7 @@ async function runTurn(text) {
     });
     out({
       ...common(true),
-      terminal_reason: 'aborted_streaming',
+      terminal_reason: t.interruptedInTool ? 'aborted_tools' : 'aborted_streaming',
       subtype: 'error_during_execution',
       total_cost_usd: 0,
       usage: usageBlock({}),
@@ -571,8 +805,9 @@ function onLine(line) {
         capabilities: [],
       });
     } else if (sub === 'interrupt') {
-      respond(msg.request_id, { still_queued: [] });
+      // The real CLI withdraws a pending can_use_tool before it answers the interrupt (fixture 19).
       current?.abort.abort();
+      respond(msg.request_id, { still_queued: [] });
     } else if (sub === 'set_permission_mode') {
       mode = msg.request.mode;
       respond(msg.request_id, { mode });
