@@ -8,11 +8,13 @@ import { tmpdir } from 'node:os';
 import { createLogger, streamSink } from '../core/log';
 import { startEmulator } from './index';
 
-const USAGE = 'usage: emulator [--port N] [--page-size N] [--item-size-cap BYTES] [--json] [--verbose]';
+const USAGE =
+  'usage: emulator [--port N] [--page-size N] [--item-size-cap BYTES] [--item-stamp-repeat N] [--json] [--verbose]';
 
 interface Flags {
   port: number;
   pageSize: number;
+  itemStampRepeat: number;
   itemSizeCap: number;
   json: boolean;
   verbose: boolean;
@@ -28,7 +30,14 @@ function intFlag(name: string, raw: string | undefined, min: number, max: number
 }
 
 export function parseFlags(argv: string[]): Flags {
-  const flags: Flags = { port: 0, pageSize: 50, itemSizeCap: 1024 * 1024, json: false, verbose: false };
+  const flags: Flags = {
+    port: 0,
+    pageSize: 50,
+    itemStampRepeat: 1,
+    itemSizeCap: 1024 * 1024,
+    json: false,
+    verbose: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const [name, inline] = arg.includes('=')
@@ -37,6 +46,7 @@ export function parseFlags(argv: string[]): Flags {
     const value = () => inline ?? argv[++i];
     if (name === '--port') flags.port = intFlag(name, value(), 0, 65535);
     else if (name === '--page-size') flags.pageSize = intFlag(name, value(), 1, 10_000);
+    else if (name === '--item-stamp-repeat') flags.itemStampRepeat = intFlag(name, value(), 1, 10_000);
     else if (name === '--item-size-cap') flags.itemSizeCap = intFlag(name, value(), 1, 64 * 1024 * 1024);
     else if (name === '--json') flags.json = true;
     else if (name === '--verbose') flags.verbose = true;
@@ -89,6 +99,7 @@ async function main(): Promise<void> {
     emulator = await startEmulator({
       port: flags.port,
       pageSize: flags.pageSize,
+      itemStampRepeat: flags.itemStampRepeat,
       itemSizeCap: flags.itemSizeCap,
       logger,
     });

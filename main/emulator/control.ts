@@ -117,6 +117,8 @@ export interface EmulatorControl {
   realtimeConnections(): number;
   setItemSizeCap(bytes: number): void;
   setPageSize(size: number): void;
+  /** Every `count` consecutive items share one `created_at` (1 = strictly increasing, the default). */
+  setItemStampRepeat(count: number): void;
 }
 
 export interface ControlDeps {
@@ -182,6 +184,9 @@ function rawControl({ store, faults, hub, counters, shapes }: ControlDeps): Emul
     },
     setPageSize: (size) => {
       store.pageSize = size;
+    },
+    setItemStampRepeat: (count) => {
+      store.itemStampRepeat = count;
     },
   };
 }
@@ -295,6 +300,7 @@ const METHODS: { [K in keyof EmulatorControl]: { args: Array<[string, z.ZodType]
   realtimeConnections: { args: [] },
   setItemSizeCap: { args: [['bytes', z.number().int().positive()]] },
   setPageSize: { args: [['size', z.number().int().positive()]] },
+  setItemStampRepeat: { args: [['count', z.number().int().positive()]] },
 };
 
 export const CONTROL_METHODS = Object.keys(METHODS) as Array<keyof EmulatorControl>;

@@ -37,6 +37,8 @@ export interface EmulatorOptions {
   pageSize?: number;
   /** Largest accepted serialized thread item in bytes (default 1 MiB); above it `thread_item_too_large` 413. */
   itemSizeCap?: number;
+  /** Every N consecutive thread items share one `created_at` (default 1: strictly increasing); `setItemStampRepeat`. */
+  itemStampRepeat?: number;
   /** Seed of the fault-injection RNG (default 1). */
   seed?: number;
   logger?: Logger;
@@ -123,7 +125,11 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const logger = options.logger ?? silentLogger;
-  const store = new Store({ pageSize: options.pageSize ?? 50, itemSizeCap: options.itemSizeCap ?? 1024 * 1024 });
+  const store = new Store({
+    pageSize: options.pageSize ?? 50,
+    itemSizeCap: options.itemSizeCap ?? 1024 * 1024,
+    itemStampRepeat: options.itemStampRepeat ?? 1,
+  });
   const faults = new FaultInjector(options.seed ?? 1);
   const counters = new Counters();
   const shapes: ShapeVariants = { ...DEFAULT_SHAPES };

@@ -130,12 +130,17 @@ const refKey = (ref: SessionRef): string => `${ref.revision_id}\u0000${ref.sessi
 export interface StoreOptions {
   pageSize: number;
   itemSizeCap: number;
+  /** How many consecutive items share one `created_at` (1 = every item its own stamp). */
+  itemStampRepeat?: number;
 }
 
 export class Store {
   pageSize: number;
   itemSizeCap: number;
   private readonly clock = new MicroClock();
+  private stampRepeat = 1;
+  private stampUses = 0;
+  private lastItemStamp = '';
   private readonly users = new Map<string, EmulatorUser>();
   private readonly usersByKey = new Map<string, EmulatorUser>();
   private readonly sessions = new Map<string, Session>();
@@ -143,6 +148,7 @@ export class Store {
 
   constructor(options: StoreOptions) {
     this.pageSize = options.pageSize;
+    this.itemStampRepeat = options.itemStampRepeat ?? 1;
     this.itemSizeCap = options.itemSizeCap;
   }
 
@@ -314,10 +320,33 @@ export class Store {
         `The serialized item is ${size} bytes; the server accepts at most ${this.itemSizeCap}.`,
       );
     }
-    item.created_at = this.clock.nextIso();
+    item.created_at = this.nextItemStamp();
     items.push(item);
     this.emit(session, 'session_thread_item_posted', { alias, item_id: item.id });
     return clone(item);
+  }
+
+  /**
+   * Every `n` consecutive posted items (across the emulator) share one `created_at`; 1 restores strictly increasing
+   * stamps. The BlobHub API only promises a strict `created_since`, not unique stamps: this proves a client that
+   * pages with it skips nothing (docs/emulator.md, "Equal timestamps"). Takes effect with the next item.
+   */
+  set itemStampRepeat(n: number) {
+    this.stampRepeat = Math.max(1, Math.floor(n));
+    this.stampUses = 0;
+  }
+
+  get itemStampRepeat(): number {
+    return this.stampRepeat;
+  }
+
+  private nextItemStamp(): string {
+    if (this.stampUses === 0 || this.stampUses >= this.stampRepeat) {
+      this.lastItemStamp = this.clock.nextIso();
+      this.stampUses = 0;
+    }
+    this.stampUses++;
+    return this.lastItemStamp;
   }
 
   /** One page, strict bounds compared lexically on the server's own strings (blobhub-api.md §5.2). */

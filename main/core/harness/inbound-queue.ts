@@ -5,6 +5,11 @@
  * Every fetched item is kept in `created_at` order with a state. The cursor only moves over a prefix of items
  * that are self-posted or whose turn has ended (`finishTurn`), so a turn a crash cut short is delivered again
  * after the restart (§6.5) and nothing queued behind it is skipped.
+ *
+ * Paging (docs/harness.md, Inbound): the API promises a strict `created_since` but not unique stamps, so a page
+ * that ends inside a group of items sharing one `created_at` must not be followed by `created_since = that
+ * stamp` — the rest of the group would be skipped. The next fetch steps back to the newest stamp *before* the
+ * newest one seen (`since`), and items seen again are dropped by id.
  */
 import type { ThreadItem } from '../api/types';
 import { cursorOf, isAfterCursor, type InboundCursor } from './inbound';
@@ -21,15 +26,24 @@ interface Entry {
 export class InboundQueue {
   private entries: Entry[] = [];
   private seen = new Set<string>();
-  private fetchFrom: string | undefined;
+  /** The newest stamp known (cursor or fetched) and the newest one before it. */
+  private top: string | undefined;
+  private floor: string | undefined;
+  /** True while `floor` is unknown because nothing older exists (fetch from the start), not because it was lost. */
+  private floorIsStart: boolean;
   private cursorValue: InboundCursor | null;
+  private newInLastPage = 0;
+  private longestPage = 0;
 
   constructor(
     cursor: InboundCursor | null,
     private readonly isSelf: (item: ThreadItem) => boolean,
   ) {
     this.cursorValue = cursor;
-    this.fetchFrom = cursor?.created_at;
+    this.top = cursor?.created_at;
+    this.floor = cursor?.fetch_since ?? undefined;
+    // A cursor written before `fetch_since` existed: its own stamp is the best bound left (strict, as then).
+    this.floorIsStart = cursor === null || cursor.fetch_since === null;
     if (cursor) this.seen.add(cursor.item_id);
   }
 
@@ -38,9 +52,23 @@ export class InboundQueue {
     return this.cursorValue;
   }
 
-  /** `created_since` for the next fetch (strictly greater than). */
+  /**
+   * `created_since` for the next fetch (strictly greater than): the newest stamp before the newest one seen, so
+   * the newest stamp's whole group is fetched again; `undefined` = from the thread's start.
+   */
   get since(): string | undefined {
-    return this.fetchFrom;
+    if (this.floor !== undefined) return this.floor;
+    return this.floorIsStart ? undefined : this.top;
+  }
+
+  /** How many items of the last accepted page were new (self-posted ones included). */
+  get newInLastAccept(): number {
+    return this.newInLastPage;
+  }
+
+  /** The longest page seen so far: the server's page size is at least this. */
+  get longestPageSeen(): number {
+    return this.longestPage;
   }
 
   /** Items waiting for the next turn. */
@@ -54,15 +82,27 @@ export class InboundQueue {
    */
   accept(items: readonly ThreadItem[]): ThreadItem[] {
     const fresh: ThreadItem[] = [];
+    this.newInLastPage = 0;
+    this.longestPage = Math.max(this.longestPage, items.length);
     for (const item of items) {
+      this.noteStamp(item.created_at);
       if (!isAfterCursor(item, this.cursorValue, this.seen)) continue;
       this.seen.add(item.id);
+      this.newInLastPage++;
       const self = this.isSelf(item);
       this.insert({ item, state: self ? 'self' : 'queued' });
       if (!self) fresh.push(item);
-      if (!this.fetchFrom || item.created_at > this.fetchFrom) this.fetchFrom = item.created_at;
     }
     return fresh;
+  }
+
+  private noteStamp(stamp: string): void {
+    if (this.top === undefined || stamp > this.top) {
+      if (this.top !== undefined) this.floor = this.top;
+      this.top = stamp;
+    } else if (stamp < this.top && (this.floor === undefined || stamp > this.floor)) {
+      this.floor = stamp;
+    }
   }
 
   /** The first queued item posted strictly after `createdAt` (the answer to a prompt posted then). */
@@ -103,11 +143,22 @@ export class InboundQueue {
 
   /** Moves the cursor over the leading self/done items; returns it when it moved. */
   advance(): InboundCursor | null {
-    let moved: Entry | null = null;
+    let moved = false;
     while (this.entries.length > 0 && (this.entries[0].state === 'self' || this.entries[0].state === 'done')) {
-      moved = this.entries.shift()!;
-      if (this.cursorValue) this.seen.delete(this.cursorValue.item_id);
-      this.cursorValue = cursorOf(moved.item);
+      const { item } = this.entries.shift()!;
+      const prev = this.cursorValue;
+      if (prev && item.created_at === prev.created_at) {
+        // Same stamp: the group of consumed ids grows; their ids stay known so a step-back fetch drops them.
+        this.cursorValue = {
+          ...cursorOf(item),
+          fetch_since: prev.fetch_since === undefined ? prev.created_at : prev.fetch_since,
+          done_ids: [...(prev.done_ids ?? [prev.item_id]), item.id],
+        };
+      } else {
+        if (prev) for (const id of prev.done_ids ?? [prev.item_id]) this.seen.delete(id);
+        this.cursorValue = { ...cursorOf(item), fetch_since: prev ? prev.created_at : null, done_ids: [item.id] };
+      }
+      moved = true;
     }
     return moved ? this.cursorValue : null;
   }
@@ -115,6 +166,30 @@ export class InboundQueue {
   /** Forgets in-flight work without finishing it (the agent went away); it is queued again. */
   requeueInflight(): void {
     for (const e of this.entries) if (e.state === 'inflight') e.state = 'queued';
+  }
+
+  /**
+   * One tail of the thread (decisions §10): pages ascending from `since` until nothing new comes. A page with
+   * nothing new that is shorter than the longest page seen is the end. A full page of known items (a group of
+   * equal stamps at least a page long) is followed by one fetch strictly past its newest stamp: with only a
+   * strict `created_since`, items of one stamp beyond the first page of that stamp cannot be reached at all.
+   * At most `maxPages` requests, so a server ignoring `created_since` cannot loop us.
+   */
+  async tail(fetchPage: (since: string | undefined) => Promise<ThreadItem[]>, maxPages: number): Promise<void> {
+    let since = this.since;
+    for (let page = 0; page < maxPages; page++) {
+      const items = await fetchPage(since);
+      if (items.length === 0) return;
+      this.accept(items);
+      if (this.newInLastPage > 0) {
+        since = this.since;
+        continue;
+      }
+      if (items.length < this.longestPage) return;
+      const newest = items.reduce((m, i) => (i.created_at > m ? i.created_at : m), items[0].created_at);
+      if (since !== undefined && newest <= since) return;
+      since = newest;
+    }
   }
 
   private insert(entry: Entry): void {

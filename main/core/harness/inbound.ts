@@ -10,6 +10,13 @@ import type { ThreadItem } from '../api/types';
 export interface InboundCursor {
   created_at: string;
   item_id: string;
+  /**
+   * `created_since` of the first fetch after a restart: the newest stamp seen before `created_at`, or `null` when
+   * none was (fetch from the thread's start). Absent in files written before it existed: then `created_at` itself.
+   */
+  fetch_since?: string | null;
+  /** Every consumed item that shares `created_at` (the API's stamps need not be unique), `item_id` included. */
+  done_ids?: string[];
 }
 
 /** The docs' only self criterion: the item's `user_id` is the worker's. `metadata.type` is deliberately ignored. */
@@ -73,6 +80,7 @@ export function isAfterCursor(
 ): boolean {
   if (seenIds.has(item.id)) return false;
   if (!cursor) return true;
+  if (item.created_at === cursor.created_at && cursor.done_ids?.includes(item.id)) return false;
   return compareToCursor(item, cursor) > 0;
 }
 

@@ -458,16 +458,14 @@ export class ThreadRunner {
     return this.fetches.run(async () => {
       const inbound = this.inbound;
       if (this.phase !== 'active' || !inbound) return;
-      for (let page = 0; page < MAX_PAGES_PER_FETCH; page++) {
-        const items = await this.ctx.api.listThreadItems(this.ctx.ref, this.alias, {
-          ascending: true,
-          ...(inbound.since ? { created_since: inbound.since } : {}),
-        });
-        if (items.length === 0) break;
-        const before = inbound.since;
-        inbound.accept(items);
-        if (inbound.since === before) break; // nothing newer: a server ignoring created_since cannot loop us
-      }
+      await inbound.tail(
+        (since) =>
+          this.ctx.api.listThreadItems(this.ctx.ref, this.alias, {
+            ascending: true,
+            ...(since ? { created_since: since } : {}),
+          }),
+        MAX_PAGES_PER_FETCH,
+      );
       this.prompts.answerFromQueue();
       await this.deliver();
     });

@@ -111,7 +111,16 @@ export const ThreadFile = z.object({
   }),
   cursors: z
     .object({
-      inbound: z.object({ created_at: z.string(), item_id: z.string() }).nullable().default(null),
+      // fetch_since / done_ids: paging safe on equal stamps (docs/harness.md, Inbound); absent in older files.
+      inbound: z
+        .object({
+          created_at: z.string(),
+          item_id: z.string(),
+          fetch_since: z.string().nullable().optional(),
+          done_ids: z.array(z.string()).optional(),
+        })
+        .nullable()
+        .default(null),
       outbound: z
         .object({
           last_emission_id: z.string().nullable().default(null),
