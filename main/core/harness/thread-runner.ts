@@ -453,7 +453,7 @@ export class ThreadRunner {
 
   // ----------------------------------------------------------------------------------- thread → agent
 
-  /** Tails the thread from the inbound cursor (paging until an empty page), then answers/delivers. */
+  /** Tails the thread from the inbound cursor (InboundQueue.tail: safe on equal stamps), then answers/delivers. */
   pollItems(): Promise<void> {
     return this.fetches.run(async () => {
       const inbound = this.inbound;
