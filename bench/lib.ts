@@ -14,6 +14,35 @@ import { StatePaths } from '../main/core/state/paths';
 
 export const ROOT = new URL('..', import.meta.url).pathname;
 export const CLI = join(ROOT, 'dist/cli.js');
+/** The installed command: the package's launcher (its own V8 flags) over the self-contained bundle. */
+export const LAUNCHER = join(ROOT, 'packages/cli/bin/blobhub-worker.js');
+export const PACKAGE_CLI = join(ROOT, 'packages/cli/dist/cli.js');
+
+/** The node flags the launcher passes (its line 2), so a profiled run keeps them. */
+export function launcherNodeFlags(): string[] {
+  const line = readFileSync(LAUNCHER, 'utf8').split('\n')[1] ?? '';
+  const m = /exec node (.*) "\$0" "\$@"/.exec(line);
+  return m ? m[1].split(' ').filter(Boolean) : [];
+}
+
+/**
+ * How the bench starts the worker. `BENCH_WORKER=package` (default): `blobhub-worker` as installed (the
+ * launcher, so its flags). `BENCH_WORKER=dev`: `node dist/cli.js` (the development build with node_modules
+ * external and no flags: the figures before the package existed). BENCH_WORKER_NODE_ARGS: extra node flags
+ * (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"); the package then runs as `node <launcher flags> <args> bundle`.
+ */
+export function workerCommand(args: string[]): { file: string; argv: string[]; label: string } {
+  const mode = process.env.BENCH_WORKER ?? 'package';
+  const extra = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  if (mode === 'dev') return { file: process.execPath, argv: [...extra, CLI, ...args], label: 'node dist/cli.js' };
+  if (mode !== 'package') throw new Error(`BENCH_WORKER must be "package" or "dev", not ${JSON.stringify(mode)}`);
+  if (extra.length === 0) return { file: LAUNCHER, argv: args, label: 'blobhub-worker (package launcher)' };
+  return {
+    file: process.execPath,
+    argv: [...launcherNodeFlags(), ...extra, PACKAGE_CLI, ...args],
+    label: `node ${[...launcherNodeFlags(), ...extra].join(' ')} packages/cli/dist/cli.js`,
+  };
+}
 export const FAKE_CLAUDE = join(ROOT, 'test/fakes/claude');
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -159,18 +188,19 @@ export interface WorkerChild {
   child: ChildProcess;
   pid: number;
   spawnedAt: number;
+  /** How it was started (see workerCommand). */
+  label: string;
   stderr(): string;
   /** Every JSON log line so far, with the local time it was read. */
   logs(): Array<Record<string, unknown> & { _at: number }>;
   stop(): Promise<number | null>;
 }
 
-/** `node dist/cli.js start --home <home>`: the real worker process. */
+/** `blobhub-worker start --home <home>` (see workerCommand): the real worker process. */
 export function startWorkerProcess(w: World): WorkerChild {
   const spawnedAt = Date.now();
-  // BENCH_WORKER_NODE_ARGS: extra node flags for the worker only (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
-  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, CLI, 'start', '--home', w.home], {
+  const cmd = workerCommand(['start', '--home', w.home]);
+  const child = spawn(cmd.file, cmd.argv, {
     env: w.env,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -197,6 +227,7 @@ export function startWorkerProcess(w: World): WorkerChild {
     child,
     pid: child.pid!,
     spawnedAt,
+    label: cmd.label,
     stderr: () => err,
     logs: () => lines,
     async stop() {

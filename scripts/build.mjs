@@ -1,12 +1,39 @@
 // Bundles every entry point with esbuild. Node entries stay ESM with node_modules external (they run
-// from the installed package); Electron entries are bundled whole (CJS) except `electron` itself;
+// from the development tree); Electron entries are bundled whole (CJS) except `electron` itself;
 // the renderer is an IIFE classic script because Chromium blocks module scripts over file://.
+// The npm package of the CLI (packages/cli, docs/cli.md → Install) gets its own self-contained bundle:
+// every dependency inside, so the package installs with no dependencies at all.
+// `--cli-package` builds only that bundle (packages/cli's `prepack`).
 import { build } from 'esbuild';
 import { cp, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 
 const root = new URL('..', import.meta.url).pathname;
 const at = (p) => root + p;
+
+/** packages/cli/dist/cli.js: ESM, all of node_modules bundled, minified (less source held in memory). */
+function cliPackageBundle() {
+  return build({
+    entryPoints: [at('main/cli/index.ts')],
+    outfile: at('packages/cli/dist/cli.js'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    minify: true,
+    legalComments: 'eof',
+    // CommonJS dependencies (ws, axios, yaml …) call require() for Node built-ins: give the ESM bundle one.
+    banner: {
+      js: "import { createRequire as __bhwRequire } from 'node:module'; const require = __bhwRequire(import.meta.url);",
+    },
+    logLevel: 'warning',
+  });
+}
+
+if (process.argv.includes('--cli-package')) {
+  await cliPackageBundle();
+  process.exit(0);
+}
 
 const nodeEntries = [
   ['main/cli/index.ts', 'dist/cli.js', '#!/usr/bin/env node'],
@@ -84,6 +111,7 @@ if (existsSync(at('renderer/main.ts'))) {
   if (existsSync(at('renderer/assets')))
     jobs.push(cp(at('renderer/assets'), at('dist/renderer/assets'), { recursive: true }));
 }
+jobs.push(cliPackageBundle());
 // The agent simulator (the sandbox's scripted demo agent) runs as plain .mjs files in a child process.
 if (existsSync(at('main/sandbox/agent-sim'))) {
   jobs.push(cp(at('main/sandbox/agent-sim'), at('dist/agent-sim'), { recursive: true }));

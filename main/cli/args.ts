@@ -6,7 +6,8 @@
 import { parseArgs } from 'node:util';
 import { WorkerError } from '../core/errors';
 
-export const COMMANDS = ['login', 'start', 'whoami', 'status', 'reset'] as const;
+export const COMMANDS = ['login', 'start', 'whoami', 'status', 'reset', 'service'] as const;
+export const SERVICE_ACTIONS = ['install', 'uninstall', 'status'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 const OPTIONS = {
@@ -20,6 +21,8 @@ const OPTIONS = {
   'api-key-stdin': { type: 'boolean' },
   'no-input': { type: 'boolean' },
   yes: { type: 'boolean', short: 'y' },
+  'allow-root': { type: 'boolean' },
+  'no-start': { type: 'boolean' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
@@ -31,6 +34,7 @@ const ALLOWED: Record<Command, readonly OptionName[]> = {
   whoami: ['json'],
   status: ['json'],
   reset: ['json'],
+  service: ['json', 'allow-root', 'no-start'],
 };
 const POSITIONALS: Record<Command, { count: number; usage: string }> = {
   login: { count: 0, usage: 'login [--api-url URL] [--realtime-url URL] [--api-key-stdin] [--no-input] [--yes]' },
@@ -38,6 +42,7 @@ const POSITIONALS: Record<Command, { count: number; usage: string }> = {
   whoami: { count: 0, usage: 'whoami [--json]' },
   status: { count: 0, usage: 'status [--json]' },
   reset: { count: 2, usage: 'reset <section> <thread-alias> [--json]' },
+  service: { count: 1, usage: 'service install|uninstall|status [--no-start] [--allow-root] [--json]' },
 };
 
 export interface ParsedArgs {
@@ -53,6 +58,8 @@ export interface ParsedArgs {
   apiKeyStdin: boolean;
   noInput: boolean;
   yes: boolean;
+  allowRoot: boolean;
+  noStart: boolean;
 }
 
 export function usageOf(command: Command): string {
@@ -91,8 +98,14 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
     if (rest.length !== want) {
       throw new WorkerError(
         'USAGE',
-        `"${command}" takes ${want === 0 ? 'no arguments' : `${want} arguments`}; usage: ${usageOf(command)}`,
+        `"${command}" takes ${want === 0 ? 'no arguments' : want === 1 ? 'one argument' : `${want} arguments`}; usage: ${usageOf(command)}`,
       );
+    }
+    if (command === 'service' && !(SERVICE_ACTIONS as readonly string[]).includes(rest[0])) {
+      throw new WorkerError('USAGE', `unknown service action "${rest[0]}"; usage: ${usageOf(command)}`);
+    }
+    if (command === 'service' && rest[0] !== 'install' && values['no-start'] === true) {
+      throw new WorkerError('USAGE', '--no-start is accepted by "service install" only');
     }
   }
   if (values.home !== undefined && values.home.trim() === '') throw new WorkerError('USAGE', '--home needs a folder');
@@ -109,6 +122,8 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
     apiKeyStdin: values['api-key-stdin'] === true,
     noInput: values['no-input'] === true,
     yes: values.yes === true,
+    allowRoot: values['allow-root'] === true,
+    noStart: values['no-start'] === true,
   };
 }
 
@@ -125,6 +140,10 @@ const SUMMARY: Record<Command, string[]> = {
     "set a failed/completed thread's instance.state back to pending on the server",
     '(<section> = its name, session_id or job id in config.yaml)',
   ],
+  service: [
+    'run the worker as a service of this user: a systemd user unit (Linux) or a launchd agent (macOS);',
+    'install writes, enables and starts it; uninstall stops and removes it; status: enabled? running?',
+  ],
 };
 
 /** `[option, column text, description]`; login-only options say so in the global help. */
@@ -137,6 +156,8 @@ const OPTION_HELP: Array<[OptionName, string, string]> = [
   ['yes', '-y, --yes', 'confirm replacing a different recorded identity'],
   ['tui', '--tui', 'start: live terminal dashboard (q quits; headless when not a terminal)'],
   ['json', '--json', 'machine-readable output'],
+  ['no-start', '--no-start', 'service install: enable, but do not start now'],
+  ['allow-root', '--allow-root', 'service: as root, install a system-wide service (runs as root)'],
   ['help', '-h, --help', 'this help'],
   ['version', '--version', 'print the version'],
 ];
@@ -162,7 +183,8 @@ Environment:
   HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY
                         the proxy to BlobHub (loopback is always direct)
 
-Exit status: 0 ok; 1 error; 2 usage; 10–19 preflight codes; 20 API unreachable; 21 bad proxy variable.
+Exit status: 0 ok; 1 error; 2 usage; 10–19 preflight codes; 20 API unreachable; 21 bad proxy variable;
+22 service command run as root without --allow-root.
 See docs/cli.md.
 `;
 

@@ -157,6 +157,28 @@ export const ERROR_CODES = {
     class: 'local',
     remediation: 'The item stays in the outbox journal and is posted when the thread runs again.',
   },
+  // `blobhub-worker service` (docs/cli.md → service).
+  SERVICE_AS_ROOT: {
+    class: 'usage',
+    exitStatus: 22,
+    remediation:
+      'Run it as the user the worker should run as (a user service), or add --allow-root for a system-wide ' +
+      'service that runs as root.',
+  },
+  SERVICE_UNSUPPORTED: {
+    class: 'usage',
+    exitStatus: 1,
+    remediation:
+      'Service install supports Linux (systemd) and macOS (launchd); elsewhere run `blobhub-worker start` ' +
+      'under your own supervisor.',
+  },
+  SERVICE_MANAGER_FAILED: {
+    class: 'local',
+    exitStatus: 1,
+    remediation:
+      'See the message for what systemctl/launchctl said. For a user unit over ssh or su, the user needs a ' +
+      'login session (or `loginctl enable-linger USER`) and XDG_RUNTIME_DIR=/run/user/$(id -u).',
+  },
   INTERNAL_ERROR: { class: 'local', remediation: 'Please report this with the log file.' },
 } as const satisfies Record<string, CodeInfo>;
 

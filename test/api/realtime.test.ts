@@ -128,6 +128,37 @@ test('no pong → the connection is terminated and re-established', async (t) =>
   assert.equal(keys[0], 'bhk_pong_test_key');
 });
 
+test('keep-alive: lastKeepAliveAt is the last answered ping of the live connection, null before the first pong and after a drop', async (t) => {
+  const emu = await startEmulator();
+  t.after(() => emu.close());
+  const worker = emu.control.createUser({ name: 'W', email: 'w@example.test' });
+  const ref = emu.control.createSession({ members: [worker.user_id] });
+  let connected = 0;
+  const rt = new RealtimeClient({
+    url: emu.realtimeUrl,
+    apiKey: worker.api_key,
+    ref,
+    pingIntervalMs: 100,
+    backoffMaxMs: 200,
+    onEvent: () => undefined,
+    onConnected: () => void (connected += 1),
+  });
+  t.after(() => rt.close());
+  assert.equal(rt.lastKeepAliveAt, null);
+  rt.start();
+  await waitFor(() => rt.status === 'connected', 'connected');
+  const first = await waitFor(() => rt.lastKeepAliveAt, 'a pong');
+  const later = await waitFor(() => ((rt.lastKeepAliveAt ?? 0) > first ? rt.lastKeepAliveAt : null), 'a later pong');
+  assert.ok(later > first);
+  emu.control.dropRealtime();
+  await waitFor(() => rt.status !== 'connected', 'dropped');
+  assert.equal(rt.lastKeepAliveAt, null, 'a dropped link has no keep-alive');
+  await waitFor(() => connected === 2 && rt.status === 'connected', 'reconnected');
+  await waitFor(() => rt.lastKeepAliveAt !== null && rt.lastKeepAliveAt > later, 'a pong on the new connection');
+  await rt.close();
+  assert.equal(rt.lastKeepAliveAt, null);
+});
+
 test('realtime URL: configured value, else the public default only for the public API', () => {
   assert.equal(resolveRealtimeUrl({ url: 'https://api.blobhub.io/v1' }), 'wss://realtime.blobhub.io/v1');
   assert.equal(resolveRealtimeUrl({ url: 'https://api.blobhub.io/v1/' }), 'wss://realtime.blobhub.io/v1');

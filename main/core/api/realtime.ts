@@ -5,6 +5,11 @@
  * keeps the link honest with ping/pong, and calls `onConnected` after every (re)subscribe so the harness
  * runs a full reconcile — events missed while disconnected are not replayed by the server.
  *
+ * The keep-alive is the WebSocket ping/pong (blobhub-api.md §7 names no RPC for it): a ping every
+ * `pingIntervalMs` (30 s), and no pong before the next ping ends the connection. `lastKeepAliveAt` is when
+ * the server last answered one; the harness lengthens its safety-net reconcile only while that is recent
+ * (protocol §4).
+ *
  * Proxies (proxy.ts): ws:// follows HTTP_PROXY and wss:// HTTPS_PROXY (plus ALL_PROXY / NO_PROXY), like the
  * REST client; through a proxy the WebSocket always rides a CONNECT tunnel, the one form every proxy that
  * carries WebSockets accepts (an Upgrade forwarded in absolute-URI form is hop-by-hop and often dropped).
@@ -74,6 +79,7 @@ export class RealtimeClient {
   private readonly pending = new Map<string | number, (msg: RpcMessage) => void>();
   /** Count of successful subscribes; handy for tests and logs. */
   connections = 0;
+  private keepAliveAt: number | null = null;
   /** The proxy the WebSocket goes through, or null (direct). */
   readonly proxy: ProxyChoice | null;
   private readonly agent: Agent | undefined;
@@ -88,6 +94,14 @@ export class RealtimeClient {
 
   get status(): RealtimeStatus {
     return this.currentStatus;
+  }
+
+  /**
+   * `Date.now()` of the last pong of the current connection, or null (not connected, or no ping answered
+   * yet). A new connection starts from null: only an answered ping proves the link carries traffic.
+   */
+  get lastKeepAliveAt(): number | null {
+    return this.currentStatus === 'connected' ? this.keepAliveAt : null;
   }
 
   /** Starts connecting (idempotent). */
@@ -148,6 +162,7 @@ export class RealtimeClient {
       agent: this.agent,
     });
     this.ws = ws;
+    this.keepAliveAt = null;
     let alive = true;
     this.setupTimer = setTimeout(
       () => {
@@ -164,7 +179,9 @@ export class RealtimeClient {
     });
     ws.on('message', (data) => this.onMessage(data));
     ws.on('pong', () => {
+      if (this.ws !== ws) return;
       alive = true;
+      this.keepAliveAt = Date.now();
     });
     ws.on('unexpected-response', (_req, res) => {
       // 401/403 at the handshake: keep retrying with backoff (the REST side reports auth problems).
@@ -189,6 +206,7 @@ export class RealtimeClient {
       if (this.ws !== ws) return;
       this.clearTimers();
       this.ws = null;
+      this.keepAliveAt = null;
       if (this.closed) return;
       this.setStatus('connecting');
       const delay = this.backoff.next();
