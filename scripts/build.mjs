@@ -11,6 +11,19 @@ import { existsSync } from 'node:fs';
 const root = new URL('..', import.meta.url).pathname;
 const at = (p) => root + p;
 
+const devtoolsStub = {
+  name: 'react-devtools-core-stub',
+  setup(b) {
+    b.onResolve({ filter: /^react-devtools-core$/ }, () => ({ path: 'react-devtools-core', namespace: 'stub' }));
+    b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({
+      contents:
+        "const off = () => { throw new Error('React devtools are not part of the blobhub-worker package (unset DEV)'); };" +
+        'export default { initialize: off, connectToDevTools: off };',
+      loader: 'js',
+    }));
+  },
+};
+
 /** packages/cli/dist/cli.js: ESM, all of node_modules bundled, minified (less source held in memory). */
 function cliPackageBundle() {
   return build({
@@ -22,6 +35,10 @@ function cliPackageBundle() {
     target: 'node20',
     minify: true,
     legalComments: 'eof',
+    jsx: 'automatic',
+    // ink imports react-devtools-core only when DEV=true (a development aid, not a dependency): a stub
+    // keeps the bundle whole, and saying so beats a missing-module crash.
+    plugins: [devtoolsStub],
     // CommonJS dependencies (ws, axios, yaml …) call require() for Node built-ins: give the ESM bundle one.
     banner: {
       js: "import { createRequire as __bhwRequire } from 'node:module'; const require = __bhwRequire(import.meta.url);",

@@ -14,7 +14,7 @@ import type { ParsedArgs } from '../args';
 import { writeJson } from '../output';
 import { SESSION_SCOPE, capabilitiesOf, performAction } from '../tui/actions';
 import { deferredSink, lineFileSink, workerLogPath } from '../tui/log-file';
-import { runTui } from '../tui/run';
+import type { TuiRun } from '../tui/run';
 import { hostTranscripts } from '../tui/transcript-source';
 
 export interface HeadlessWorker {
@@ -142,7 +142,7 @@ export async function startCommand(paths: StatePaths, args: ParsedArgs): Promise
     sections: worker.sections,
     pid: process.pid,
   };
-  let dashboard: ReturnType<typeof runTui> | null = null;
+  let dashboard: TuiRun | null = null;
   // Asked to stop during preflight: no `started` line, straight to the clean stop.
   if (!signals.isReceived()) {
     if (tui) {
@@ -150,6 +150,8 @@ export async function startCommand(paths: StatePaths, args: ParsedArgs): Promise
         ...ready,
         log_file: logFile?.path,
       });
+      // Loaded only for --tui: ink, React and yoga's WebAssembly stay out of a headless worker's memory.
+      const { runTui } = await import('../tui/run');
       dashboard = runTui({
         host: worker.host,
         capabilities: capabilitiesOf(worker.host, { sessionScope: SESSION_SCOPE }),
