@@ -17,7 +17,7 @@ import { writeYamlAtomic } from '../../main/core/state/yaml-file';
 import type { BlobHubApi } from '../../main/core/api/types';
 import type { Job } from '../../main/core/harness/handoff';
 import { tempDir, waitFor } from '../support/process';
-import { DEFAULT_POLICY } from '../../main/core/state/config';
+import { DEFAULT_LOGS, DEFAULT_POLICY } from '../../main/core/state/config';
 
 test('slot pool: a thread seen pending first is granted first even when its checklist finishes later', async (t) => {
   const tmp = await tempDir('bhw-fifo-');
@@ -46,6 +46,7 @@ test('slot pool: a thread seen pending first is granted first even when its chec
       concurrency: { max_agents: 1 },
       agents: { claude_code: {}, codex: {} },
       policy: DEFAULT_POLICY,
+      logs: DEFAULT_LOGS,
       sections: [],
     }),
     pool,

@@ -17,7 +17,7 @@ import { SlotPool } from '../../main/core/harness/slots';
 import { StatePaths } from '../../main/core/state/paths';
 import { silentLogger } from '../../main/core/log';
 import { createAgentSession, resolveExecutable } from '../../main/core/agents/index';
-import { DEFAULT_POLICY, type WorkerConfig } from '../../main/core/state/config';
+import { DEFAULT_LOGS, DEFAULT_POLICY, type WorkerConfig } from '../../main/core/state/config';
 import { tempDir } from '../support/process';
 
 test(
@@ -41,6 +41,7 @@ test(
       concurrency: { max_agents: 1 },
       agents: { claude_code: {}, codex: {} },
       policy: DEFAULT_POLICY,
+      logs: DEFAULT_LOGS,
       sections: [section],
     };
     const feeds = { started: 0, closed: 0 };

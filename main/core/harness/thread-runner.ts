@@ -17,6 +17,7 @@ import { newUuid } from '../ids';
 import type { PostItemInput, ThreadItem } from '../api/types';
 import type { AgentEvent, AgentSession, PromptAnswer } from '../agents/types';
 import { ThreadLog } from '../agents/thread-log';
+import { rotationOf } from '../state/config';
 import type { ThreadState } from '../state/schemas';
 import type { SnapshotPrompt, SnapshotThread } from '../snapshot';
 import { SerialQueue } from '../util/serial-queue';
@@ -75,8 +76,18 @@ export class ThreadRunner {
     private readonly ctx: ThreadContext,
     readonly store: ThreadStore,
   ) {
-    this.threadLog = new ThreadLog(ctx.paths.threadLog(alias));
     this.log = ctx.logger.child({ thread: alias });
+    this.threadLog = new ThreadLog(ctx.paths.threadLog(alias), {
+      rotation: rotationOf(ctx.config().logs),
+      onProblem: (p) =>
+        p.event === 'log_write_failed'
+          ? this.log.warn('thread_log_write_failed', p.message, {
+              code: 'STATE_IO_ERROR',
+              path: p.path,
+              errno: p.errno,
+            })
+          : this.log.info('thread_log_recovered', p.message, { path: p.path, lost: p.lost }),
+    });
     this.prompts = new ThreadPrompts({
       store,
       threadLog: this.threadLog,

@@ -47,6 +47,18 @@ const PolicyShape = z
   .optional()
   .transform((v) => v ?? { ...DEFAULT_POLICY, work_folder_roots: [] });
 
+/** Defaults of the `logs` block: each log file is rotated at 10 MiB and 5 rotated files are kept. */
+export const DEFAULT_LOGS: LogsConfig = { max_bytes: 10 * 1024 * 1024, keep: 5 };
+
+const LogsShape = z
+  .object({
+    max_bytes: z.number().int().min(4096, { error: 'must be at least 4096' }).default(DEFAULT_LOGS.max_bytes),
+    keep: z.number().int().min(1).max(1000).default(DEFAULT_LOGS.keep),
+  })
+  .nullable()
+  .optional()
+  .transform((v) => v ?? { ...DEFAULT_LOGS });
+
 const SectionShape = z.object({
   name: z.string().nullable().optional(),
   // job_type and session keys are checked by the later, more specific validators.
@@ -76,6 +88,7 @@ const ConfigShape = z.object({
     .optional()
     .transform((v) => ({ claude_code: v?.claude_code ?? {}, codex: v?.codex ?? {} })),
   policy: PolicyShape,
+  logs: LogsShape,
   sections: z.array(SectionShape).min(1, { error: 'at least one section is required' }),
 });
 
@@ -107,11 +120,24 @@ export interface PolicyConfig {
   work_folder_roots: string[];
 }
 
+/** Size rotation of thread.log, section.log and the worker's log (README Configuration; log-rotation.ts). */
+export interface LogsConfig {
+  max_bytes: number;
+  keep: number;
+}
+
+/** The rotation options of a `logs` block. */
+export const rotationOf = (logs: LogsConfig): { maxBytes: number; keep: number } => ({
+  maxBytes: logs.max_bytes,
+  keep: logs.keep,
+});
+
 export interface WorkerConfig {
   polling: { interval_idle_ms: number; interval_active_ms: number; backoff_max_ms: number };
   concurrency: { max_agents: number };
   agents: Record<AgentType, AgentDefaultsConfig>;
   policy: PolicyConfig;
+  logs: LogsConfig;
   sections: SectionConfig[];
 }
 
@@ -123,8 +149,9 @@ export interface LoadedConfig {
 
 /** Every key config.yaml knows, by block (the README's Configuration table documents each). */
 export const KNOWN_KEYS: Record<string, readonly string[]> = {
-  '': ['polling', 'concurrency', 'agents', 'policy', 'sections'],
+  '': ['polling', 'concurrency', 'agents', 'policy', 'logs', 'sections'],
   policy: ['envelope_executable', 'max_permissions', 'work_folder_roots'],
+  logs: ['max_bytes', 'keep'],
   polling: ['interval_idle_ms', 'interval_active_ms', 'backoff_max_ms'],
   concurrency: ['max_agents'],
   agents: [...AGENT_TYPES],
@@ -145,6 +172,7 @@ function collectUnknownKeys(raw: Record<string, unknown>): string[] {
   out.push(...unknownKeys(raw.polling, KNOWN_KEYS.polling, 'polling'));
   out.push(...unknownKeys(raw.concurrency, KNOWN_KEYS.concurrency, 'concurrency'));
   out.push(...unknownKeys(raw.policy, KNOWN_KEYS.policy, 'policy'));
+  out.push(...unknownKeys(raw.logs, KNOWN_KEYS.logs, 'logs'));
   const agents = raw.agents as Record<string, unknown> | undefined;
   for (const t of AGENT_TYPES) out.push(...unknownKeys(agents?.[t], KNOWN_KEYS.agent, `agents.${t}`));
   if (Array.isArray(raw.sections)) {
@@ -235,6 +263,7 @@ export function parseConfigText(text: string, label = 'config.yaml'): LoadedConf
       concurrency: data.concurrency,
       agents: data.agents,
       policy: data.policy,
+      logs: data.logs,
       sections,
     },
     warnings,
@@ -277,6 +306,9 @@ policy:
   envelope_executable: allow    # deny: only the executables configured here run
   max_permissions: autonomous   # approval: an envelope cannot ask for autonomous
   work_folder_roots: []         # e.g. [/home/me/src]: work folders must be inside one of these
+logs:
+  max_bytes: 10485760           # thread.log, section.log and the worker log rotate at this size
+  keep: 5                       # rotated files kept per log (thread.log.1 ... thread.log.5)
 sections: []
 #  - name: my-project
 #    job_type: session_agent_harness
