@@ -106,6 +106,43 @@ const states = {
   },
 };
 
+// "Needs input" with the number of prompts waiting (1–9) in the disc, as a seven-segment digit: the count is
+// readable in a 16 px tray slot where text rendering is not available. 10 and more show the "!" icon.
+const SEGMENTS = {
+  a: [0, -1, 'h'],
+  b: [1, -0.5, 'v'],
+  c: [1, 0.5, 'v'],
+  d: [0, 1, 'h'],
+  e: [-1, 0.5, 'v'],
+  f: [-1, -0.5, 'v'],
+  g: [0, 0, 'h'],
+};
+const DIGITS = ['abcdef', 'bc', 'abged', 'abgcd', 'fgbc', 'afgcd', 'afgcde', 'abc', 'abcdefg', 'abcdfg'];
+function digitMark(n) {
+  const W = 0.3; // half width of the digit box
+  const H = 0.52; // half height
+  const T = 0.085; // half stroke
+  const segs = [...DIGITS[n]].map((k) => SEGMENTS[k]);
+  return (u, v) =>
+    segs.some(([sx, sy, dir]) => {
+      const cu = sx * W;
+      const cv = sy * H;
+      return dir === 'h'
+        ? Math.abs(v - cv) <= T && Math.abs(u - cu) <= W + T
+        : Math.abs(u - cu) <= T && Math.abs(v - cv) <= H / 2 + T;
+    });
+}
+for (let n = 1; n <= 9; n++) {
+  const mark = digitMark(n);
+  states[`needs_input-${n}`] = {
+    color: states.needs_input.color,
+    shape: (c, tpl) => (u, v) => {
+      if (d(u, v) > 0.86) return null;
+      return mark(u, v) ? (tpl ? null : WHITE) : c;
+    },
+  };
+}
+
 const trayDir = `${root}renderer/assets/tray/`;
 mkdirSync(trayDir, { recursive: true });
 for (const [name, { color, shape }] of Object.entries(states)) {
