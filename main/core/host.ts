@@ -6,6 +6,7 @@
 import type { PromptAnswer } from './agents/types';
 import type { Snapshot } from './snapshot';
 import type { UserIdentity } from './api/types';
+import type { TranscriptEntry, TranscriptPage, TranscriptPageOptions } from './transcript/schema';
 
 export interface LoginRequest {
   apiUrl: string;
@@ -63,4 +64,16 @@ export interface WorkerHost {
   reattachSection(sectionId: string): Promise<void>;
   /** Edits the thread envelope's handoff fields (read-modify-write; other keys kept). */
   updateHandoff(sectionId: string, alias: string, patch: HandoffPatch): Promise<void>;
+
+  /**
+   * A page of one thread's transcript, oldest first (docs/desktop.md "Thread view"): the newest entries, or
+   * those before `opts.before` (a seq). From memory while the runner holds them, else from the thread's
+   * thread.log (also when the worker is stopped). NOT_FOUND for a section or thread the worker does not know.
+   */
+  threadTranscript(sectionId: string, alias: string, opts?: TranscriptPageOptions): Promise<TranscriptPage>;
+  /**
+   * Calls `listener` with the thread's new and changed entries (same seq = replaces) from now on, batched;
+   * returns the unsubscribe function. The snapshot never carries transcripts: a view subscribes to one thread.
+   */
+  subscribeThread(sectionId: string, alias: string, listener: (entries: TranscriptEntry[]) => void): () => void;
 }

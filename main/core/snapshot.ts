@@ -4,6 +4,7 @@
  * the IPC layer can validate it and the renderer can trust its shape. It never contains the API key.
  */
 import { z } from 'zod';
+import { TranscriptStats, zeroStats } from './transcript/schema';
 
 export const WorkerPhase = z.enum(['signed_out', 'preflight_failed', 'starting', 'running', 'stopping', 'stopped']);
 export type WorkerPhase = z.output<typeof WorkerPhase>;
@@ -54,6 +55,8 @@ export const SnapshotThread = z.object({
   open_prompt_id: z.string().nullable(),
   /** Local paths the desktop can open. */
   thread_log: z.string(),
+  /** Turns, tokens in/cached/out, agent time (main/core/transcript); a snapshot.json of an older worker has none. */
+  stats: TranscriptStats.default(zeroStats),
 });
 export type SnapshotThread = z.output<typeof SnapshotThread>;
 
@@ -66,6 +69,8 @@ export const SnapshotSection = z.object({
   error: SnapshotError.nullable(),
   realtime: z.enum(['connected', 'connecting', 'off']),
   threads: z.array(SnapshotThread),
+  /** The section's threads' stats summed. */
+  stats: TranscriptStats.default(zeroStats),
 });
 export type SnapshotSection = z.output<typeof SnapshotSection>;
 

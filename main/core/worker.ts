@@ -3,7 +3,7 @@
  * configured section sharing one agent-slot pool, graceful stop, the desktop's commands, and the live
  * Snapshot (pushed to listeners, coalesced, and written to `snapshot.json` for `blobhub-worker status`).
  */
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { VERSION } from '../version';
 import { WorkerError, isWorkerError, toWorkerError } from './errors';
@@ -14,7 +14,7 @@ import { RealtimeClient } from './api/realtime';
 import type { BlobHubApi, SessionRef } from './api/types';
 import { createAgentSession, resolveExecutable as defaultResolveExecutable } from './agents/index';
 import type { AgentFactory, PromptAnswer } from './agents/types';
-import { StatePaths, resolveStateRoot } from './state/paths';
+import { StatePaths, jobIdFor, resolveStateRoot } from './state/paths';
 import { writeFileAtomic } from './state/yaml-file';
 import type { WorkerConfig } from './state/config';
 import { emptySnapshot, type Snapshot, type SnapshotError } from './snapshot';
@@ -26,6 +26,9 @@ import { DEFAULT_THREAD_TIMING } from './harness/thread-context';
 import { patchThreadMetadata } from './harness/envelope';
 import { Outbox } from './harness/outbound/outbox';
 import { asRecord } from './json';
+import { TranscriptHub, threadKey } from './transcript/hub';
+import { readTranscriptFile } from './transcript/thread-transcript';
+import type { TranscriptEntry, TranscriptPage, TranscriptPageOptions } from './transcript/schema';
 
 export const SNAPSHOT_FILE = 'snapshot.json';
 /** How many transient errors the warning ribbon keeps. */
@@ -58,6 +61,8 @@ type Recent = Snapshot['recent_errors'][number];
 export interface LocalWorkerHost extends WorkerHost {
   /** Removes instance.yaml synchronously (for `process.on('exit')` after a forced exit). */
   releaseLockSync(): void;
+  /** What a running thread's transcript holds in memory (tests and the bench check the bounds); null if none. */
+  transcriptHeld(sectionId: string, alias: string): { entries: number; chars: number } | null;
 }
 
 /** The in-process LocalWorkerHost: the harness itself, running in this process. */
@@ -74,6 +79,8 @@ class InProcessWorkerHost implements LocalWorkerHost {
   private config: WorkerConfig | null = null;
   private pool: SlotPool | null = null;
   private sections: SectionRunner[] = [];
+  /** Transcript subscriptions outlive the runners (reload, re-attach): they are keyed by section id + alias. */
+  private readonly transcripts: TranscriptHub;
   private recent: Recent[] = [];
   private listeners = new Set<(s: Snapshot) => void>();
   private notifyTimer: NodeJS.Timeout | null = null;
@@ -89,6 +96,9 @@ class InProcessWorkerHost implements LocalWorkerHost {
     this.logger = options.logger ?? silentLogger;
     this.now = options.clock ?? (() => new Date());
     this.timing = { ...DEFAULT_THREAD_TIMING, ...DEFAULT_SECTION_TIMING, ...options.timing };
+    this.transcripts = new TranscriptHub((e) =>
+      this.logger.warn('transcript_listener_failed', toWorkerError(e).message, { code: toWorkerError(e).code }),
+    );
   }
 
   // ------------------------------------------------------------------------------------- lifecycle
@@ -188,6 +198,7 @@ class InProcessWorkerHost implements LocalWorkerHost {
                 })
             : null,
           changed: () => this.changed(),
+          transcripts: this.transcripts,
           transient: (e, thread) => this.transient(e, section.session.session_id, thread ?? null),
           now: this.now,
           timing: this.timing,
@@ -257,6 +268,42 @@ class InProcessWorkerHost implements LocalWorkerHost {
     const s = this.sections.find((x) => x.id === sectionId || x.ref.session_id === sectionId || x.name === sectionId);
     if (!s) throw new WorkerError('NOT_FOUND', `No running section ${JSON.stringify(sectionId)}.`);
     return s;
+  }
+
+  // ------------------------------------------------------------------------------------- transcripts
+
+  /** The job id of a section given by id, session id or name, also when it is not running. */
+  private sectionKey(sectionId: string): { id: string; sessionId: string } | null {
+    const s = this.sections.find((x) => x.id === sectionId || x.ref.session_id === sectionId || x.name === sectionId);
+    if (s) return { id: s.id, sessionId: s.ref.session_id };
+    const configured = this.config?.sections.find(
+      (x) => jobIdFor(x.session.session_id) === sectionId || x.session.session_id === sectionId || x.name === sectionId,
+    );
+    if (configured) return { id: jobIdFor(configured.session.session_id), sessionId: configured.session.session_id };
+    const prefix = jobIdFor('');
+    if (sectionId.startsWith(prefix) && sectionId.length > prefix.length) {
+      return { id: sectionId, sessionId: sectionId.slice(prefix.length) };
+    }
+    return null;
+  }
+
+  async threadTranscript(sectionId: string, alias: string, opts: TranscriptPageOptions = {}): Promise<TranscriptPage> {
+    const runner = this.sections.find((x) => x.id === this.sectionKey(sectionId)?.id)?.runner(alias);
+    if (runner) return runner.transcript.page(opts);
+    // No runner (worker stopped, section detached, thread not seen yet): what earlier runs recorded.
+    const key = this.sectionKey(sectionId);
+    const path = key ? this.paths.job(key.sessionId).threadLog(alias) : null;
+    if (path && existsSync(path)) return readTranscriptFile(path, opts);
+    throw new WorkerError('NOT_FOUND', `No thread ${JSON.stringify(alias)} in section ${JSON.stringify(sectionId)}.`);
+  }
+
+  subscribeThread(sectionId: string, alias: string, listener: (entries: TranscriptEntry[]) => void): () => void {
+    return this.transcripts.subscribe(threadKey(this.sectionKey(sectionId)?.id ?? sectionId, alias), listener);
+  }
+
+  transcriptHeld(sectionId: string, alias: string): { entries: number; chars: number } | null {
+    const runner = this.sections.find((x) => x.id === this.sectionKey(sectionId)?.id)?.runner(alias);
+    return runner ? { entries: runner.transcript.held, chars: runner.transcript.heldChars } : null;
   }
 
   private api(): BlobHubApi {

@@ -101,6 +101,9 @@ export function createSandboxSwitch(options: SandboxSwitchOptions): SandboxSwitc
     reattachSection: (sectionId: string) => current().reattachSection(sectionId),
     updateHandoff: (sectionId: string, alias: string, patch: HandoffPatch) =>
       current().updateHandoff(sectionId, alias, patch),
+    threadTranscript: (sectionId, alias, opts) => current().threadTranscript(sectionId, alias, opts),
+    // On the host running now; a view re-subscribes when the app switches (the snapshot push re-renders it).
+    subscribeThread: (sectionId, alias, listener) => current().subscribeThread(sectionId, alias, listener),
   };
 
   return {

@@ -3,6 +3,7 @@
  * selection, the errors ribbon, the 80×24 layout budget), the key reducer (keys → actions), the prompt answer
  * forms and the thread.log transcript reader.
  */
+import { zeroStats } from '../../main/core/transcript/schema';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { emptySnapshot, type Snapshot, type SnapshotThread } from '../../main/core/snapshot';
@@ -46,6 +47,7 @@ function thread(alias: string, state: SnapshotThread['state'], extra: Partial<Sn
     last_error: null,
     open_prompt_id: null,
     thread_log: `/home/jobs/x/threads/${alias}/logs/thread.log`,
+    stats: zeroStats(),
     ...extra,
   };
 }
@@ -63,6 +65,7 @@ function snap(sections: Array<{ name: string; threads: SnapshotThread[] }>, extr
       session: { org_id: 'o', blob_id: 'b', revision_id: 'r', session_id: `ses_${i}` },
       attachment: 'attached' as const,
       error: null,
+      stats: zeroStats(),
       realtime: 'connected' as const,
       threads: s.threads,
     })),

@@ -1,4 +1,5 @@
 /** Snapshot builders for the desktop's pure-module tests; every result is checked against the real schema. */
+import { zeroStats } from '../../main/core/transcript/schema';
 import {
   Snapshot,
   emptySnapshot,
@@ -21,6 +22,7 @@ export function thread(alias: string, over: Partial<SnapshotThread> = {}): Snaps
     last_error: null,
     open_prompt_id: null,
     thread_log: `/tmp/state/jobs/x/threads/${alias}/logs/thread.log`,
+    stats: zeroStats(),
     ...over,
   };
 }
@@ -45,6 +47,7 @@ export function section(
     error: null,
     realtime: 'connected',
     threads,
+    stats: zeroStats(),
     ...over,
   };
 }

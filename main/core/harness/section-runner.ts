@@ -15,6 +15,7 @@ import type { PromptAnswer } from '../agents/types';
 import type { ThreadLog } from '../agents/thread-log';
 import { jobIdFor, type JobPaths } from '../state/paths';
 import type { SnapshotPrompt, SnapshotSection } from '../snapshot';
+import { addStats, zeroStats } from '../transcript/schema';
 import { Backoff } from '../api/retry';
 import { SerialQueue } from '../util/serial-queue';
 import { Ticker } from '../util/ticker';
@@ -308,6 +309,7 @@ export class SectionRunner {
       resolveExecutable: d.resolveExecutable,
       changed: d.changed,
       now: d.now,
+      ...(d.transcripts ? { transcripts: d.transcripts } : {}),
       timing: d.timing,
       logger: this.log,
       sectionId: this.id,
@@ -434,6 +436,7 @@ export class SectionRunner {
   // ------------------------------------------------------------------------------------- snapshot
 
   view(): SnapshotSection {
+    const threads = [...this.runners.values()].map((r) => r.view()).sort((a, b) => a.alias.localeCompare(b.alias));
     return {
       id: this.id,
       name: this.deps.section.name,
@@ -448,7 +451,8 @@ export class SectionRunner {
           }
         : null,
       realtime: this.realtime,
-      threads: [...this.runners.values()].map((r) => r.view()).sort((a, b) => a.alias.localeCompare(b.alias)),
+      threads,
+      stats: threads.reduce((sum, t) => addStats(sum, t.stats), zeroStats()),
     };
   }
 

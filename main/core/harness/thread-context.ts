@@ -9,6 +9,7 @@ import type { AgentFactory } from '../agents/types';
 import type { ThreadLog } from '../agents/thread-log';
 import type { WorkerConfig } from '../state/config';
 import type { JobPaths } from '../state/paths';
+import type { TranscriptHub } from '../transcript/hub';
 import type { SlotPool } from './slots';
 import { DEFAULT_POST_DEADLINE_MS } from './outbound/outbox';
 
@@ -36,6 +37,8 @@ export interface HarnessServices {
   /** Something in the snapshot changed. */
   changed: () => void;
   now: () => Date;
+  /** Who watches which thread's transcript (the desktop's thread view, the terminal dashboard); none = nobody. */
+  transcripts?: TranscriptHub;
 }
 
 export interface ThreadContext extends HarnessServices {

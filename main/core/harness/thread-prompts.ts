@@ -14,6 +14,7 @@ import { itemText } from './inbound';
 import type { ThreadStore } from './local-state';
 import { pendingPromptItem, promptResolvedItem } from './outbound/items';
 import type { OpenPrompt } from './thread-view';
+import type { TranscriptInput } from '../transcript/builder';
 
 export type PromptCancelReason = 'worker_restart' | 'thread_completed' | 'thread_deleted' | 'agent_exit';
 
@@ -31,6 +32,8 @@ export interface PromptHost {
   /** Runs on the runner's item-fetch queue. */
   fetch(fn: () => Promise<void>): Promise<void>;
   changed(): void;
+  /** Records a prompt's resolution in the thread's transcript. */
+  transcript(input: TranscriptInput): void;
 }
 
 export class ThreadPrompts {
@@ -76,6 +79,7 @@ export class ThreadPrompts {
       agent_reason: agentReason,
     });
     this.host.enqueue(promptResolvedItem({ promptId, resolution: 'cancelled', reason: 'agent_exit' }));
+    this.host.transcript({ type: 'prompt_cancelled', promptId, reason: 'agent_exit' });
   }
 
   /** The desktop's answer (§9.3) or a parsed thread reply (§9.2); runs on the state-machine queue. */
@@ -91,6 +95,7 @@ export class ThreadPrompts {
     // pending_prompt_resolved is posted before whatever the answer makes the agent do (§8.1).
     const handed = agent.answerPrompt(promptId, answer);
     this.host.enqueue(promptResolvedItem({ promptId, resolution: 'answered', answer, answeredVia: via }));
+    this.host.transcript({ type: 'prompt_answered', promptId, answer, via });
     try {
       await handed;
     } catch (e) {
@@ -114,6 +119,7 @@ export class ThreadPrompts {
     if (!id) return;
     await this.clear();
     this.host.enqueue(promptResolvedItem({ promptId: id, resolution: 'cancelled', reason }));
+    this.host.transcript({ type: 'prompt_cancelled', promptId: id, reason });
   }
 
   /** Recovery: a prompt a previous run left open is cancelled before the agent can say anything (§6.5). */

@@ -22,6 +22,8 @@ import type { ThreadState } from '../state/schemas';
 import type { SnapshotPrompt, SnapshotThread } from '../snapshot';
 import { SerialQueue } from '../util/serial-queue';
 import { settleWithin } from '../util/timeout';
+import { ThreadTranscript } from '../transcript/thread-transcript';
+import { threadKey } from '../transcript/hub';
 import { runChecklist, parseJob, type Job, type ResolvedSettings } from './handoff';
 import { writeInstanceState } from './envelope';
 import { InboundQueue } from './inbound-queue';
@@ -67,7 +69,6 @@ export class ThreadRunner {
   private readonly steps = new SerialQueue();
   private readonly events = new SerialQueue();
   private readonly fetches = new SerialQueue();
-  readonly threadLog: ThreadLog;
   readonly log: Logger;
   private readonly prompts: ThreadPrompts;
 
@@ -75,6 +76,9 @@ export class ThreadRunner {
     readonly alias: string,
     private readonly ctx: ThreadContext,
     readonly store: ThreadStore,
+    readonly threadLog: ThreadLog,
+    /** What the thread view and the terminal dashboard show (main/core/transcript). */
+    readonly transcript: ThreadTranscript,
   ) {
     this.log = ctx.logger.child({ thread: alias });
     this.threadLog = new ThreadLog(ctx.paths.threadLog(alias), {
@@ -99,6 +103,7 @@ export class ThreadRunner {
       step: (fn) => this.steps.run(fn),
       fetch: (fn) => this.fetches.run(fn),
       changed: () => this.ctx.changed(),
+      transcript: (input) => this.transcript.record(input),
     });
   }
 
@@ -106,7 +111,15 @@ export class ThreadRunner {
     const { store, error, movedTo } = await ThreadStore.open(ctx.paths.threadYaml(alias), alias, () =>
       ctx.now().toISOString(),
     );
-    const runner = new ThreadRunner(alias, ctx, store);
+    const threadLog = new ThreadLog(ctx.paths.threadLog(alias));
+    // Numbering and totals continue from the entries an earlier run recorded in thread.log.
+    const key = threadKey(ctx.sectionId, alias);
+    const transcript = await ThreadTranscript.open({
+      log: threadLog,
+      publish: (entries) => ctx.transcripts?.publish(key, entries),
+      now: ctx.now,
+    });
+    const runner = new ThreadRunner(alias, ctx, store, threadLog, transcript);
     if (error) {
       const where = movedTo ? `moved aside to ${movedTo}` : 'could not be moved aside';
       runner.log.warn('thread_yaml_invalid', `thread.yaml ignored (${where}): ${error.message}`, {
@@ -312,6 +325,7 @@ export class ThreadRunner {
       this.enqueue(
         statusItem('resume_failed_started_fresh', `Could not resume session ${resumeId}; started a fresh session.`),
       );
+      this.transcript.record({ type: 'status', status: 'resume_failed_started_fresh', detail: resumeId });
     }
 
     const sessionId = agent.sessionId ?? newSessionId;
@@ -343,6 +357,11 @@ export class ThreadRunner {
       this.ctx.activity(threadActivatedItem(this.alias, settings.agentType, sessionId));
     }
     this.phase = 'active';
+    this.transcript.record({
+      type: 'status',
+      status: resume ? 'agent_resumed' : 'agent_started',
+      detail: `${settings.agentType} · session ${sessionId ?? 'unknown'}`,
+    });
     this.inbound = new InboundQueue(this.store.value.cursors.inbound, (item) => isSelf(item, this.ctx.userId));
     this.ctx.changed();
     this.log.info('thread_active', `agent running (${settings.agentType}, session ${sessionId ?? 'unknown'})`, {
@@ -388,6 +407,8 @@ export class ThreadRunner {
   private async onAgentEvent(agent: AgentSession, event: AgentEvent): Promise<void> {
     if (agent !== this.agent && event.type !== 'exit') return; // a previous agent's leftovers
     this.lastEvent = { kind: event.type, at: this.ctx.now().toISOString() };
+    // Withdrawn prompts are recorded by the prompt lifecycle, which decides whether the withdrawal counts.
+    if (event.type !== 'prompt_cancelled') this.transcript.record({ type: 'agent', event });
     switch (event.type) {
       case 'session':
         if (event.sessionId !== this.store.value.agent.agent_session_id) {
@@ -489,6 +510,7 @@ export class ThreadRunner {
     const items = this.inbound.takeQueued();
     if (items.length === 0) return;
     const text = coalesceTurn(items);
+    this.transcript.record({ type: 'human', text, items: items.length });
     this.turnRunning = true;
     this.ctx.changed();
     this.threadLog.append({ src: 'worker', event: 'turn_start', items: items.map((i) => i.id) });
@@ -525,7 +547,10 @@ export class ThreadRunner {
         f.agent.state = localState;
       });
     this.ctx.pool.release(this.key);
-    if (wasRunning) this.ctx.activity(threadStoppedItem(this.alias, reason));
+    if (wasRunning) {
+      this.ctx.activity(threadStoppedItem(this.alias, reason));
+      this.transcript.record({ type: 'status', status: 'thread_stopped', detail: reason });
+    }
     this.phase = 'idle';
     this.ctx.changed();
     this.log.info('thread_stopped', `thread stopped (${reason})`);
@@ -553,6 +578,7 @@ export class ThreadRunner {
     const at = this.ctx.now().toISOString();
     this.log.error('thread_failed', error.message, { code: error.code });
     this.threadLog.append({ src: 'worker', event: 'thread_failed', code: error.code, message: error.message });
+    this.transcript.record({ type: 'failed', code: error.code, message: error.message });
     if (this.prompts.current || this.store.value.open_prompt) await this.prompts.cancel('agent_exit');
     await this.stopAgent(false);
     await this.store.update((f) => {
@@ -692,6 +718,7 @@ export class ThreadRunner {
       lastEvent: this.lastEvent,
       file: this.store.value,
       threadLogPath: this.threadLog.path,
+      stats: this.transcript.stats,
     });
   }
 

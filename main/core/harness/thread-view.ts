@@ -7,6 +7,7 @@ import type { AgentPrompt } from '../agents/types';
 import type { SessionRef } from '../api/types';
 import type { ThreadFile } from '../state/schemas';
 import type { SnapshotPrompt, SnapshotThread } from '../snapshot';
+import type { TranscriptStats } from '../transcript/schema';
 import type { ResolvedSettings } from './handoff';
 
 /** Where the runner is in the state machine; `idle` = not running (the server state says why). */
@@ -28,6 +29,7 @@ export interface ThreadViewInput {
   lastEvent: { kind: string; at: string } | null;
   file: ThreadFile;
   threadLogPath: string;
+  stats: TranscriptStats;
 }
 
 export function threadView(v: ThreadViewInput): SnapshotThread {
@@ -62,6 +64,7 @@ export function threadView(v: ThreadViewInput): SnapshotThread {
       : null,
     open_prompt_id: v.openPrompt?.prompt.id ?? null,
     thread_log: v.threadLogPath, // the same path, without a path.join per view
+    stats: v.stats,
   };
 }
 
