@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ThreadLog } from '../../main/core/agents/thread-log';
 import type { AgentPrompt } from '../../main/core/agents/types';
@@ -236,4 +236,57 @@ test('thread.log reader: a missing file is an empty transcript; foreign and inva
     page.entries.map((e) => e.seq),
     [1, 4],
   );
+});
+
+test('thread.log rotation: paging continues into thread.log.1, .2 …; totals found across files', async (t) => {
+  const tmp = await tempDir('bhw-transcript-');
+  t.after(() => tmp.cleanup());
+  const path = join(tmp.path, 'logs', 'thread.log');
+  // Small files so 400 calls rotate many times; keep enough of them that nothing is deleted.
+  const log = new ThreadLog(path, { rotation: { maxBytes: 16_384, keep: 60 } });
+  const transcript = await ThreadTranscript.open({ log, ring: new TranscriptRing(10, 1_000_000) });
+  const expected = new Map<number, Entry>();
+  for (let i = 0; i < 400; i++) {
+    for (const e of transcript.record({
+      type: 'agent',
+      event: { type: 'tool_call', name: 'Read', invocationId: `tu_${i}`, input: { file_path: `/src/f${i}.ts` } },
+    }))
+      expected.set(e.seq, e);
+    if (i >= 2)
+      for (const e of transcript.record({
+        type: 'agent',
+        event: { type: 'tool_result', invocationId: `tu_${i - 2}`, output: 'x'.repeat(50), isError: false },
+      }))
+        expected.set(e.seq, e);
+    if (i === 10)
+      for (const e of transcript.record({
+        type: 'agent',
+        event: {
+          type: 'turn_end',
+          usage: { input_tokens: 5, input_tokens_cached: 1, output_tokens: 1, duration_ms: 9 },
+        },
+      }))
+        expected.set(e.seq, e);
+  }
+  log.close();
+  assert.ok(existsSync(`${path}.3`), 'the log rotated several times');
+  const got: Entry[] = [];
+  let before: number | undefined;
+  for (let pages = 0; pages < 100; pages++) {
+    const page = await transcript.page({ limit: 45, ...(before !== undefined ? { before } : {}) });
+    got.unshift(...page.entries);
+    if (!page.has_more) break;
+    before = page.entries[0].seq;
+  }
+  assert.deepEqual(
+    got.map((e) => e.seq),
+    [...expected.keys()].sort((a, b) => a - b),
+  );
+  for (const e of got) assert.deepEqual(e, expected.get(e.seq), `seq ${e.seq} is its newest version`);
+  assert.equal(got.filter((e) => e.kind === 'tool' && e.name === 'Read').length, 400);
+  assert.equal(got[0].seq, 1);
+  // The newest turn end is many files back: the totals are still found.
+  const tail = await scanTail(path);
+  assert.equal(tail.stats.turns, 1);
+  assert.equal(tail.lastSeq, got.at(-1)!.seq);
 });

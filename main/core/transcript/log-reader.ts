@@ -6,10 +6,12 @@
  * Record layout (written by ThreadTranscript): `{ts, src:"worker", event:"transcript", entry}` when an entry is
  * created, and the same with `update: true` when it changes later (a tool result, a prompt answer). Creation
  * records appear in the file in increasing seq order; an update appears after its creation record. So a
- * backward scan sees an entry's newest version first and can stop after `limit` creation records.
+ * backward scan sees an entry's newest version first and can stop after `limit` creation records. A rotated log
+ * (`thread.log.1`, `.2`, …, main/core/log-rotation.ts) is read on as the older part of the same stream.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { z } from 'zod';
+import { rotatedPath } from '../log-rotation';
 import { TRANSCRIPT_RECORD_EVENT, TranscriptEntry, TranscriptStats, zeroStats } from './schema';
 
 const CHUNK = 64 * 1024;
@@ -19,6 +21,8 @@ const MAX_RECORD_BYTES = 256 * 1024;
 export const TAIL_SCAN_MAX_BYTES = 64 * 1024 * 1024;
 /** An update record seen past a page's first entry is carried to the next page; beyond this, no carry. */
 const CARRY_MAX = 2_000;
+/** Rotated files looked at (`thread.log.1` … `.N`); rotation keeps far fewer (logs.keep). */
+const MAX_ROTATED = 100;
 
 const MARKER = `"event":"${TRANSCRIPT_RECORD_EVENT}"`;
 
@@ -99,17 +103,41 @@ export async function* recordsBackward(fh: FileHandle, end: number, from = 0): A
   }
 }
 
-async function withFile<T>(path: string, fallback: T, fn: (fh: FileHandle, size: number) => Promise<T>): Promise<T> {
-  let fh: FileHandle;
+/** One file of a thread.log chain, open for reading. */
+interface ChainFile {
+  fh: FileHandle;
+  size: number;
+  /** Identity across renames: rotation moves `thread.log` to `thread.log.1`, the inode stays. */
+  ino: number;
+}
+
+/**
+ * `thread.log`, then its rotated predecessors `thread.log.1`, `.2`, … (log-rotation.ts), newest first, opened
+ * together so a rotation while we read cannot shift them under us (a renamed file keeps its descriptor). A
+ * file seen twice (renamed between two opens) is used once.
+ */
+async function withChain<T>(path: string, fallback: T, fn: (chain: ChainFile[]) => Promise<T>): Promise<T> {
+  const chain: ChainFile[] = [];
   try {
-    fh = await open(path, 'r');
-  } catch {
-    return fallback; // no log yet: a thread that never ran
-  }
-  try {
-    return await fn(fh, (await fh.stat()).size);
+    for (let n = 0; n <= MAX_ROTATED; n++) {
+      let fh: FileHandle;
+      try {
+        fh = await open(n === 0 ? path : rotatedPath(path, n), 'r');
+      } catch {
+        if (n === 0) continue; // the live file may be missing right after a rotation
+        break;
+      }
+      const st = await fh.stat();
+      if (chain.some((f) => f.ino === st.ino)) {
+        await fh.close();
+        continue;
+      }
+      chain.push({ fh, size: st.size, ino: st.ino });
+    }
+    if (chain.length === 0) return fallback; // no log yet: a thread that never ran
+    return await fn(chain);
   } finally {
-    await fh.close();
+    await Promise.all(chain.map((f) => f.fh.close().catch(() => undefined)));
   }
 }
 
@@ -122,13 +150,18 @@ export interface LogTail {
 
 /** What a thread starts from after a restart: scans back from the end until it has the newest seq and totals. */
 export function scanTail(path: string, maxBytes = TAIL_SCAN_MAX_BYTES): Promise<LogTail> {
-  return withFile(path, { lastSeq: 0, stats: zeroStats() }, async (fh, size) => {
+  return withChain(path, { lastSeq: 0, stats: zeroStats() }, async (chain) => {
     let lastSeq = 0;
     let stats: TranscriptStats | null = null;
-    for await (const rec of recordsBackward(fh, size, Math.max(0, size - maxBytes))) {
-      if (!rec.update && lastSeq === 0) lastSeq = rec.entry.seq;
-      if (rec.entry.kind === 'turn_end' && stats === null) stats = rec.entry.totals;
-      if (lastSeq > 0 && stats) break;
+    let budget = maxBytes;
+    for (const file of chain) {
+      if (budget <= 0) break;
+      for await (const rec of recordsBackward(file.fh, file.size, Math.max(0, file.size - budget))) {
+        if (!rec.update && lastSeq === 0) lastSeq = rec.entry.seq;
+        if (rec.entry.kind === 'turn_end' && stats === null) stats = rec.entry.totals;
+        if (lastSeq > 0 && stats) return { lastSeq, stats };
+      }
+      budget -= file.size;
     }
     return { lastSeq, stats: stats ?? zeroStats() };
   });
@@ -138,12 +171,13 @@ export function scanTail(path: string, maxBytes = TAIL_SCAN_MAX_BYTES): Promise<
 export interface PageCursor {
   /** The page's oldest seq: the `before` of the next page. */
   before: number;
-  /** Offset of that entry's creation record: everything older is left of it. */
+  /** The file (by inode) and offset of that entry's creation record: everything older is left of it. */
+  ino: number;
   offset: number;
+  /** That file's size when the scan ran: updates appended after it are looked for past it. */
+  scannedSize: number;
   /** Newest versions of older entries whose update records lie right of `offset`. */
   carried: Map<number, TranscriptEntry>;
-  /** File size when the scan ran: updates written after it are looked for in `[scannedTo, end)`. */
-  scannedTo: number;
 }
 
 export interface LogPage {
@@ -155,8 +189,9 @@ export interface LogPage {
 }
 
 /**
- * The newest `limit` entries with seq < `before` (absent: the newest), each in its newest version. With a
- * `cursor` from the previous page (same `before`), the scan continues where that one stopped.
+ * The newest `limit` entries with seq < `before` (absent: the newest), each in its newest version, across the
+ * rotated files. With a `cursor` from the previous page (same `before`), the scan continues where that one
+ * stopped; updates written since (in newer files, or appended to the cursor's file) are looked for first.
  */
 export function readPage(
   path: string,
@@ -164,43 +199,51 @@ export function readPage(
   limit: number,
   cursor?: PageCursor | null,
 ): Promise<LogPage> {
-  return withFile<LogPage>(path, { entries: [], hasMore: false, cursor: null }, async (fh, size) => {
+  return withChain<LogPage>(path, { entries: [], hasMore: false, cursor: null }, async (chain) => {
     const later = new Map<number, TranscriptEntry>();
-    let end = size;
-    const usable = cursor && cursor.before === before && cursor.offset <= size && cursor.scannedTo <= size;
-    if (usable) {
-      // Updates written since that scan (newest first, so the first seen wins), then the carried ones.
-      for await (const rec of recordsBackward(fh, size, cursor.scannedTo)) {
-        if (rec.update && (before === undefined || rec.entry.seq < before) && !later.has(rec.entry.seq))
-          later.set(rec.entry.seq, rec.entry);
+    const older = (seq: number) => before === undefined || seq < before;
+    let startIdx = 0;
+    let startEnd = chain[0].size;
+    const at = cursor && cursor.before === before ? chain.findIndex((f) => f.ino === cursor.ino) : -1;
+    if (cursor && at >= 0 && cursor.offset <= chain[at].size) {
+      for (let i = 0; i <= at; i++) {
+        const from = i === at ? Math.min(cursor.scannedSize, chain[i].size) : 0;
+        for await (const rec of recordsBackward(chain[i].fh, chain[i].size, from)) {
+          if (rec.update && older(rec.entry.seq) && !later.has(rec.entry.seq)) later.set(rec.entry.seq, rec.entry);
+        }
       }
       for (const [seq, entry] of cursor.carried) if (!later.has(seq)) later.set(seq, entry);
-      end = cursor.offset;
+      startIdx = at;
+      startEnd = cursor.offset;
     }
     const page: TranscriptEntry[] = [];
     let hasMore = false;
-    let stopAt = 0;
-    for await (const rec of recordsBackward(fh, end, 0)) {
-      const seq = rec.entry.seq;
-      if (before !== undefined && seq >= before) continue;
-      if (rec.update) {
-        if (!later.has(seq)) later.set(seq, rec.entry);
-        continue;
+    let stop: { ino: number; offset: number; size: number } | null = null;
+    scan: for (let i = startIdx; i < chain.length; i++) {
+      const file = chain[i];
+      for await (const rec of recordsBackward(file.fh, i === startIdx ? startEnd : file.size, 0)) {
+        const seq = rec.entry.seq;
+        if (!older(seq)) continue;
+        if (rec.update) {
+          if (!later.has(seq)) later.set(seq, rec.entry);
+          continue;
+        }
+        if (page.length >= limit) {
+          hasMore = true;
+          break scan;
+        }
+        page.push(later.get(seq) ?? rec.entry);
+        later.delete(seq);
+        stop = { ino: file.ino, offset: rec.offset, size: file.size };
       }
-      if (page.length >= limit) {
-        hasMore = true;
-        break;
-      }
-      page.push(later.get(seq) ?? rec.entry);
-      later.delete(seq);
-      stopAt = rec.offset;
     }
     page.reverse();
     const oldest = page[0]?.seq;
     let next: PageCursor | null = null;
-    if (hasMore && oldest !== undefined) {
+    if (hasMore && oldest !== undefined && stop) {
       const carried = new Map([...later].filter(([seq]) => seq < oldest));
-      if (carried.size <= CARRY_MAX) next = { before: oldest, offset: stopAt, carried, scannedTo: size };
+      if (carried.size <= CARRY_MAX)
+        next = { before: oldest, ino: stop.ino, offset: stop.offset, scannedSize: stop.size, carried };
     }
     return { entries: page, hasMore, cursor: next };
   });
