@@ -2,6 +2,7 @@
 // The layer rules (which folder may import which) live in eslint.layers.js.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { layerConfigs } from './eslint.layers.js';
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'release/', 'test/fakes/', '**/*.mjs', '**/*.js', '**/*.cjs'] },
@@ -41,4 +42,5 @@ export default tseslint.config(
       '@typescript-eslint/require-await': 'off',
     },
   },
+  ...layerConfigs,
 );

@@ -79,10 +79,10 @@ for (const [entry, outfile, shebang] of nodeEntries) {
     }),
   );
 }
-if (existsSync(at('main/app/main.ts'))) {
+if (existsSync(at('main/electron/main.ts'))) {
   jobs.push(
     build({
-      entryPoints: [at('main/app/main.ts')],
+      entryPoints: [at('main/electron/main.ts')],
       outfile: at('dist/app/main.cjs'),
       bundle: true,
       platform: 'node',

@@ -17,6 +17,7 @@ const HEADLESS_DIRS = [
   'main/cli',
   'main/ipc',
   'main/desktop',
+  'main/display',
   'main/emulator',
   'main/sandbox',
   'renderer',

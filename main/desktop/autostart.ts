@@ -1,7 +1,7 @@
 /**
  * Start at login. macOS/Windows use `app.setLoginItemSettings`; Electron's is a no-op on Linux
  * (electron#15198), so there we write an XDG Autostart entry. This module is the pure part: where the
- * file goes and exactly what it says. `main/app/autostart.ts` does the I/O.
+ * file goes and exactly what it says. `main/electron/autostart.ts` does the I/O.
  */
 import { join } from 'node:path';
 

@@ -1,6 +1,6 @@
 /**
  * Adapts the core's JSON-line Logger to electron-log (the app writes `<state root>/logs/desktop.log` with
- * rotation). The electron-log specific calls stay in main/app/logging.ts; this is the pure mapping and
+ * rotation). The electron-log specific calls stay in main/electron/logging.ts; this is the pure mapping and
  * the redaction hook, so it is tested under plain Node.
  */
 import { mkdirSync, chmodSync } from 'node:fs';

@@ -6,7 +6,7 @@
  */
 import type { Snapshot } from '../core/snapshot';
 import type { Command } from '../ipc/contract';
-import { failedThreads, promptSummary, sectionLabel, truncate } from './status';
+import { failedThreads, promptSummary, sectionLabel, truncate } from '../display/status';
 
 export interface DesktopNotification {
   key: string;

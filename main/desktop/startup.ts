@@ -5,7 +5,7 @@
 import type { Snapshot } from '../core/snapshot';
 import type { WindowRequest } from '../ipc/contract';
 import { HIDDEN_FLAG } from './autostart';
-import { needsLogin } from './status';
+import { needsLogin } from '../display/status';
 
 export interface StartupOptions {
   argv: readonly string[];

@@ -1,5 +1,5 @@
 /**
- * PURE: snapshot → everything the tray shows. `main/app/tray.ts` only maps this plain data onto Electron's
+ * PURE: snapshot → everything the tray shows. `main/electron/tray.ts` only maps this plain data onto Electron's
  * Tray/Menu, so the menu is tested as data (no spying on Menu.buildFromTemplate). Every clickable item
  * carries a `Command` (an IPC channel + input) that the glue runs through the same router the windows use.
  */
@@ -14,7 +14,7 @@ import {
   sectionLabel,
   truncate,
   type IconState,
-} from './status';
+} from '../display/status';
 
 export type TrayPlatform = 'darwin' | 'linux' | 'win32';
 

@@ -2,7 +2,7 @@
  * The main-process side of the IPC contract, with no Electron in it: validate the input with zod, call the
  * WorkerHost or an OS port, parse the output through the contract and answer an envelope
  * `{ok:true,data} | {ok:false,error:{code,message,remediation}}` (Electron drops everything but the message
- * from a thrown error, electron#24427). The Electron glue (main/app/ipc-bridge.ts) checks the sender and
+ * from a thrown error, electron#24427). The Electron glue (main/electron/ipc-bridge.ts) checks the sender and
  * forwards here; tray clicks and notification clicks come here too, as `Command`s from the main process.
  */
 import { existsSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { redact, type Logger } from '../core/log';
 import { StatePaths } from '../core/state/paths';
 import { CONFIG_TEMPLATE } from '../core/state/config';
 import type { Snapshot } from '../core/snapshot';
-import { needsLogin } from '../desktop/status';
+import { needsLogin } from '../display/status';
 import { isChannel, type Channel } from './channels';
 import {
   contract,

@@ -11,7 +11,7 @@ import {
   needsLogin,
   promptSummary,
   sectionLabel,
-} from '../../main/desktop/status';
+} from '../../main/display/status';
 import { api, call, errorText } from '../api';
 import { h, render } from '../dom';
 import { PHASE_LABEL, THREAD_STATE_LABEL, resolvedLine, short, time } from '../format';

@@ -7,7 +7,7 @@ import type { SnapshotSection, SnapshotThread } from '../../main/core/snapshot';
 import type { HandoffPatch } from '../../main/ipc/contract';
 import { api, call } from '../api';
 import { h, nextId } from '../dom';
-import { sectionLabel } from '../../main/desktop/status';
+import { sectionLabel } from '../../main/display/status';
 
 type Act = (label: string, request: () => Promise<unknown>) => Promise<void>;
 type TextField = 'work_folder' | 'agent_type' | 'executable' | 'model' | 'effort' | 'permissions';

@@ -9,7 +9,7 @@ import type { Snapshot, SnapshotPrompt } from '../../main/core/snapshot';
 import type { PromptAnswer } from '../../main/ipc/contract';
 import { api, call, errorText } from '../api';
 import { h, nextId } from '../dom';
-import { sectionLabel } from '../../main/desktop/status';
+import { sectionLabel } from '../../main/display/status';
 
 interface Question {
   question: string;

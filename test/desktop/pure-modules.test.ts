@@ -170,7 +170,7 @@ test('screenshots: npm test writes them under dist/ (ignored); docs/screenshots/
 });
 
 test('tray icons: every state has a coloured and a macOS template icon, at 1x and 2x', async () => {
-  const { ICON_STATES } = await import('../../main/desktop/status');
+  const { ICON_STATES } = await import('../../main/display/status');
   for (const state of ICON_STATES) {
     for (const variant of ['', 'Template']) {
       for (const [suffix, size] of [

@@ -15,7 +15,7 @@ import type { Command } from '../ipc/contract';
 import { buildTrayModel, type TrayPlatform } from '../desktop/tray-model';
 import { CSP } from '../desktop/security';
 import { initialWindow } from '../desktop/startup';
-import { needsLogin } from '../desktop/status';
+import { needsLogin } from '../display/status';
 import { setupLogging } from './logging';
 import { createWindowManager } from './windows';
 import { broadcastSnapshot, setupIpc } from './ipc-bridge';
