@@ -137,7 +137,7 @@ export function readQuestionAnswer(q: PromptQuestion, typed: string): string {
 function allowAnswer(scope: 'once' | 'session'): PromptAnswer {
   // The scope travels only when it is "session": "once" is the plain allow every core understands.
   return scope === 'session'
-    ? ({ kind: 'approval', decision: 'allow', scope: 'session' } as PromptAnswer)
+    ? { kind: 'approval', decision: 'allow', scope: 'session' }
     : { kind: 'approval', decision: 'allow' };
 }
 
