@@ -74,6 +74,14 @@ export const SnapshotSection = z.object({
 });
 export type SnapshotSection = z.output<typeof SnapshotSection>;
 
+/** The operator's `policy:` in force (README Configuration): what thread envelopes may choose. */
+export const SnapshotPolicy = z.object({
+  envelope_executable: z.enum(['allow', 'deny']),
+  max_permissions: z.enum(['autonomous', 'approval']),
+  work_folder_roots: z.array(z.string()),
+});
+export type SnapshotPolicy = z.output<typeof SnapshotPolicy>;
+
 export const Snapshot = z.object({
   version: z.string(),
   phase: WorkerPhase,
@@ -88,6 +96,8 @@ export const Snapshot = z.object({
   /** The ribbon of recent transient errors (newest last, bounded). */
   recent_errors: z.array(SnapshotError.extend({ section: z.string().nullable(), thread: z.string().nullable() })),
   updated_at: z.string(),
+  /** The config's policy while a config is loaded; null (or absent, from older shells) before that. */
+  policy: SnapshotPolicy.nullable().optional(),
   /** Set by the desktop's sandbox switch (main/sandbox/desktop.ts) on the sandbox's snapshots; absent otherwise. */
   sandbox: z.boolean().optional(),
 });

@@ -373,6 +373,9 @@ class InProcessWorkerHost implements LocalWorkerHost {
       sections: this.sections.map((s) => s.view()),
       prompts: this.sections.flatMap((s) => s.prompts()),
       recent_errors: [...this.recent],
+      policy: this.config
+        ? { ...this.config.policy, work_folder_roots: [...this.config.policy.work_folder_roots] }
+        : null,
       updated_at: this.now().toISOString(),
     };
   }

@@ -85,6 +85,7 @@ export function mountDashboard(root: HTMLElement): DashboardView {
         h('dd', { 'data-testid': 'agents' }, `${s.agents.busy}/${s.agents.max} busy`),
         h('dt', null, 'Instance'),
         h('dd', null, short(s.instance_id, 16)),
+        ...policyFacts(s),
       ),
       h(
         'div',
@@ -110,6 +111,31 @@ export function mountDashboard(root: HTMLElement): DashboardView {
         button('Quit', 'quit', () => void act('Quit (stopping agents gracefully)', () => call(api().appQuit()))),
       ),
     );
+  }
+
+  /** What thread envelopes may choose here (config.yaml `policy:`); shown once a config is loaded. */
+  function policyFacts(s: Snapshot): HTMLElement[] {
+    const p = s.policy;
+    if (!p) return [];
+    const roots = p.work_folder_roots;
+    const parts = [
+      p.envelope_executable === 'deny' ? 'configured agents only' : 'envelope may name the agent',
+      p.max_permissions === 'approval' ? 'approval only' : 'autonomous allowed',
+      roots.length === 0
+        ? 'any work folder'
+        : `work folders in ${roots.length === 1 ? roots[0] : `${roots.length} roots`}`,
+    ];
+    return [
+      h('dt', null, 'Policy'),
+      h(
+        'dd',
+        {
+          'data-testid': 'policy',
+          title: roots.length ? `work_folder_roots: ${roots.join(', ')}` : 'policy: defaults',
+        },
+        parts.join(' · '),
+      ),
+    ];
   }
 
   function sandboxNote(s: Snapshot): HTMLElement | null {

@@ -12,6 +12,7 @@ import YAML from 'yaml';
 import { DEFAULT_POLICY, parseConfigText } from '../../main/core/state/config';
 import { checkWorkFolderPolicy } from '../../main/core/harness/handoff';
 import { isWorkerError } from '../../main/core/errors';
+import { Snapshot } from '../../main/core/snapshot';
 import { FAKE_CLAUDE, agentTexts, makeRig, threadOf, waitFor, waitSnapshot, type Rig } from '../harness/support';
 
 const SECTION = `sections:
@@ -153,4 +154,11 @@ test('a handoff outside the policy fails with a named code through the worker; o
   assert.equal(argv[0].cwd, join(await realpath(root), 'sub'), 'the agent runs in the checked real path');
   await waitSnapshot(host, (s) => threadOf(s, 'outside')?.last_error?.code === 'WORK_FOLDER_NOT_ALLOWED', 'snapshot');
   assert.ok(threadOf(host.snapshot(), 'outside')?.last_error?.remediation?.includes('policy.work_folder_roots'));
+  // The snapshot carries the policy in force (the dashboard shows it), and it passes the IPC schema.
+  assert.deepEqual(host.snapshot().policy, {
+    envelope_executable: 'deny',
+    max_permissions: 'approval',
+    work_folder_roots: [root],
+  });
+  assert.deepEqual(Snapshot.parse(host.snapshot()).policy, host.snapshot().policy);
 });
