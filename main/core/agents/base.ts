@@ -242,7 +242,7 @@ export abstract class BaseAgentSession<W> implements AgentSession {
 
   private onProcessExit(info: ExitInfo): void {
     this.pending.rejectAll(new WorkerError('AGENT_CRASHED', `${this.displayName} ${this.describeExit(info)}`));
-    if (!info.expected) this.proc?.killGroupNow(); // orphans of a crashed agent must not keep running
+    if (!info.expected) this.proc?.killTreeNow(); // orphans of a crashed agent must not keep running
     if (!this.started) return;
     this.cancelPrompts('agent_exit');
     this.onExited();

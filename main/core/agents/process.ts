@@ -1,82 +1,29 @@
 /**
- * Agent process supervision shared by both adapters: executable lookup, spawning in an own process group,
- * line framing of stdout/stderr (every byte also goes to thread.log), and a stop that leaves no process behind.
+ * Agent process supervision shared by both adapters (docs/agents.md, "Supervision"): executable lookup, spawning
+ * through execa (argument array, no shell, own process group on POSIX), line framing of stdout/stderr (every
+ * byte also goes to thread.log, over-long lines cut), and a stop that leaves no process of the agent's tree
+ * behind — also when the worker itself exits without stopping its agents.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
-import { WorkerError } from '../errors';
-import type { ThreadLog } from './thread-log';
+import { execa, type Options, type ResultPromise } from 'execa';
+import type { Readable, Writable } from 'node:stream';
 import { sleep } from '../api/retry';
+import { LineSplitter } from './line-splitter';
+import { currentPlatform, type AgentTree, type ProcessPlatform } from './platform';
+import type { ThreadLog } from './thread-log';
 
-function isExecutableFile(path: string): boolean {
-  try {
-    if (!statSync(path).isFile()) return false;
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { LineSplitter, DEFAULT_MAX_LINE_BYTES } from './line-splitter';
+export { groupAlive, processLive } from './process-tree';
 
 /**
- * An absolute path must exist and be executable; a bare name is searched on `env.PATH`. Anything else (or a
- * miss) is `AGENT_EXECUTABLE_NOT_FOUND`. Relative paths with a slash are refused: the worker's cwd is not
- * meaningful to a user.
+ * An absolute path must exist and be executable; a bare name is searched on PATH (with PATHEXT on Windows).
+ * Anything else (or a miss) is `AGENT_EXECUTABLE_NOT_FOUND`.
  */
-export function resolveExecutable(nameOrPath: string, env: NodeJS.ProcessEnv = process.env): string {
-  const notFound = (why: string): WorkerError =>
-    new WorkerError('AGENT_EXECUTABLE_NOT_FOUND', `Agent executable ${JSON.stringify(nameOrPath)} ${why}.`, {
-      executable: nameOrPath,
-    });
-  if (!nameOrPath) throw notFound('is empty');
-  if (isAbsolute(nameOrPath)) {
-    if (isExecutableFile(nameOrPath)) return nameOrPath;
-    throw notFound('does not exist or is not executable');
-  }
-  if (nameOrPath.includes('/')) throw notFound('must be an absolute path or a bare command name');
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (!dir || !isAbsolute(dir)) continue;
-    const candidate = join(dir, nameOrPath);
-    if (isExecutableFile(candidate)) return candidate;
-  }
-  throw notFound('was not found on PATH');
-}
-
-/**
- * Splits a byte stream into lines at `\n`. Works on Buffers so a multi-byte character or a 1 MB line split
- * across chunks is reassembled before decoding. Chunks are collected in a list, not concatenated per chunk,
- * so a huge line costs O(n), not O(n²).
- */
-export class LineSplitter {
-  private parts: Buffer[] = [];
-
-  constructor(private readonly onLine: (line: string) => void) {}
-
-  push(chunk: Buffer): void {
-    let start = 0;
-    for (;;) {
-      const nl = chunk.indexOf(0x0a, start);
-      if (nl === -1) break;
-      this.parts.push(chunk.subarray(start, nl));
-      this.emit();
-      start = nl + 1;
-    }
-    if (start < chunk.length) this.parts.push(chunk.subarray(start));
-  }
-
-  /** Emits a trailing line without a newline (at EOF). */
-  end(): void {
-    if (this.parts.length > 0) this.emit();
-  }
-
-  private emit(): void {
-    const buf = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts);
-    this.parts = [];
-    let line = buf.toString('utf8');
-    if (line.endsWith('\r')) line = line.slice(0, -1);
-    this.onLine(line);
-  }
+export function resolveExecutable(
+  nameOrPath: string,
+  env: NodeJS.ProcessEnv = process.env,
+  platform: ProcessPlatform = currentPlatform(),
+): string {
+  return platform.resolveExecutable(nameOrPath, env);
 }
 
 export interface ExitInfo {
@@ -95,79 +42,48 @@ export interface AgentProcessOptions {
   log: ThreadLog;
   onStdoutLine: (line: string) => void;
   onExit: (info: ExitInfo) => void;
+  /** Longest stdout/stderr line passed on (default 16 MiB); a longer one is cut and logged. */
+  maxLineBytes?: number;
+  platform?: ProcessPlatform;
 }
 
-/** State letter and process group of a pid from /proc (Linux); null when unknown or gone. */
-function procStat(pid: number | string): { state: string; pgrp: number } | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // "pid (comm) S ppid pgrp ...": comm may hold spaces and parentheses, so parse after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: fields[0], pgrp: Number(fields[2]) };
-  } catch {
-    return null;
-  }
-}
+/** How long to wait for stdout/stderr to drain after the process exited (a grandchild may hold them open). */
+const DRAIN_MS = 300;
+/** How often the descendants of a running agent are remembered (so its orphans can be found after a crash). */
+const TREE_REFRESH_MS = 1_000;
 
-const HAS_PROC = existsSync('/proc/self/stat');
+/** Every agent process of this worker that may still have a tree, for the exit hook. */
+const live = new Set<AgentProcess>();
+let exitHookInstalled = false;
 
 /**
- * True while any non-zombie process of the group exists. kill(-pgid, 0) alone also counts zombies, and an
- * orphaned grandchild stays a zombie for as long as a non-reaping PID 1 (containers) leaves it there.
+ * Last resort when the worker exits without stopping its agents (a forced quit, a fatal error): the agents run
+ * in their own process groups, so nothing else would end them. 'exit' handlers must be synchronous, and
+ * signalling is.
  */
-export function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  if (!HAS_PROC) return true;
-  try {
-    return readdirSync('/proc').some((name) => {
-      if (!/^\d+$/.test(name)) return false;
-      const st = procStat(name);
-      return st !== null && st.pgrp === pgid && st.state !== 'Z' && st.state !== 'X';
-    });
-  } catch {
-    return true;
-  }
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const p of live) p.killTreeNow();
+  });
 }
 
-/** True while the pid exists and is not a zombie. */
-export function processLive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  const st = HAS_PROC ? procStat(pid) : null;
-  return st === null ? !HAS_PROC : st.state !== 'Z' && st.state !== 'X';
-}
-
-function killGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-/** Polls until the group is gone or `ms` passed; true when gone. */
-async function waitGroupGone(pgid: number, ms: number): Promise<boolean> {
+/** Polls until the tree is gone or `ms` passed; true when gone. */
+async function waitTreeGone(tree: AgentTree, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
-  while (groupAlive(pgid)) {
+  while (tree.alive()) {
     if (Date.now() >= deadline) return false;
     await sleep(20);
   }
   return true;
 }
 
-/** How long to wait for stdout/stderr to drain after the process exited (a grandchild may hold them open). */
-const DRAIN_MS = 300;
-
 export class AgentProcess {
   readonly pid: number | undefined;
-  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly child: ResultPromise<Options>;
+  private readonly tree: AgentTree | null;
+  private readonly refreshTimer: NodeJS.Timeout | null = null;
   private lastStderr: string | null = null;
   private stopping = false;
   private exitInfo: ExitInfo | null = null;
@@ -176,37 +92,64 @@ export class AgentProcess {
 
   constructor(private readonly options: AgentProcessOptions) {
     const { log } = options;
-    this.child = spawn(options.executable, options.args, {
+    const platform = options.platform ?? currentPlatform();
+    this.child = execa(options.executable, options.args, {
       cwd: options.cwd,
+      // Exactly this environment (decisions §7): not merged into the worker's own a second time.
       env: options.env ?? process.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      // Own process group: stop() signals the whole tree (tools the agent spawned included).
-      detached: true,
+      extendEnv: false,
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      // Lines are framed here; execa must not also collect the output in memory.
+      buffer: false,
+      reject: false,
       shell: false,
+      windowsHide: true,
+      // Own process group on POSIX: the tree is signalled as a whole. The exit hook above replaces execa's
+      // `cleanup`, which does not apply to detached processes.
+      detached: platform.detached,
+      cleanup: false,
     });
     this.pid = this.child.pid;
-    const stdout = new LineSplitter((line) => {
-      log.append({ src: 'agent', dir: 'stdout', line });
-      options.onStdoutLine(line);
-    });
-    const stderr = new LineSplitter((line) => {
-      log.append({ src: 'agent', dir: 'stderr', line });
-      if (line.trim()) this.lastStderr = line;
-    });
-    this.child.stdout.on('data', (d: Buffer) => stdout.push(d));
-    this.child.stderr.on('data', (d: Buffer) => stderr.push(d));
-    this.child.stdin.on('error', () => {
+    this.tree = this.pid === undefined ? null : platform.tree(this.pid);
+    if (this.tree) {
+      live.add(this);
+      installExitHook();
+      const tree = this.tree;
+      this.refreshTimer = setInterval(() => tree.refresh(), TREE_REFRESH_MS);
+      this.refreshTimer.unref();
+    }
+    const overlong = (dir: 'stdout' | 'stderr') => (o: { bytes: number; head: string; limit: number }) =>
+      log.append({ src: 'worker', event: 'agent_line_too_long', dir, bytes: o.bytes, limit: o.limit, head: o.head });
+    const lineOptions = { maxLineBytes: options.maxLineBytes };
+    const stdout = new LineSplitter(
+      (line) => {
+        // Tools start between lines: remember them now, while parent links still lead to them.
+        this.tree?.refresh();
+        log.append({ src: 'agent', dir: 'stdout', line });
+        options.onStdoutLine(line);
+      },
+      { ...lineOptions, onOverlong: overlong('stdout') },
+    );
+    const stderr = new LineSplitter(
+      (line) => {
+        log.append({ src: 'agent', dir: 'stderr', line });
+        if (line.trim()) this.lastStderr = line;
+      },
+      { ...lineOptions, onOverlong: overlong('stderr') },
+    );
+    const out = this.child.stdout as Readable;
+    const err = this.child.stderr as Readable;
+    out.on('data', (d: Buffer) => stdout.push(d));
+    err.on('data', (d: Buffer) => stderr.push(d));
+    (this.child.stdin as Writable).on('error', () => {
       // EPIPE after the agent died; the exit path reports it.
       this.stdinOpen = false;
     });
 
     this.exited = new Promise<ExitInfo>((resolve) => {
       let spawnError: Error | null = null;
-      this.child.on('error', (e) => {
-        spawnError = e;
-        // A failed spawn never emits 'exit'; report it like one.
-        if (this.child.pid === undefined) finish(null, null);
-      });
       let done = false;
       const finish = (code: number | null, signal: string | null): void => {
         if (done) return;
@@ -221,11 +164,16 @@ export class AgentProcess {
         resolve(info);
         options.onExit(info);
       };
+      this.child.on('error', (e) => {
+        spawnError = e;
+        // A failed spawn never emits 'exit'; report it like one.
+        if (this.child.pid === undefined) finish(null, null);
+      });
       this.child.on('exit', (code, signal) => {
         // Let the pipes drain, but do not wait for a grandchild that inherited them.
         const timer = setTimeout(() => {
-          this.child.stdout.destroy();
-          this.child.stderr.destroy();
+          out.destroy();
+          err.destroy();
           finish(code, signal);
         }, DRAIN_MS);
         this.child.once('close', () => {
@@ -234,6 +182,12 @@ export class AgentProcess {
         });
       });
     });
+    // execa's own result: every outcome is already reported through the events above (reject: false; the
+    // catch covers a stream destroyed after the drain wait).
+    this.child.then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   get running(): boolean {
@@ -249,7 +203,7 @@ export class AgentProcess {
     const line = typeof value === 'string' ? value : JSON.stringify(value);
     if (!this.stdinOpen || this.exitInfo) return false;
     this.options.log.append({ src: 'agent', dir: 'stdin', line });
-    this.child.stdin.write(line + '\n');
+    (this.child.stdin as Writable).write(line + '\n');
     return true;
   }
 
@@ -257,7 +211,7 @@ export class AgentProcess {
     if (!this.stdinOpen) return;
     this.stdinOpen = false;
     this.options.log.append({ src: 'worker', event: 'agent_stdin_closed' });
-    this.child.stdin.end();
+    (this.child.stdin as Writable).end();
   }
 
   waitExit(): Promise<ExitInfo> {
@@ -265,14 +219,15 @@ export class AgentProcess {
   }
 
   /**
-   * Close stdin → SIGTERM to the group after `graceMs` → SIGKILL after `killMs` more → resolves when the group
-   * is gone (or, if something unkillable lingers, after another `killMs`).
+   * Close stdin → the polite signal to the whole tree after `graceMs` (SIGTERM; `taskkill /T` on Windows) → the
+   * kill after `killMs` more (SIGKILL; `taskkill /T /F`) → resolves when the tree is gone (or, if something
+   * unkillable lingers, after another `killMs`).
    */
   async stop({ graceMs = 10_000, killMs = 5_000 }: { graceMs?: number; killMs?: number } = {}): Promise<ExitInfo> {
-    const pgid = this.pid;
+    const tree = this.tree;
     if (this.exitInfo === null) this.stopping = true;
     this.closeStdin();
-    if (pgid === undefined) return this.exited;
+    if (tree === null) return this.exited;
     if (this.exitInfo === null) {
       // The grace timer is cleared once the process exits: left running it kept the worker process alive
       // for the full grace period after a clean stop.
@@ -285,18 +240,26 @@ export class AgentProcess {
       ]);
       clearTimeout(timer);
     }
-    if (this.exitInfo === null || groupAlive(pgid)) {
-      killGroup(pgid, 'SIGTERM');
-      if (!(await waitGroupGone(pgid, killMs))) {
-        killGroup(pgid, 'SIGKILL');
-        await waitGroupGone(pgid, killMs);
+    if (this.exitInfo === null || tree.alive()) {
+      tree.signal(false);
+      if (!(await waitTreeGone(tree, killMs))) {
+        tree.signal(true);
+        await waitTreeGone(tree, killMs);
       }
     }
-    return this.exited;
+    const info = await this.exited;
+    this.release();
+    return info;
   }
 
-  /** Kills whatever is left of the group at once (after an unexpected exit of the main process). */
-  killGroupNow(): void {
-    if (this.pid !== undefined && groupAlive(this.pid)) killGroup(this.pid, 'SIGKILL');
+  /** Kills whatever is left of the tree at once (after an unexpected exit of the agent, or at worker exit). */
+  killTreeNow(): void {
+    if (this.tree && this.tree.alive()) this.tree.signal(true);
+    if (this.exitInfo !== null) this.release();
+  }
+
+  private release(): void {
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    if (this.tree && !this.tree.alive()) live.delete(this);
   }
 }

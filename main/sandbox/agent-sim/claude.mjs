@@ -2,6 +2,7 @@
 // captured fixtures key for key, in the same key order; values are simplified.
 import {
   applyProcessOptions,
+  longLine,
   bigOutput,
   crash,
   err,
@@ -575,7 +576,9 @@ async function runStep(step, t) {
   if (step.stderr !== undefined) return err(step.stderr);
   if (step.crash) return crash(step.crash);
   if (step.crashLater) return void setTimeout(() => crash(step.crashLater), step.crashLater.ms ?? 100);
-  if (step.grandchild) return void spawnGrandchild(Boolean(step.grandchild.ignoreSigterm));
+  if (step.grandchild)
+    return void spawnGrandchild(Boolean(step.grandchild.ignoreSigterm), Boolean(step.grandchild.newSession));
+  if (step.longLine) return longLine(step.longLine.bytes);
   if (step.status !== undefined)
     return out({ type: 'system', subtype: 'status', status: step.status, session_id: sessionId, uuid: uuid() });
   if (step.apiRetry) {

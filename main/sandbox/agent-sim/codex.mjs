@@ -2,6 +2,7 @@
 // §6). Message shapes follow the captured fixtures key for key, in the same key order; values are simplified.
 import {
   applyProcessOptions,
+  longLine,
   bigOutput,
   crash,
   err,
@@ -364,7 +365,9 @@ async function runStep(step, turn) {
   if (step.stderr !== undefined) return err(step.stderr);
   if (step.crash) return crash(step.crash);
   if (step.crashLater) return void setTimeout(() => crash(step.crashLater), step.crashLater.ms ?? 100);
-  if (step.grandchild) return void spawnGrandchild(Boolean(step.grandchild.ignoreSigterm));
+  if (step.grandchild)
+    return void spawnGrandchild(Boolean(step.grandchild.ignoreSigterm), Boolean(step.grandchild.newSession));
+  if (step.longLine) return longLine(step.longLine.bytes);
   if (step.unknownServerRequest) {
     const res = await new Promise((resolve) => {
       const id = serverRequestId++;

@@ -125,20 +125,38 @@ export function applyProcessOptions(scenario) {
   if (scenario.ignoreSigterm) {
     process.on('SIGTERM', () => record({ kind: 'signal', signal: 'SIGTERM' }));
   }
-  if (scenario.grandchild) spawnGrandchild(Boolean(scenario.ignoreSigterm));
+  if (scenario.grandchild) {
+    spawnGrandchild(Boolean(scenario.ignoreSigterm), Boolean(scenario.grandchild.newSession));
+  }
 }
 
-/** A long-running grandchild in our process group (like a tool the agent started). */
-export function spawnGrandchild(ignoreSigterm = false) {
+/**
+ * A long-running grandchild (like a tool the agent started): in our process group, or with `newSession` in a
+ * session and process group of its own (setsid, like a daemonizing dev server), out of reach of a group kill.
+ */
+export function spawnGrandchild(ignoreSigterm = false, newSession = false) {
   // It reports itself ready once its signal handling is in place, so tests never race its startup.
   const ready =
     'process.env.FAKE_AGENT_RECORD && require("fs").appendFileSync(process.env.FAKE_AGENT_RECORD, JSON.stringify({ pid: process.pid, kind: "grandchild_ready" }) + "\\n");';
   const code = `${ignoreSigterm ? 'process.on("SIGTERM",()=>{});' : ''} ${ready} setInterval(()=>{}, 1000)`;
   const child = spawn(process.execPath, ['-e', code], {
     stdio: 'ignore',
+    detached: newSession,
   });
   record({ kind: 'grandchild', grandchildPid: child.pid });
   return child.pid;
+}
+
+/** One stdout line of `bytes` bytes (not JSON), written in 1 MiB pieces. */
+export function longLine(bytes) {
+  const piece = 'x'.repeat(1024 * 1024);
+  let left = bytes;
+  while (left > 0) {
+    const n = Math.min(left, piece.length);
+    process.stdout.write(n === piece.length ? piece : piece.slice(0, n));
+    left -= n;
+  }
+  process.stdout.write('\n');
 }
 
 export function bigOutput(bytes) {
