@@ -55,7 +55,17 @@ test('no process of the agent tree survives completed, reset, a crash or the wor
 
   // 2. reset (completed → pending): a new agent with a new grandchild; then the agent crashes.
   const sectionId = host.snapshot().sections[0].id;
+  await waitFor(
+    () =>
+      rig.items('worker').some((i) => {
+        const m = i.metadata as { type?: string; alias?: string; reason?: string } | undefined;
+        return m?.type === 'thread_stopped' && m.alias === 'job' && m.reason === 'thread_completed';
+      }),
+    'thread_stopped (thread_completed) posted',
+    { timeoutMs: 20_000 },
+  );
   await waitSnapshot(host, (s) => threadOf(s, 'job')?.state === 'completed', 'thread completed');
+  assert.equal(rig.envelopeState('job'), 'completed');
   await host.resetThread(sectionId, 'job');
   const second = await nthGrandchild(rig, 2);
   leftovers.push(second);
