@@ -27,8 +27,8 @@ import {
   type UiState,
 } from '../../main/cli/tui/keys';
 import { formKey, openAnswerForm, readQuestionAnswer, type AnswerForm } from '../../main/cli/tui/answer-form';
-import { transcriptLines } from '../../main/cli/tui/thread-log-transcript';
-import { visibleWindow } from '../../main/cli/tui/transcript';
+import { entryLines, mergeEntries, visibleWindow } from '../../main/cli/tui/transcript';
+import type { TranscriptEntry } from '../../main/core/transcript';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
 const CAPS: Capabilities = { interrupt: false, sessionScope: false };
@@ -403,54 +403,79 @@ test('a on a thread without an open prompt says so', () => {
   assert.equal(r.state.message?.text, 't1 has no open prompt');
 });
 
-test('thread.log records become transcript lines (Claude, Codex, worker records)', () => {
+test('transcript entries become display lines; batches merge by seq', () => {
   const at = '2026-06-01T12:00:00.000Z';
-  const rec = (dir: string, msg: unknown): Record<string, unknown> => ({
-    ts: at,
-    src: 'agent',
-    dir,
-    line: JSON.stringify(msg),
-  });
-  const lines = [
-    rec('stdin', { type: 'user', message: { role: 'user', content: 'Say hello' } }),
-    rec('stdout', {
-      type: 'assistant',
-      message: {
-        content: [
-          { type: 'thinking', thinking: 'Let me think\nabout it' },
-          { type: 'text', text: 'Hello!' },
-          { type: 'tool_use', id: 'tu1', name: 'Bash', input: { command: 'ls' } },
-        ],
-      },
-    }),
-    rec('stdout', {
-      type: 'user',
-      message: { content: [{ type: 'tool_result', tool_use_id: 'tu1', content: 'a\nb' }] },
-    }),
-    rec('stdout', {
-      type: 'result',
-      subtype: 'success',
-      is_error: false,
+  const entries: TranscriptEntry[] = [
+    { seq: 1, at, kind: 'human', text: 'Say hello', truncated: false, items: 1 },
+    { seq: 2, at, kind: 'thinking', text: 'Let me think\nabout it', truncated: false, collapsed: true },
+    { seq: 3, at, kind: 'text', text: 'Hello!', truncated: false },
+    {
+      seq: 4,
+      at,
+      kind: 'tool',
+      name: 'Bash',
+      invocation_id: 'tu1',
+      summary: 'ls',
+      input: '{"command":"ls"}',
+      status: 'ok',
+      output_preview: 'a\nb',
+      output_lines: 2,
+      output_chars: 3,
+      finished_at: at,
+    },
+    {
+      seq: 5,
+      at,
+      kind: 'prompt',
+      prompt_id: 'pr_1',
+      prompt_kind: 'approval',
+      summary: '❓ Approval needed: Bash → rm\nReply yes…',
+      status: 'answered',
+      resolution: 'Allowed',
+      answered_via: 'desktop',
+      resolved_at: at,
+    },
+    {
+      seq: 6,
+      at,
+      kind: 'turn_end',
+      input_tokens: 10,
+      cached_tokens: 5,
+      output_tokens: 7,
       duration_ms: 2500,
-      usage: { input_tokens: 10, cache_read_input_tokens: 5, output_tokens: 7 },
-    }),
-    rec('stdout', { method: 'item/completed', params: { item: { type: 'agentMessage', text: 'codex says hi' } } }),
-    { ts: at, src: 'worker', event: 'thread_failed', code: 'AGENT_CRASHED', message: 'exit 3' },
-    { ts: at, src: 'worker', event: 'turn_start', items: [] },
-    rec('stdout', { type: 'system', subtype: 'init' }),
-    { ts: at, src: 'agent', dir: 'stdout', line: 'not json' },
-  ].flatMap(transcriptLines);
+      outcome: 'completed',
+      is_error: false,
+      totals: { turns: 1, input_tokens: 10, cached_tokens: 5, output_tokens: 7, agent_ms: 2500 },
+    },
+    { seq: 7, at, kind: 'error', code: 'AGENT_CRASHED', message: 'exit 3' },
+  ];
   assert.deepEqual(
-    lines.map((l) => [l.label, l.text]),
+    entries.flatMap(entryLines).map((l) => [l.label, l.text]),
     [
       ['you', 'Say hello'],
-      ['thinking', 'Let me think about it'],
+      ['thinking', 'Let me think …'],
       ['agent', 'Hello!'],
       ['tool', 'Bash → ls'],
-      ['result', 'a b'],
+      ['', '  a'],
+      ['', '  b'],
+      ['prompt', '❓ Approval needed: Bash → rm'],
+      ['', '  Allowed (via desktop)'],
       ['turn', 'turn done · 10 in / 5 cached / 7 out · 2.5s'],
-      ['agent', 'codex says hi'],
       ['error', 'AGENT_CRASHED: exit 3'],
+    ],
+  );
+  const running = { ...entries[3], status: 'running', output_preview: null } as TranscriptEntry;
+  assert.deepEqual(
+    entryLines(running).map((l) => l.text),
+    ['Bash → ls · running…'],
+  );
+  // A changed entry replaces the held one with the same seq; the list stays ordered and bounded.
+  const merged = mergeEntries([entries[0], running], [entries[3], entries[4]], 2);
+  assert.deepEqual(
+    merged.map((e) => [e.seq, e.kind === 'tool' ? e.status : e.kind]),
+    [
+      [4, 'ok'],
+      [5, 'prompt'],
     ],
   );
 });

@@ -180,12 +180,13 @@ export async function startCommand(paths: StatePaths, args: ParsedArgs): Promise
   } catch (e) {
     throw e instanceof WorkerError ? e : new WorkerError('INTERNAL_ERROR', `stop failed: ${(e as Error).message}`);
   } finally {
-    dashboard?.close();
+    await dashboard?.close();
     process.off('exit', hardExit);
     signals.dispose();
   }
   logger.info('stopped', 'worker stopped');
   logFile?.close();
-  if (dashboard) process.stdout.write(`Worker stopped (instance ${worker.instanceId}). Log: ${logFile?.path ?? '-'}\n`);
+  if (dashboard)
+    process.stdout.write(`Worker stopped (instance ${worker.instanceId}).\nLog: ${logFile?.path ?? '-'}\n`);
   return 0;
 }

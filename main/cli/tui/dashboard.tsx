@@ -18,7 +18,8 @@ import {
   type WorkerAction,
   type UiState,
 } from './keys';
-import { visibleWindow, TRANSCRIPT_LIMIT, type TranscriptLine, type TranscriptSource } from './transcript';
+import type { TranscriptEntry } from '../../core/transcript';
+import { entryLines, visibleWindow, TRANSCRIPT_LIMIT, type TranscriptLine, type TranscriptSource } from './transcript';
 import {
   buildDashboard,
   cell,
@@ -260,7 +261,8 @@ export function Dashboard(props: DashboardProps): ReactNode {
   const [snap, setSnap] = useState<Snapshot>(props.snapshot);
   const [ui, setUi] = useState<UiState>(() => initialUiState(props.snapshot()));
   const [tick, setTick] = useState(() => now());
-  const [transcript, setTranscript] = useState<TranscriptLine[] | null>(null);
+  const [transcript, setTranscript] = useState<TranscriptEntry[] | null>(null);
+  const transcriptLines = useMemo(() => (transcript ? transcript.flatMap(entryLines) : null), [transcript]);
   const snapRef = useRef(snap);
   snapRef.current = snap;
   const quitting = useRef(false);
@@ -325,7 +327,7 @@ export function Dashboard(props: DashboardProps): ReactNode {
     body = (
       <TranscriptBox
         title={`${ui.mode.key.alias}${state} · transcript`}
-        lines={transcript}
+        lines={transcriptLines}
         scroll={ui.mode.scroll}
         height={middle}
       />

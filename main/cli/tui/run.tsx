@@ -21,8 +21,8 @@ const LEAVE_ALT_SCREEN = '\u001b[?1049l';
 export interface TuiRun {
   /** Resolves when the user asked to quit. */
   quitRequested: Promise<void>;
-  /** Unmounts ink and restores the terminal (idempotent). */
-  close(): void;
+  /** Unmounts ink, lets it write its last frame, then restores the terminal (idempotent). */
+  close(): Promise<void>;
 }
 
 export interface TuiOptions {
@@ -70,18 +70,23 @@ export function runTui(options: TuiOptions): TuiRun {
     />,
     { stdout, stdin, exitOnCtrlC: false, patchConsole: false, maxFps: 20 },
   );
-  let closed = false;
+  // Taken now: ink settles this promise when it unmounts, and one asked for after that would never settle.
+  const exited = instance.waitUntilExit().catch(() => undefined);
+  let closing: Promise<void> | null = null;
+  const close = async (): Promise<void> => {
+    instance.unmount();
+    // ink writes its final frame (and moves the cursor) while unmounting; that must land on the alternate
+    // screen, not after it on the user's shell screen.
+    await exited;
+    await new Promise((resolve) => setImmediate(resolve));
+    instance.cleanup();
+    restore();
+    process.off('exit', restore);
+    process.off('uncaughtException', restore);
+    process.off('unhandledRejection', restore);
+  };
   return {
     quitRequested,
-    close: () => {
-      if (closed) return;
-      closed = true;
-      instance.unmount();
-      instance.cleanup();
-      restore();
-      process.off('exit', restore);
-      process.off('uncaughtException', restore);
-      process.off('unhandledRejection', restore);
-    },
+    close: () => (closing ??= close()),
   };
 }
