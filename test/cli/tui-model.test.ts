@@ -26,7 +26,13 @@ import {
   type Capabilities,
   type UiState,
 } from '../../main/cli/tui/keys';
-import { formKey, openAnswerForm, readQuestionAnswer, type AnswerForm } from '../../main/cli/tui/answer-form';
+import {
+  formKey,
+  formLines,
+  openAnswerForm,
+  readQuestionAnswer,
+  type AnswerForm,
+} from '../../main/cli/tui/answer-form';
 import { entryLines, mergeEntries, visibleWindow } from '../../main/cli/tui/transcript';
 import type { TranscriptEntry } from '../../main/core/transcript';
 
@@ -321,6 +327,7 @@ test('a: approval once, deny with a message; Esc cancels', () => {
     id: 'pr_1',
     kind: 'approval',
     tool: { name: 'Bash', invocation_id: 'x', input: { command: 'rm -rf build' } },
+    session_rules: ['Bash(rm:*)'],
   });
   const opened = handleKey(ui, { input: 'a' }, s, CAPS, 0).state;
   assert.equal(opened.mode.kind, 'answer');
@@ -332,12 +339,24 @@ test('a: approval once, deny with a message; Esc cancels', () => {
       type: 'answer',
       key: { sectionId: 'session_agent_harness-ses_0', alias: 'job' },
       promptId: 'pr_1',
-      answer: { kind: 'approval', decision: 'allow' },
+      answer: { kind: 'approval', decision: 'allow', scope: 'once' },
       description: 'allowed once',
     },
   ]);
-  // "2" (for this session) is not offered while the core cannot take the scope.
+  // "2" (for this session) is offered only when the core takes the scope.
   assert.deepEqual(handleKey(opened, { input: '2' }, s, CAPS, 0).actions, []);
+  const scoped = handleKey(ui, { input: 'a' }, s, { ...CAPS, sessionScope: true }, 0).state;
+  assert.ok(scoped.mode.kind === 'answer');
+  assert.deepEqual(
+    formLines(scoped.mode.form).body.filter((l) => l.startsWith('2')),
+    ['2  allow for this session (Bash(rm:*))'],
+  );
+  const session = handleKey(scoped, { input: '2' }, s, CAPS, 0).actions[0];
+  assert.deepEqual(session.type === 'answer' && session.answer, {
+    kind: 'approval',
+    decision: 'allow',
+    scope: 'session',
+  });
   let st = handleKey(opened, { input: '3' }, s, CAPS, 0).state;
   for (const ch of 'not now') st = handleKey(st, { input: ch }, s, CAPS, 0).state;
   st = handleKey(st, { input: '', backspace: true }, s, CAPS, 0).state;
@@ -394,6 +413,30 @@ test('a: two questions by number and label, multi-select, free text; a text prom
   assert.deepEqual(done.type === 'answer' && done.answer, { kind: 'text', text: 'Ada' });
   const bad = openAnswerForm({ ...s.prompts[0], payload: { kind: 'approval' } }, 'sec', { allowSession: false });
   assert.ok('error' in bad);
+});
+
+test('a: a plan (ExitPlanMode) is approved or denied, without the session choice', () => {
+  const { s, ui } = withPrompt({
+    id: 'pr_1',
+    kind: 'plan',
+    plan: '1. read the code\n2. fix the bug',
+    tool: { name: 'ExitPlanMode', invocation_id: 'x', input: {} },
+  });
+  const opened = handleKey(ui, { input: 'a' }, s, { ...CAPS, sessionScope: true }, 0).state;
+  assert.ok(opened.mode.kind === 'answer');
+  const lines = formLines(opened.mode.form);
+  assert.equal(lines.title, 'plan to approve · job');
+  assert.deepEqual(lines.body, [
+    '1. read the code',
+    '1  approve the plan',
+    '3  deny (with an optional message)',
+    '2. fix the bug',
+  ]);
+  const approved = handleKey(opened, { input: 'y' }, s, CAPS, 0).actions[0];
+  assert.deepEqual(approved.type === 'answer' && [approved.answer, approved.description], [
+    { kind: 'approval', decision: 'allow', scope: 'once' },
+    'plan approved',
+  ]);
 });
 
 test('a on a thread without an open prompt says so', () => {

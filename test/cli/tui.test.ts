@@ -119,6 +119,7 @@ test(
     screen = await term.waitScreen((s) => s.includes('approval needed · first'), 'answer form');
     assert.match(screen, /Bash → rm -rf build/);
     assert.match(screen, /1\s+allow once/);
+    assert.match(screen, /2\s+allow for this session/);
     assert.match(screen, /3\s+deny/);
     await term.send(['1']);
     await term.waitScreen((s) => s.includes('first: answered (allowed once)'), 'answer confirmed in the footer');
@@ -173,7 +174,11 @@ test(
 
     // Enter: the live transcript of `job` (its turn, the thinking, the failure).
     await term.send(['Enter']);
-    await term.waitScreen((s) => s.includes('job · failed · transcript') && !s.includes('loading…'), 'transcript');
+    screen = await term.waitScreen(
+      (s) => s.includes('job · failed · transcript') && /you\s+crash-me now/.test(s) && /error\s+AGENT_CRASHED/.test(s),
+      'transcript: the human turn and the failure',
+    );
+    assert.match(screen, /thinking\s+about to fall over/);
     await term.send(['Escape']);
     await term.waitScreen(
       (s) => s.includes('Thread') && s.includes('session_agent_harness · s0'),

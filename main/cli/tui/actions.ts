@@ -19,11 +19,8 @@ function interruptible(host: WorkerHost): (WorkerHost & Interruptible) | null {
   return typeof candidate.interruptTurn === 'function' ? (candidate as WorkerHost & Interruptible) : null;
 }
 
-/**
- * Whether the core takes an approval "for this session" (protocol §9.2a) through `answerPrompt`; the form
- * offers the choice only then.
- */
-export const SESSION_SCOPE = false;
+/** The core takes an approval "for this session" (protocol §9.2a) through `answerPrompt`. */
+export const SESSION_SCOPE = true;
 
 export function capabilitiesOf(host: WorkerHost, options: { sessionScope: boolean }): Capabilities {
   return { interrupt: interruptible(host) !== null, sessionScope: options.sessionScope };

@@ -3,15 +3,16 @@
  * small form, keys edit it, and a finished form is the structured PromptAnswer that `WorkerHost.answerPrompt`
  * takes (protocol §9.3, `answered_via: desktop`). Pure: no ink, no I/O.
  *
- * - approval: `1`/`y` allow once, `2`/`a` allow for this session (protocol §9.2a; offered only when the core
- *   supports the scope), `3`/`n` deny — then an optional message, Enter sends.
+ * - approval: `1`/`y` allow once, `2`/`a` allow for this session (protocol §9.2a; the rules it grants are
+ *   shown when the agent offered some), `3`/`n` deny — then an optional message, Enter sends.
+ * - plan (Claude's ExitPlanMode): the plan's first lines, `1`/`y` approve, `3`/`n` deny with a message.
  * - ask_user_question: one question at a time; a number, several numbers for multi-select (`1,3`), an option
  *   label, or free text (the same reading as a thread reply, protocol §9.2), then Enter.
  * - text: free text, then Enter.
  * Esc cancels the form without answering.
  */
 import { z } from 'zod';
-import type { AgentPrompt, PromptAnswer, PromptQuestion } from '../../core/agents/types';
+import type { AgentPrompt, ApprovalScope, PromptAnswer, PromptQuestion } from '../../core/agents/types';
 import { DEFAULT_DENY_MESSAGE, parseThreadAnswer, summarizeToolInput } from '../../core/agents/answers';
 import type { SnapshotPrompt } from '../../core/snapshot';
 
@@ -27,6 +28,13 @@ const Payload = z.discriminatedUnion('kind', [
     kind: z.literal('approval'),
     tool: z.object({ name: z.string(), input: z.unknown().optional() }),
     reason: z.string().nullish(),
+    diff_summary: z.string().nullish(),
+    session_rules: z.array(z.string()).nullish(),
+  }),
+  z.object({
+    kind: z.literal('plan'),
+    plan: z.string(),
+    tool: z.object({ name: z.string(), input: z.unknown().optional() }).optional(),
   }),
   z.object({ kind: z.literal('ask_user_question'), questions: z.array(Question).min(1) }),
   z.object({ kind: z.literal('text'), question: z.string() }),
@@ -42,11 +50,16 @@ interface FormBase {
 
 export type AnswerForm =
   | (FormBase & {
+      /** `plan` is answered like an approval, without the session choice. */
       kind: 'approval';
+      plan: string | null;
       tool: string;
       summary: string;
-      reason: string | null;
+      /** Reason and diff summary lines, as the agent gave them. */
+      details: string[];
       allowSession: boolean;
+      /** What "for this session" grants (`Tool(content)` rules); empty = the agent offered none. */
+      sessionRules: string[];
       stage: 'choose' | 'deny_message';
     })
   | (FormBase & {
@@ -92,10 +105,24 @@ export function openAnswerForm(
       return {
         ...base,
         kind: 'approval',
+        plan: null,
         tool: p.tool.name,
         summary: summarizeToolInput(p.tool.name, p.tool.input),
-        reason: p.reason ?? null,
+        details: [p.reason, ...(p.diff_summary ?? '').split('\n')].filter((l): l is string => !!l && !!l.trim()),
         allowSession: options.allowSession,
+        sessionRules: p.session_rules ?? [],
+        stage: 'choose',
+      };
+    case 'plan':
+      return {
+        ...base,
+        kind: 'approval',
+        plan: p.plan,
+        tool: p.tool?.name ?? 'ExitPlanMode',
+        summary: '',
+        details: [],
+        allowSession: false,
+        sessionRules: [],
         stage: 'choose',
       };
     case 'ask_user_question':
@@ -134,11 +161,8 @@ export function readQuestionAnswer(q: PromptQuestion, typed: string): string {
   return answer.kind === 'ask_user_question' ? (answer.answers[q.question] ?? typed.trim()) : typed.trim();
 }
 
-function allowAnswer(scope: 'once' | 'session'): PromptAnswer {
-  // The scope travels only when it is "session": "once" is the plain allow every core understands.
-  return scope === 'session'
-    ? { kind: 'approval', decision: 'allow', scope: 'session' }
-    : { kind: 'approval', decision: 'allow' };
+function allowAnswer(scope: ApprovalScope): PromptAnswer {
+  return { kind: 'approval', decision: 'allow', scope };
 }
 
 /** Applies one key to the form. */
@@ -154,8 +178,10 @@ export function formKey(form: AnswerForm, key: FormKey): FormStep {
     case 'approval': {
       if (form.stage === 'choose') {
         const c = key.input.toLowerCase();
-        if (c === '1' || c === 'y')
-          return { type: 'answer', form, answer: allowAnswer('once'), description: 'allowed once' };
+        if (c === '1' || c === 'y') {
+          const description = form.plan === null ? 'allowed once' : 'plan approved';
+          return { type: 'answer', form, answer: allowAnswer('once'), description };
+        }
         if ((c === '2' || c === 'a') && form.allowSession) {
           return { type: 'answer', form, answer: allowAnswer('session'), description: 'allowed for this session' };
         }
@@ -217,17 +243,29 @@ export function formKey(form: AnswerForm, key: FormKey): FormStep {
 export function formLines(form: AnswerForm): { title: string; body: string[]; input: string | null; keys: string } {
   switch (form.kind) {
     case 'approval': {
-      const body = [`${form.tool}${form.summary ? ` → ${form.summary}` : ''}`];
-      if (form.reason) body.push(form.reason);
+      const body =
+        form.plan === null
+          ? [`${form.tool}${form.summary ? ` → ${form.summary}` : ''}`, ...form.details]
+          : form.plan.split('\n').filter((l) => l.trim());
+      const what = form.plan === null ? 'approval needed' : 'plan to approve';
       if (form.stage === 'choose') {
-        body.push('1  allow once');
-        if (form.allowSession) body.push('2  allow for this session');
-        body.push('3  deny (with an optional message)');
-        return { title: `approval needed · ${form.alias}`, body, input: null, keys: 'number to choose · Esc cancel' };
+        const choices = [form.plan === null ? '1  allow once' : '1  approve the plan'];
+        if (form.allowSession) {
+          const rules = form.sessionRules.length ? ` (${form.sessionRules.join(', ')})` : '';
+          choices.push(`2  allow for this session${rules}`);
+        }
+        choices.push('3  deny (with an optional message)');
+        // The choices come first so they stay visible in a short box; the details follow.
+        return {
+          title: `${what} · ${form.alias}`,
+          body: [body[0] ?? '', ...choices, ...body.slice(1)],
+          input: null,
+          keys: 'number to choose · Esc cancel',
+        };
       }
       return {
         title: `deny · ${form.alias}`,
-        body: [...body, 'Message for the agent (optional):'],
+        body: [body[0] ?? '', 'Message for the agent (optional):'],
         input: form.input,
         keys: 'Enter deny · Esc back',
       };
