@@ -1,5 +1,5 @@
 /**
- * argv parsing for `blobhub-worker` (decisions §2) on top of node:util parseArgs. Options may appear
+ * argv parsing for `blobhub-worker` (protocol §2) on top of node:util parseArgs. Options may appear
  * anywhere (tests append `--home DIR` last); each command accepts only its own flags, anything else is a
  * usage error (exit 2).
  */

@@ -1,5 +1,5 @@
 /**
- * `blobhub-worker` — the headless shell over the core (decisions §2). Every failure ends as one JSON error
+ * `blobhub-worker` — the headless shell over the core (protocol §2). Every failure ends as one JSON error
  * line on stderr and the exit status of its code; an unexpected exception becomes INTERNAL_ERROR (exit 1),
  * never a stack trace. No command at all prints the help on stderr and exits 2 (usage).
  */

@@ -1,5 +1,5 @@
 /**
- * What the CLI prints for errors (decisions §2): exactly one JSON line `{level, code, message, remediation}`
+ * What the CLI prints for errors (protocol §2): exactly one JSON line `{level, code, message, remediation}`
  * on stderr, plus a plain-language line only when stderr is a terminal. Never a stack trace; every string
  * passes through `redact`, so a registered key cannot leak even through an unexpected message.
  */

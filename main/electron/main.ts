@@ -1,5 +1,5 @@
 /**
- * Electron main process: hosts the worker core in-process (decisions §1) and wires the thin shells around
+ * Electron main process: hosts the worker core in-process (protocol §1) and wires the thin shells around
  * it — tray, windows, IPC, notifications, logging, start at login. All decisions live in pure modules
  * (main/desktop, main/ipc); this file only composes them with Electron.
  */

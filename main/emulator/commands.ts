@@ -1,7 +1,7 @@
 /**
  * The workflow data commands of `POST /revisions/{rev}/data` (and `/data/query`): each body is parsed with
  * zod, then applied to the store. Response shapes for download / list / users/me are switchable so the
- * client's tolerant readers (decisions §3) can be tested against every documented alternative.
+ * client's tolerant readers (protocol §3) can be tested against every documented alternative.
  */
 import { z } from 'zod';
 import { EmulatorError, describeIssues } from './errors';
@@ -75,7 +75,7 @@ const CommandSchemas = {
     created_before: optionalString,
   }),
   get_session_thread_item: z.looseObject({ session_id: id, alias: id, item_id: id }),
-  /** Emulator-specific (blobhub-api.md §6): the event log, `created_since` in epoch ms. */
+  /** Emulator-specific (docs/emulator.md, Session events): the event log, `created_since` in epoch ms. */
   list_session_events: z.looseObject({
     session_id: id,
     created_since: z

@@ -1,5 +1,5 @@
 /**
- * The emulator's error: an HTTP status plus the wire code of blobhub-api.md §8. Every rule violation a
+ * The emulator's error: an HTTP status plus the wire code the real server answers (protocol §3). Every rule violation a
  * command or control call can hit is one of these, so the HTTP layer can answer
  * `{"error":{"code","message"}}` without ever leaking a stack trace.
  */

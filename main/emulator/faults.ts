@@ -1,5 +1,5 @@
 /**
- * Fault injection (decisions §13): rules keyed by command name (plus `users/me`, `realtime` and `*` for
+ * Fault injection (protocol §13): rules keyed by command name (plus `users/me`, `realtime` and `*` for
  * anything), consumed in insertion order. Latency rules add up and let the request continue; the first other
  * matching rule decides the outcome. Probabilities draw from a seeded RNG so a failing run can be replayed.
  */

@@ -1,5 +1,5 @@
 /**
- * The local BlobHub emulator (blobhub-api.md + decisions §3, §4, §13): REST and the realtime WebSocket on one
+ * The local BlobHub emulator (protocol §3, §4, §13; docs/emulator.md): REST and the realtime WebSocket on one
  * 127.0.0.1 port, plus the control API. Product code — the desktop's sandbox embeds it — so it never imports
  * electron and enforces every server rule the client relies on.
  */

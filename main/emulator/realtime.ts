@@ -1,5 +1,5 @@
 /**
- * The realtime WebSocket (blobhub-api.md §7) on the same port, path `/v1`: handshake auth by `X-API-Key`
+ * The realtime WebSocket (protocol §4; docs/emulator.md) on the same port, path `/v1`: handshake auth by `X-API-Key`
  * or `Sec-WebSocket-Protocol: x-api-key.base64, <base64 key>`, JSON-RPC 2.0 with `status/initialize`,
  * `subscription/add` / `subscription/remove`, and `subscription/event` notifications for every session event
  * a subscription matches. The `ws` package answers WebSocket pings by itself.

@@ -1,5 +1,5 @@
 /**
- * The emulator's state and the server-side rules of blobhub-api.md §5–§6 + decisions §13: users by API key,
+ * The emulator's state and the server-side rules of protocol §13 (docs/emulator.md, REST and Session events): users by API key,
  * sessions keyed by (revision_id, session_id) with members, session objects (envelopes), per-thread item lists,
  * a per-session event log. REST commands and the control API both go through this class, so a mutation made
  * either way is validated, stamped and announced identically.
@@ -349,7 +349,7 @@ export class Store {
     return this.lastItemStamp;
   }
 
-  /** One page, strict bounds compared lexically on the server's own strings (blobhub-api.md §5.2). */
+  /** One page, strict bounds compared lexically on the server's own strings (docs/emulator.md, REST). */
   listItems(userId: string | null, ref: SessionRef, alias: string, query: ListItemsQuery): ThreadItem[] {
     const items = this.threadItems(this.sessionOf(ref, userId), alias);
     const { created_since: since, created_before: before } = query;

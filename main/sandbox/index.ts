@@ -1,5 +1,5 @@
 /**
- * The local sandbox (issue 5 item 10): the embedded emulator on 127.0.0.1, a worker user and a "demo human",
+ * The local sandbox (docs/sandbox.md): the embedded emulator on 127.0.0.1, a worker user and a "demo human",
  * a demo session with two threads, a scripted demo agent (the agent simulator, see launcher.ts), and a worker
  * (`createWorkerHost`) on the sandbox's own state root — so a new user sees every flow without an account:
  * handoff, live items, an approval and a two-question prompt, a human reply reaching the agent, a failure and

@@ -1,5 +1,5 @@
 /**
- * The handoff editor (decisions §14): edits a thread envelope's `workspace.work_folder`, `agent.*` and
+ * The handoff editor (protocol §14): edits a thread envelope's `workspace.work_folder`, `agent.*` and
  * `instance.state` through `handoff:update`. Only changed fields are sent; an emptied field is sent as
  * `null`, which removes it from the envelope.
  */

@@ -1,5 +1,5 @@
 /**
- * #prompt/<id>: answers one open prompt with structured controls (decisions §9.3): approval → Allow/Deny
+ * #prompt/<id>: answers one open prompt with structured controls (protocol §9.3): approval → Allow/Deny
  * (+ optional message); ask_user_question → one control per question (radios for single select,
  * checkboxes for multi-select, plus "Other" free text), answers keyed by the full question text, several
  * labels joined with ", "; text → a textarea (an empty or blank answer is refused inline). The core posts

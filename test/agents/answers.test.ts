@@ -172,7 +172,7 @@ test('formatPromptBrief: approval, multi-select, several questions, text', () =>
   assert.equal(formatPromptBrief(codexPatch).split('\n')[0], '❓ Approval needed: fileChange → /a.txt, /b.txt');
 });
 
-test('summarizeToolInput: per-tool fields of decisions §8.1, one line, ≤ 200 chars', () => {
+test('summarizeToolInput: per-tool fields of protocol §8.1, one line, ≤ 200 chars', () => {
   assert.equal(summarizeToolInput('Write', { content: 'x', file_path: '/a/b.txt' }), '/a/b.txt');
   assert.equal(summarizeToolInput('Grep', { pattern: 'foo.*bar', path: '.' }), 'foo.*bar');
   assert.equal(summarizeToolInput('WebFetch', { prompt: 'p', url: 'https://x.test' }), 'https://x.test');

@@ -40,7 +40,7 @@ function controlResponses(stdin: unknown[]): Array<Record<string, unknown>> {
     .map((l) => l.response.response);
 }
 
-test('text and thinking: exact argv of decisions §7, the user line on stdin, events in order', T, async () => {
+test('text and thinking: exact argv of protocol §7, the user line on stdin, events in order', T, async () => {
   const h = await makeHarness('claude_code', {
     newSessionId: '11111111-2222-4333-8444-555555555555',
     model: 'claude-sonnet-4-5',
@@ -92,40 +92,36 @@ test('text and thinking: exact argv of decisions §7, the user line on stdin, ev
   }
 });
 
-test(
-  'usage per decisions §8.1: input = input + cache_read + cache_creation, cached = cache_read, cost',
-  T,
-  async () => {
-    const usage = {
-      input_tokens: 100,
-      cache_read_input_tokens: 50,
-      cache_creation_input_tokens: 25,
-      output_tokens: 30,
-      total_cost_usd: 0.5,
-    };
-    const h = await makeHarness('claude_code', { scenario: { turns: [{ steps: [{ text: 'x' }], usage }] } });
-    try {
-      await h.session.start();
-      await h.session.sendTurn('go');
-      const end = await h.next('turn_end');
-      assert.deepEqual(
-        { ...end.usage, duration_ms: 0 },
-        {
-          input_tokens: 175,
-          input_tokens_cached: 50,
-          output_tokens: 30,
-          duration_ms: 0,
-          cost_usd: 0.5,
-          stop_reason: 'end_turn',
-          is_error: false,
-          outcome: 'completed',
-        },
-      );
-    } finally {
-      await h.cleanup();
-    }
-  },
-);
+test('usage per protocol §8.1: input = input + cache_read + cache_creation, cached = cache_read, cost', T, async () => {
+  const usage = {
+    input_tokens: 100,
+    cache_read_input_tokens: 50,
+    cache_creation_input_tokens: 25,
+    output_tokens: 30,
+    total_cost_usd: 0.5,
+  };
+  const h = await makeHarness('claude_code', { scenario: { turns: [{ steps: [{ text: 'x' }], usage }] } });
+  try {
+    await h.session.start();
+    await h.session.sendTurn('go');
+    const end = await h.next('turn_end');
+    assert.deepEqual(
+      { ...end.usage, duration_ms: 0 },
+      {
+        input_tokens: 175,
+        input_tokens_cached: 50,
+        output_tokens: 30,
+        duration_ms: 0,
+        cost_usd: 0.5,
+        stop_reason: 'end_turn',
+        is_error: false,
+        outcome: 'completed',
+      },
+    );
+  } finally {
+    await h.cleanup();
+  }
+});
 
 for (const decision of ['allow', 'deny with message', 'plain deny'] as const) {
   test(`approval mode: can_use_tool becomes a prompt; ${decision} reaches the fake`, T, async () => {

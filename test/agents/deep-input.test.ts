@@ -1,7 +1,7 @@
 /**
- * A tool input nested thousands of levels deep (agent data can be any shape) used to overflow the stack
- * wherever the worker serialised it, so its approval was never posted and the agent waited for nothing.
- * Events now leave the adapter with inputs cut at MAX_INPUT_DEPTH; the agent still gets its original input
+ * A tool input nested thousands of levels deep (agent data can be any shape) must not overflow the stack
+ * wherever the worker serialises it — else its approval is never posted and the agent waits for nothing.
+ * Events leave the adapter with inputs cut at MAX_INPUT_DEPTH; the agent still gets its original input
  * back when the user allows the call.
  */
 import { test } from 'node:test';

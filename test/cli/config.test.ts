@@ -1,5 +1,5 @@
 /**
- * Preflight step 5 through the real CLI: every INVALID_CONFIG case of decisions §2 names the offending path,
+ * Preflight step 5 through the real CLI: every INVALID_CONFIG case of protocol §2 names the offending path,
  * then UNKNOWN_JOB_TYPE, MISSING_SESSION_KEYS, DUPLICATE_SECTION_TARGET; each exits with its status, releases
  * the lock and touches nothing on the server but `/users/me`.
  */

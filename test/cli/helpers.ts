@@ -64,7 +64,7 @@ export interface ErrorLine {
   remediation: string;
 }
 
-/** The single `{"level":"error",...}` JSON line of decisions §2 (asserts there is exactly one). */
+/** The single `{"level":"error",...}` JSON line of protocol §2 (asserts there is exactly one). */
 export function errorLine(stderr: string): ErrorLine {
   const errors = stderr
     .split('\n')

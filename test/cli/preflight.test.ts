@@ -1,5 +1,5 @@
 /**
- * `blobhub-worker start` preflight (worker.md §3, decisions §2): every code with its exit status and its one
+ * `blobhub-worker start` preflight (protocol §2): every code with its exit status and its one
  * JSON stderr line, the lock's life cycle, and "nothing on the server touched" via the emulator's counters.
  */
 import { test } from 'node:test';

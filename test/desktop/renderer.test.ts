@@ -401,7 +401,7 @@ test(
 );
 
 /**
- * No agent flow produces a `text` prompt (decisions §9.1) today: the Claude adapter turns AskUserQuestion into
+ * No agent flow produces a `text` prompt (protocol §9.1) today: the Claude adapter turns AskUserQuestion into
  * `ask_user_question` and every other tool into `approval`; Codex's requestUserInput is `ask_user_question` too.
  * The path that does exist from the adapter's prompt on is tested here with the real Claude adapter and the fake
  * `claude`, except that this subclass opens a single option-less AskUserQuestion as a `text` prompt. The answer

@@ -59,7 +59,7 @@ test('prints URLs, keys, the session, a config section and the login command; se
   });
   assert.deepEqual(await list.json(), { aliases: [] }, 'the seeded session starts empty and the human has access');
 
-  // The printed hand-off runs as printed and creates a job (decisions §6.1) for the human user.
+  // The printed hand-off runs as printed and creates a job (protocol §6.1) for the human user.
   const curl = /^ {2}(curl -s .*?\}\}\}\}\}')$/ms.exec(out.stdout)?.[1];
   assert.ok(curl, out.stdout);
   const ran = spawnSync('sh', ['-c', curl], { encoding: 'utf8', timeout: 10_000 });

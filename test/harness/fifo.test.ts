@@ -1,5 +1,5 @@
 /**
- * The agent-slot pool is FIFO by the time each thread's `pending` was SEEN (decisions §6.2 step 5), not by the
+ * The agent-slot pool is FIFO by the time each thread's `pending` was SEEN (protocol §6.2 step 5), not by the
  * time its checklist happened to finish. A thread seen first whose activation is slowed down (here: a stale
  * prompt to cancel first, through a slow outbox) still gets the next free slot before a thread seen later.
  */

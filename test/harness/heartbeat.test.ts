@@ -1,6 +1,6 @@
 /**
- * The `worker` object's heartbeat (decisions §5: a read-modify-write of metadata.instance.last_seen_at, every
- * 30 s by default; shortened here) and section.yaml's events.last_processed_at (decisions §4).
+ * The `worker` object's heartbeat (protocol §5: a read-modify-write of metadata.instance.last_seen_at, every
+ * 30 s by default; shortened here) and section.yaml's events.last_processed_at (protocol §4).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,6 +1,6 @@
 /**
- * A thread envelope that looks like a handoff but is not a job (decisions §6.1: value.type thread, alias ≠ worker,
- * a value.thread.metadata.instance.state) is still not a job — but it is no longer ignored silently: the section
+ * A thread envelope that looks like a handoff but is not a job (protocol §6.1: value.type thread, alias ≠ worker,
+ * a value.thread.metadata.instance.state) is still not a job — but it is not ignored silently: the section
  * logs one `envelope_ignored` warning per alias + shape, to section.log and to the worker's log.
  */
 import { test } from 'node:test';

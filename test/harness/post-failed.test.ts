@@ -1,5 +1,5 @@
 /**
- * THREAD_POST_FAILED end to end (decisions §11): the real worker host, the emulator over 127.0.0.1 and the fake
+ * THREAD_POST_FAILED end to end (protocol §11): the real worker host, the emulator over 127.0.0.1 and the fake
  * agent. Posting one item of a thread that is refused 3 times (`API_COMMAND_FAILED`), or that keeps failing
  * for longer than the retry window, fails that thread — and only that thread; a reset to pending brings it
  * back and posts what was left unposted, once and in order, the refused item replaced by an `item_refused`
@@ -40,7 +40,7 @@ test("3 × API_COMMAND_FAILED (HTTP 400) on one of a thread's items fails that t
   const secondId = rig.say('a', 'second');
   const error = await waitFailed(rig, 'a');
 
-  // thread.yaml carries the detail (decisions §6.2, §12).
+  // thread.yaml carries the detail (protocol §6.2, §12).
   assert.equal(error.code, 'THREAD_POST_FAILED');
   assert.match(error.message, /failed 3 times/);
   assert.match(error.message, /HTTP 400 invalid_request/);
@@ -120,7 +120,7 @@ test('continuous 5xx for longer than the retry window fails the thread with THRE
   assert.equal(
     DEFAULT_THREAD_TIMING.postRetryWindowMs,
     10 * 60 * 1000,
-    'decisions §11: 10 minutes unless a test shortens it',
+    'protocol §11: 10 minutes unless a test shortens it',
   );
   const windowMs = 2_500;
   const rig = await makeRig(t, { realtime: true });

@@ -1,5 +1,5 @@
 /**
- * Interactive prompts (decisions §9): the open prompt is recorded in thread.yaml and posted; the first non-self
+ * Interactive prompts (protocol §9): the open prompt is recorded in thread.yaml and posted; the first non-self
  * reply answers it (approval yes/no, a two-question ask_user_question with `1)`/`2)` lines); the desktop answers
  * in-process; pending_prompt_resolved lands before anything the agent emits afterwards, with answered_via.
  */
@@ -189,7 +189,7 @@ test('graceful stop with an open prompt: cancelled with worker_restart, agent st
   await second.stop();
 });
 
-test('a prompt the agent withdraws itself is cancelled with a decisions §9.4 reason (agent_exit)', async (t) => {
+test('a prompt the agent withdraws itself is cancelled with a protocol §9.4 reason (agent_exit)', async (t) => {
   const rig = await makeRig(t, { scenario: SCENARIO });
   rig.handoff('job');
   const host = rig.host();

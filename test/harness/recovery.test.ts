@@ -1,5 +1,5 @@
 /**
- * Recovery (decisions §6.5) through the real CLI: `blobhub-worker start` is killed with SIGKILL during a turn
+ * Recovery (protocol §6.5) through the real CLI: `blobhub-worker start` is killed with SIGKILL during a turn
  * whose approval prompt is open; the next start cancels the prompt (worker_restart), resumes the same agent
  * session (`--resume <id>` in the fake's argv), replays the cut-short turn so the agent re-asks, and nothing is
  * duplicated or lost. Then SIGTERM stops it cleanly.

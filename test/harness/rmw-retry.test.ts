@@ -1,5 +1,5 @@
 /**
- * The read-modify-write of decisions §6.4 when the upload fails: the retry starts from a fresh download, so
+ * The read-modify-write of protocol §6.4 when the upload fails: the retry starts from a fresh download, so
  * a user's edit made while the worker was backing off is kept (re-sending the stale value would erase it);
  * and an ambiguous failure whose write did land counts as written, not as "the user changed it".
  */

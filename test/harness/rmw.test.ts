@@ -1,5 +1,5 @@
 /**
- * Envelope writes are read-modify-write (decisions §6.4): only the worker's own field changes, and a state the
+ * Envelope writes are read-modify-write (protocol §6.4): only the worker's own field changes, and a state the
  * user changed meanwhile is never overwritten. Plus the recovery combinations of §6.5 that need no agent.
  */
 import { test } from 'node:test';

@@ -1,5 +1,5 @@
 /**
- * Section-level codes (decisions §5): a refused section records its code in section.yaml and stops while the
+ * Section-level codes (protocol §5): a refused section records its code in section.yaml and stops while the
  * others keep working; re-attach keeps every other key of the worker object; deleting the worker object while
  * attached stops the section's agents (SESSION_DETACHED_EXTERNALLY) without re-attaching by itself; the desktop's
  * Re-attach and Detach.

@@ -32,7 +32,7 @@ for (const realtime of [true, false]) {
     assert.ok(local?.cursors.inbound, 'inbound cursor recorded after the turn ended');
     if (realtime) assert.equal(host.snapshot().sections[0]?.realtime, 'connected');
     else assert.equal(host.snapshot().sections[0]?.realtime, 'off');
-    // section.log: JSON lines about poll cadence, event dispatch and thread discovery (session-agent-harness.md §3).
+    // section.log: JSON lines about poll cadence, event dispatch and thread discovery (docs/harness.md).
     const sectionLog = (await readFile(rig.paths.job(rig.ref.session_id).sectionLog, 'utf8'))
       .split('\n')
       .filter(Boolean)
@@ -44,7 +44,7 @@ for (const realtime of [true, false]) {
     if (realtime) assert.ok(logged.has('event_dispatched'));
     await host.stop();
     assert.equal(host.snapshot().phase, 'stopped');
-    // decisions §12: cursors.outbound names the newest item the server confirmed.
+    // protocol §12: cursors.outbound names the newest item the server confirmed.
     const posted = rig.items('job').filter((i) => i.user_id === rig.worker.user_id);
     const newest = posted[posted.length - 1];
     assert.deepEqual((await rig.threadYaml('job'))?.cursors.outbound, {

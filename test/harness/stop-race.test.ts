@@ -1,8 +1,8 @@
 /**
  * A stop that lands while a section is still starting must end that start: nothing it would have opened
- * afterwards (the change feed, the heartbeat, the poll loop) may outlive the stop. Before the fix, a SIGTERM
- * that arrived while the section was opening its worker-thread outbox (WorkerHost starts sections without
- * awaiting them) let the section open its realtime socket after "stopped", which kept the CLI alive.
+ * afterwards (the change feed, the heartbeat, the poll loop) may outlive the stop. The risky moment: a SIGTERM
+ * that arrives while the section is opening its worker-thread outbox (WorkerHost starts sections without
+ * awaiting them) must not let the section open its realtime socket after "stopped" and keep the CLI alive.
  * The outbox open is made slow here so the stop lands inside it every time.
  */
 import { test } from 'node:test';

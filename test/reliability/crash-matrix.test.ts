@@ -349,7 +349,7 @@ test(
     const r = await w1.stop();
     const ms = Date.now() - t0;
     assert.equal(r.status, 0, w1.stderr().slice(-2000));
-    // The 5 s drain bound used to keep the process alive after "stopped" (fixed in the harness).
+    // The 5 s drain bound must not keep the process alive after "stopped".
     assert.ok(ms < 4500, `exited ${ms} ms after SIGTERM`);
   },
 );

@@ -34,7 +34,7 @@ import {
   type Mutant,
 } from './support';
 
-/** Preflight codes and their exit statuses (decisions §2); 1 = a plain failure of whoami/status, never INTERNAL_ERROR. */
+/** Preflight codes and their exit statuses (protocol §2); 1 = a plain failure of whoami/status, never INTERNAL_ERROR. */
 const STATUSES: Record<string, number> = {
   CREDENTIALS_NOT_FOUND: 10,
   INSECURE_CREDENTIALS_PERMISSIONS: 11,

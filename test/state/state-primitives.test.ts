@@ -83,7 +83,7 @@ test('thread.yaml defaults fill in the documented shape', () => {
   assert.equal(t.open_prompt, null);
 });
 
-test('issue paths are formatted as in decisions §2', () => {
+test('issue paths are formatted as in protocol §2', () => {
   assert.equal(formatIssuePath(['sections', 1, 'session', 'org_id']), 'sections[1].session.org_id');
   assert.equal(formatIssuePath([]), '(root)');
 });

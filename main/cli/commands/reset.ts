@@ -1,6 +1,6 @@
 /**
  * `blobhub-worker reset <section> <thread-alias>`: `failed`/`completed` → `pending` on the server
- * (read-modify-write of the envelope, decisions §6.4). Works whether or not a worker runs: a running worker
+ * (read-modify-write of the envelope, protocol §6.4). Works whether or not a worker runs: a running worker
  * sees the change through its change feed. Unknown section/alias or a pending/active thread → exit 1.
  */
 import { WorkerError } from '../../core/errors';

@@ -1,6 +1,6 @@
 /**
  * `blobhub-worker start`: preflight, then run until SIGINT/SIGTERM, then stop cleanly (lock removed, exit 0).
- * A preflight code ends the process with its exit status (decisions §2) via the caller's error printer.
+ * A preflight code ends the process with its exit status (protocol §2) via the caller's error printer.
  *
  * The seam: `startHeadless` runs the WorkerHost (`main/core/worker.ts`) and returns it running, or throws the
  * snapshot's `preflight_error` as a WorkerError.
@@ -103,7 +103,7 @@ export async function startCommand(paths: StatePaths, args: ParsedArgs): Promise
       tui = false;
     }
   }
-  // In TUI mode the log lines go to logs/{instance_id}/worker.jsonl (worker.md §4.5) once preflight named the
+  // In TUI mode the log lines go to logs/{instance_id}/worker.jsonl (protocol §12) once preflight named the
   // instance; until then they wait, and a failed preflight hands them to stderr like headless mode does.
   const held = tui ? deferredSink() : null;
   const logger = createLogger({
@@ -115,7 +115,7 @@ export async function startCommand(paths: StatePaths, args: ParsedArgs): Promise
     logger.warn('forced_exit', 'second signal; exiting without waiting');
     process.exit(130);
   });
-  // Nothing is logged before preflight: a failure prints exactly one JSON line (decisions §2).
+  // Nothing is logged before preflight: a failure prints exactly one JSON line (protocol §2).
   let worker: HeadlessWorker;
   try {
     worker = await startHeadless(paths, logger);

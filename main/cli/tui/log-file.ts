@@ -1,5 +1,5 @@
 /**
- * Where `start --tui` sends the worker's JSON log lines (worker.md §4.5): `logs/{instance_id}/worker.jsonl`
+ * Where `start --tui` sends the worker's JSON log lines (protocol §12): `logs/{instance_id}/worker.jsonl`
  * under the state root, appended, one whole line per write. The instance id exists only once preflight took
  * the lock, so records logged before that (config warnings) wait in a buffer and go to the file — or, when
  * preflight fails and there is no dashboard, to stderr as in headless mode.

@@ -12,7 +12,7 @@ export interface ThreadKey {
   alias: string;
 }
 
-/** Colours by name, as ink's `<Text color>` takes them; `dim` is the "completed" look of worker.md §5. */
+/** Colours by name, as ink's `<Text color>` takes them; `dim` is the "completed" look of the status display. */
 export interface Tone {
   color?: 'green' | 'yellow' | 'red' | 'cyan' | 'magenta' | 'gray';
   dim?: boolean;
@@ -27,7 +27,7 @@ export const STATE_LABEL: Record<ThreadDisplayState, string> = {
   failed: 'failed',
 };
 
-/** worker.md §5: active green, pending yellow, completed dim, failed red. */
+/** The worker's status colours: active green, pending yellow, completed dim, failed red. */
 export const STATE_TONE: Record<ThreadDisplayState, Tone> = {
   active_turn: { color: 'green', bold: true },
   active_idle: { color: 'green' },
@@ -111,7 +111,7 @@ export interface ThreadRow {
 
 export interface PanelView {
   sectionId: string;
-  /** `session_agent_harness · <name>` (worker.md §5). */
+  /** `session_agent_harness · <name>`, the section header of the status display. */
   title: string;
   /** attachment, realtime, and the refusal code of a refused section. */
   status: string;
@@ -245,7 +245,7 @@ function sectionStatus(s: SnapshotSection): { text: string; tone: Tone } {
 }
 
 /**
- * The recent-errors ribbon (worker.md §5 "latest warnings and failures"): the snapshot's transient errors (the
+ * The recent-errors ribbon ("latest warnings and failures"): the snapshot's transient errors (the
  * seeds' warning ribbon: 5xx, 429, network), refused sections, failed threads and a preflight failure, newest
  * first, at most `limit`.
  */

@@ -1,4 +1,4 @@
-// Agent simulator: `claude` (Claude Code 2.1.329 stream-json protocol, agents.md §1 and §6). Line shapes follow the
+// Agent simulator: `claude` (Claude Code 2.1.329 stream-json protocol, docs/agents.md). Line shapes follow the
 // captured fixtures key for key, in the same key order; values are simplified.
 import {
   applyProcessOptions,

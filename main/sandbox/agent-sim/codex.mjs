@@ -1,5 +1,5 @@
-// Agent simulator: `codex app-server` (Codex 0.169.0 JSON-RPC over stdio without the "jsonrpc" member, agents.md §3.4 and
-// §6). Message shapes follow the captured fixtures key for key, in the same key order; values are simplified.
+// Agent simulator: `codex app-server` (Codex 0.169.0 JSON-RPC over stdio without the "jsonrpc" member, docs/agents.md
+// "Codex"). Message shapes follow the captured fixtures key for key, in the same key order; values are simplified.
 import {
   applyProcessOptions,
   longLine,
