@@ -195,6 +195,7 @@ class InProcessWorkerHost implements LocalWorkerHost {
                   onEvent: h.onEvent,
                   onStatus: h.onStatus,
                   onConnected: h.onConnected,
+                  pingIntervalMs: this.timing.keepAlivePingMs,
                 })
             : null,
           changed: () => this.changed(),

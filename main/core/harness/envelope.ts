@@ -101,17 +101,45 @@ export async function patchThreadMetadata(
   );
 }
 
+export interface HeartbeatWrite {
+  outcome: RmwOutcome;
+  /** The value written (when `written`). */
+  value: Json | null;
+}
+
 /** Heartbeat (decisions §5): RMW of `metadata.instance.last_seen_at`, only while the object is still ours. */
 export async function touchWorkerObject(
   api: BlobHubApi,
   ref: SessionRef,
   userId: string,
   lastSeenAt: string,
-): Promise<RmwOutcome> {
+  beforeUpload: () => void = () => undefined,
+): Promise<HeartbeatWrite> {
   const envelope = await api.downloadSessionObject(ref, WORKER_ALIAS);
-  if (!envelope) return 'missing';
-  if (envelope.value.type !== 'thread' || workerObjectOwner(envelope) !== userId) return 'precondition_failed';
+  if (!envelope) return { outcome: 'missing', value: null };
+  if (envelope.value.type !== 'thread' || workerObjectOwner(envelope) !== userId)
+    return { outcome: 'precondition_failed', value: null };
   const instance = { ...instanceOf(envelope), last_seen_at: lastSeenAt };
-  await api.uploadSessionObject(ref, WORKER_ALIAS, withInstance(envelope.value, instance));
-  return 'written';
+  const value = withInstance(envelope.value, instance);
+  beforeUpload();
+  await api.uploadSessionObject(ref, WORKER_ALIAS, value);
+  return { outcome: 'written', value };
+}
+
+/**
+ * The same write without the read, from the value we wrote last (protocol §4: only while the realtime feed
+ * vouches nobody else modified `worker` since; see Heartbeat in section-attach.ts).
+ */
+export async function touchKnownWorkerObject(
+  api: BlobHubApi,
+  ref: SessionRef,
+  known: Json,
+  lastSeenAt: string,
+  beforeUpload: () => void = () => undefined,
+): Promise<HeartbeatWrite> {
+  const instance = { ...asRecord(asRecord(asRecord(known.thread).metadata).instance), last_seen_at: lastSeenAt };
+  const value = withInstance(known, instance);
+  beforeUpload();
+  await api.uploadSessionObject(ref, WORKER_ALIAS, value);
+  return { outcome: 'written', value };
 }

@@ -5,13 +5,16 @@
 import { WorkerError, toWorkerError } from '../errors';
 import type { Logger } from '../log';
 import { isApiError } from '../api/errors';
-import type { SessionRef } from '../api/types';
+import type { SessionEvent, SessionRef } from '../api/types';
+import type { RealtimeStatus } from '../api/realtime';
+import type { JsonRecord } from '../json';
 import { Backoff } from '../api/retry';
 import type { Ticker } from '../util/ticker';
 import { WORKER_ALIAS } from './handoff';
 import {
   newWorkerObjectValue,
   touchWorkerObject,
+  touchKnownWorkerObject,
   withInstance,
   workerObjectOwner,
   type InstanceBlock,
@@ -122,16 +125,32 @@ export interface HeartbeatHost {
   lost(generation: number): Promise<void>;
 }
 
-/** The decisions §5 heartbeat: `last_seen_at` on the worker object every `heartbeatMs`. */
+/**
+ * The decisions §5 heartbeat: `last_seen_at` on the worker object every `heartbeatMs`, as a read-modify-write.
+ *
+ * The read is skipped (protocol §4) when the realtime feed vouches that the object is still what we last
+ * wrote: the feed has stayed connected since that write, the write's own `session_object_modified` echo
+ * came back, and no other modification of `worker` arrived. Echoes are counted, not matched (events carry no
+ * author): every write expects one, any event beyond that count means someone else wrote, and an echo
+ * still missing at the next beat also means "unknown". Unknown → download, exactly as without realtime.
+ */
 export class Heartbeat {
   private timer: NodeJS.Timeout | null = null;
   /** The attachment (generation) whose heartbeat is between its read and its write: its next tick skips. */
   private beatingGeneration: number | null = null;
+  /** The worker object's value as we last wrote it, while the feed vouches for it; null = read it first. */
+  private known: JsonRecord | null = null;
+  /** Our writes whose `session_object_modified` echo has not arrived yet. */
+  private echoes = 0;
+  private feed: RealtimeStatus = 'off';
+  /** Beats that wrote without reading first (tests and logs). */
+  skippedReads = 0;
 
   constructor(private readonly host: HeartbeatHost) {}
 
   start(generation: number): void {
     this.stop();
+    this.forget();
     this.timer = setInterval(() => void this.beat(generation), this.host.deps.timing.heartbeatMs);
     this.timer.unref?.();
   }
@@ -139,6 +158,29 @@ export class Heartbeat {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.forget();
+  }
+
+  /** Every realtime event of the section, as it arrives (before the section's work queue). */
+  observe(event: SessionEvent): void {
+    if ((event.session_object?.alias ?? event.alias) !== WORKER_ALIAS) return;
+    if (event.type === 'session_object_modified' && this.echoes > 0) {
+      this.echoes -= 1;
+      return;
+    }
+    // Someone else's write, a deletion, or an event type we do not know for `worker`: read it next time.
+    this.forget();
+  }
+
+  /** The feed connected, dropped or reconnected: events may have been missed, so nothing is vouched for. */
+  feedChanged(status: RealtimeStatus): void {
+    this.feed = status;
+    this.forget();
+  }
+
+  private forget(): void {
+    this.known = null;
+    this.echoes = 0;
   }
 
   private async beat(generation: number): Promise<void> {
@@ -149,10 +191,26 @@ export class Heartbeat {
     // A beat left over from an earlier attachment does not hold back this one's.
     if (this.beatingGeneration === generation) return;
     this.beatingGeneration = generation;
+    const now = deps.now().toISOString();
     try {
-      const outcome = await touchWorkerObject(deps.api, ref, deps.userId, deps.now().toISOString());
-      if (outcome !== 'written') await this.host.lost(generation);
+      const vouched = this.feed === 'connected' && this.echoes === 0 ? this.known : null;
+      // Counted before the request: the echo can arrive before the upload's answer.
+      const expectEcho = (): void => {
+        this.echoes = 1;
+      };
+      const written = vouched
+        ? await touchKnownWorkerObject(deps.api, ref, vouched, now, expectEcho)
+        : await touchWorkerObject(deps.api, ref, deps.userId, now, expectEcho);
+      if (vouched) this.skippedReads += 1;
+      if (written.outcome !== 'written') {
+        this.forget();
+        await this.host.lost(generation);
+        return;
+      }
+      // A write made while the feed was not connected is not vouched for (its echo may never come).
+      this.known = this.feed === 'connected' ? written.value : null;
     } catch (e) {
+      this.forget();
       deps.transient(toWorkerError(e));
     } finally {
       if (this.beatingGeneration === generation) this.beatingGeneration = null;

@@ -11,22 +11,31 @@ import type { SectionConfig } from '../state/config';
 import type { StatePaths } from '../state/paths';
 import type { SnapshotSection } from '../snapshot';
 import type { HarnessServices, OutboxFatal, OutboxPosted, ThreadOutbox, ThreadTiming } from './thread-context';
+import type { CadenceTiming } from './cadence';
 
-export interface SectionTiming extends ThreadTiming {
+export interface SectionTiming extends ThreadTiming, CadenceTiming {
   /** decisions §5: 30 s. */
   heartbeatMs: number;
-  /** decisions §4: the safety-net reconcile while realtime is connected, 60 s. */
-  realtimeReconcileMs: number;
+  /** The realtime keep-alive ping (api/realtime.ts), 30 s: well inside `keepAliveFreshMs`. */
+  keepAlivePingMs: number;
 }
 
 export const DEFAULT_SECTION_TIMING: Omit<SectionTiming, keyof ThreadTiming> = {
   heartbeatMs: 30_000,
+  keepAlivePingMs: 30_000,
   realtimeReconcileMs: 60_000,
+  realtimeQuietReconcileMs: 300_000,
+  keepAliveFreshMs: 60_000,
 };
 
 /** A live change feed (the RealtimeClient of `api/realtime.ts`, or a test double). */
 export interface ChangeFeed {
   readonly status: RealtimeStatus;
+  /**
+   * When the live connection last answered a keep-alive (epoch ms), or null. A feed without it never
+   * lengthens the safety-net reconcile (protocol §4).
+   */
+  readonly lastKeepAliveAt?: number | null;
   start(): void;
   close(): Promise<void>;
 }

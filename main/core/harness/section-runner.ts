@@ -26,6 +26,7 @@ import { ThreadRunner } from './thread-runner';
 import type { OutboxFatal, OutboxPosted, ThreadContext, ThreadOutbox } from './thread-context';
 import type { AttachmentStatus, ChangeFeed, SectionDeps } from './section-context';
 import { Heartbeat, attachSection } from './section-attach';
+import { nextReconcile, type NextReconcile } from './cadence';
 import { sectionAttachedItem } from './outbound/items';
 
 export class SectionRunner {
@@ -51,6 +52,8 @@ export class SectionRunner {
   /** Bumped on every (re)attach so loops of an earlier attachment end. */
   private generation = 0;
   private loopDone: Promise<void> = Promise.resolve();
+  /** When the last reconcile ran (epoch ms): the cadence counts from it. */
+  private reconciled = { startedAt: 0, endedAt: 0 };
 
   constructor(readonly deps: SectionDeps) {
     this.id = jobIdFor(deps.section.session.session_id);
@@ -118,9 +121,16 @@ export class SectionRunner {
     if (this.deps.openFeed) {
       this.feed = this.deps.openFeed({
         ref: this.ref,
-        onEvent: (event) => void this.work.run(() => this.onEvent(event, generation)),
+        onEvent: (event) => {
+          // Before the queue: the heartbeat must know at once whether `worker` changed under it.
+          this.heartbeat.observe(event);
+          void this.work.run(() => this.onEvent(event, generation));
+        },
         onStatus: (status) => {
           this.realtime = status;
+          this.heartbeat.feedChanged(status);
+          // The cadence depends on the feed: the loop looks again (it reconciles only when due).
+          this.ticker.wake();
           this.deps.changed();
         },
         onConnected: () => this.work.run(() => this.reconcile(generation)),
@@ -139,46 +149,65 @@ export class SectionRunner {
 
   // ------------------------------------------------------------------------------------- change feed
 
-  /** The reconcile cadence of decisions §4; errors back off up to polling.backoff_max_ms. */
+  /** The reconcile cadence of protocol §4 (cadence.ts); errors back off up to polling.backoff_max_ms. */
   private async loop(generation: number): Promise<void> {
     const backoff = new Backoff({ maxMs: this.deps.config().polling.backoff_max_ms });
-    let delay = 0;
+    let retryAt: number | null = null;
     let lastCadence = '';
+    let first = true;
     while (generation === this.generation && this.status === 'attached') {
-      if (delay > 0) await this.ticker.sleep(delay);
+      if (!first) await this.untilDue(generation, retryAt);
+      first = false;
       if (generation !== this.generation || this.status !== 'attached') break;
       try {
-        const began = Date.now();
         await this.work.run(() => this.reconcile(generation));
         backoff.reset();
-        const cadence = this.cadence();
-        // Start to start: the poll period is the configured interval, not interval + reconcile time; a slow
-        // reconcile still leaves a tenth of the interval of rest so a slow server is not polled back to back.
-        delay = Math.max(cadence.ms - (Date.now() - began), Math.ceil(cadence.ms / 10));
+        retryAt = null;
+        const next = this.nextReconcile(Date.now());
         // section.log records the poll cadence (session-agent-harness.md §3) whenever it changes.
-        if (`${cadence.mode}:${cadence.ms}` !== lastCadence) {
-          lastCadence = `${cadence.mode}:${cadence.ms}`;
-          this.log.info('poll_cadence', `reconciling every ${cadence.ms} ms (${cadence.mode})`, {
-            mode: cadence.mode,
-            interval_ms: cadence.ms,
+        if (`${next.mode}:${next.intervalMs}` !== lastCadence) {
+          lastCadence = `${next.mode}:${next.intervalMs}`;
+          this.log.info('poll_cadence', `reconciling every ${next.intervalMs} ms (${next.mode})`, {
+            mode: next.mode,
+            interval_ms: next.intervalMs,
           });
         }
       } catch (e) {
         const err = toWorkerError(e);
         this.deps.transient(err);
         this.log.warn('reconcile_failed', err.message, { code: err.code });
-        delay = backoff.next();
+        retryAt = Date.now() + backoff.next();
       }
     }
   }
 
-  private cadence(): { ms: number; mode: 'realtime' | 'active' | 'idle' } {
-    const polling = this.deps.config().polling;
-    if (this.realtime === 'connected') return { ms: this.deps.timing.realtimeReconcileMs, mode: 'realtime' };
-    const anyActive = [...this.runners.values()].some((r) => r.isActive);
-    return anyActive
-      ? { ms: polling.interval_active_ms, mode: 'active' }
-      : { ms: polling.interval_idle_ms, mode: 'idle' };
+  /**
+   * Waits until the next reconcile is due. A wake (the feed's status changed, a stop) or the end of a
+   * lengthened period's keep-alive only makes it look again: nothing reconciles before it is due.
+   */
+  private async untilDue(generation: number, retryAt: number | null): Promise<void> {
+    while (generation === this.generation && this.status === 'attached') {
+      const now = Date.now();
+      const next = this.nextReconcile(now);
+      const due = retryAt ?? next.dueAt;
+      if (now >= due) return;
+      await this.ticker.sleep((retryAt ?? next.wakeAt) - now);
+    }
+  }
+
+  private nextReconcile(now: number): NextReconcile {
+    return nextReconcile(
+      {
+        realtime: this.realtime,
+        keepAliveAt: this.feed?.lastKeepAliveAt ?? null,
+        anyActive: [...this.runners.values()].some((r) => r.isActive),
+        polling: this.deps.config().polling,
+        timing: this.deps.timing,
+        lastStartedAt: this.reconciled.startedAt,
+        lastEndedAt: this.reconciled.endedAt,
+      },
+      now,
+    );
   }
 
   /**
@@ -187,6 +216,17 @@ export class SectionRunner {
    */
   private async reconcile(generation: number): Promise<void> {
     if (generation !== this.generation || this.status !== 'attached') return;
+    const startedAt = Date.now();
+    try {
+      await this.reconcileOnce(generation);
+    } finally {
+      // Any reconcile (the loop's, or a reconnect's) restarts the schedule, failed or not: the loop's own
+      // backoff paces the retries of a failing one.
+      this.reconciled = { startedAt, endedAt: Date.now() };
+    }
+  }
+
+  private async reconcileOnce(generation: number): Promise<void> {
     const aliases = await this.deps.api.listSessionObjects(this.ref);
     if (!aliases.includes(WORKER_ALIAS)) {
       await this.detachedExternally(generation);
