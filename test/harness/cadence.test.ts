@@ -23,7 +23,7 @@ import { SlotPool } from '../../main/core/harness/slots';
 import { StatePaths } from '../../main/core/state/paths';
 import { silentLogger } from '../../main/core/log';
 import { createAgentSession, resolveExecutable } from '../../main/core/agents/index';
-import { DEFAULT_POLICY, type WorkerConfig } from '../../main/core/state/config';
+import { DEFAULT_LOGS, DEFAULT_POLICY, type WorkerConfig } from '../../main/core/state/config';
 import type { RealtimeStatus } from '../../main/core/api/realtime';
 import { tempDir, waitFor } from '../support/process';
 import { FAST_TIMING, makeRig } from './support';
@@ -105,6 +105,7 @@ test(
       concurrency: { max_agents: 1 },
       agents: { claude_code: {}, codex: {} },
       policy: DEFAULT_POLICY,
+      logs: DEFAULT_LOGS,
       sections: [section],
     };
     let handlers: ChangeFeedHandlers | null = null;
