@@ -2,11 +2,13 @@
  * The whole process tree of an agent is gone after every way a thread's agent ends (docs/agents.md,
  * "Supervision"): thread completed, reset and run again, an agent crash, and the worker quitting. The fake
  * agent starts a long-lived grandchild in a session of its own (setsid), which a process-group kill misses.
+ * The forced quit runs the built CLI (`npm run build` first).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { agentTexts, makeRig, threadOf, waitFor, waitSnapshot, type Rig } from './support';
 import { processLive } from '../../main/core/agents/process';
+import { startWorker } from '../reliability/support';
 
 async function grandchildren(rig: Rig): Promise<number[]> {
   return (await rig.records()).filter((r) => r.kind === 'grandchild_ready').map((r) => r.pid as number);
@@ -91,4 +93,32 @@ test('no process of the agent tree survives completed, reset, a crash or the wor
   await host.stop();
   await gone(third, 'grandchild gone after the worker quit');
   for (const pid of await agentPids(rig)) assert.ok(!processLive(pid), `agent ${pid} gone`);
+});
+
+test('the CLI forced to quit (a second signal while it stops) leaves no agent process behind', async (t) => {
+  const rig = await makeRig(t, {
+    scenario: { grandchild: { newSession: true }, default: { steps: [{ text: 'busy' }, { sleep: 60_000 }] } },
+  });
+  const leftovers: number[] = [];
+  t.after(() => {
+    for (const pid of leftovers) if (processLive(pid)) process.kill(pid, 'SIGKILL');
+  });
+  rig.chat('job');
+  rig.say('job', 'work for a minute');
+  rig.handoff('job');
+  const w = startWorker(rig.home, rig.env);
+  t.after(() => w.kill());
+  await waitFor(() => agentTexts(rig, 'job').includes('busy'), 'the turn is running', { timeoutMs: 30_000 });
+  const grandchild = await nthGrandchild(rig, 1);
+  const [agent] = await agentPids(rig);
+  leftovers.push(grandchild, agent);
+  assert.ok(processLive(grandchild) && processLive(agent));
+  // SIGTERM starts the graceful stop (it waits for the turn); the second signal forces the exit at once.
+  w.child.kill('SIGTERM');
+  await w.waitLog((l) => l.event === 'stopping', 'graceful stop begun');
+  w.child.kill('SIGINT');
+  const exit = await w.stop(20_000);
+  assert.equal(exit.status, 130, w.stderr().slice(-2000));
+  await gone(agent, 'agent gone after the forced quit');
+  await gone(grandchild, 'grandchild gone after the forced quit');
 });

@@ -258,8 +258,9 @@ export class AgentProcess {
     if (this.exitInfo !== null) this.release();
   }
 
+  /** Done with this tree: what could be signalled was (an unkillable process would not yield to the exit hook either). */
   private release(): void {
     if (this.refreshTimer) clearInterval(this.refreshTimer);
-    if (this.tree && !this.tree.alive()) live.delete(this);
+    live.delete(this);
   }
 }
