@@ -1,5 +1,7 @@
 // Agent simulator: `claude` (Claude Code 2.1.329 stream-json protocol, docs/agents.md). Line shapes follow the
 // captured fixtures key for key, in the same key order; values are simplified.
+// One file on purpose (~850 lines): it is a single program mirroring one CLI's whole conversation (flags, init,
+// turns, tool permissions, plan mode, questions) over shared module state; the shared helpers live in common.mjs.
 import {
   applyProcessOptions,
   longLine,

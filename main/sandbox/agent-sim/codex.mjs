@@ -1,5 +1,7 @@
 // Agent simulator: `codex app-server` (Codex 0.169.0 JSON-RPC over stdio without the "jsonrpc" member, docs/agents.md
 // "Codex"). Message shapes follow the captured fixtures key for key, in the same key order; values are simplified.
+// One file on purpose (~550 lines): a single program mirroring the whole app-server conversation (initialize,
+// thread/start|resume, turns, approvals) over shared module state; the shared helpers live in common.mjs.
 import {
   applyProcessOptions,
   longLine,
