@@ -58,6 +58,17 @@ export interface WorkerHost {
   resetThread(sectionId: string, alias: string): Promise<void>;
   /** Answers an open prompt in-process (decisions §9.3): `answered_via: desktop`. */
   answerPrompt(promptId: string, answer: PromptAnswer): Promise<void>;
+  /**
+   * Stops the thread's running turn (Claude `interrupt`, Codex `turn/interrupt`); the agent and the thread stay.
+   * An open prompt is cancelled with reason `interrupted`; the turn ends with `turn_end {interrupted: true}`.
+   * Rejects with NOT_FOUND (no such section/thread) or INVALID_STATE (no turn is running).
+   */
+  interruptTurn(sectionId: string, alias: string): Promise<void>;
+  /**
+   * Removes a rule granted "for this session" from thread.yaml `agent.granted` (protocol §9.2a). The running
+   * agent keeps it until it is respawned; the next spawn leaves it out. Rejects with NOT_FOUND.
+   */
+  revokeGrant(sectionId: string, alias: string, rule: string): Promise<void>;
   /** Stops the section's agents and deletes its `worker` object (frees the session). */
   detachSection(sectionId: string): Promise<void>;
   /** Runs the attach algorithm again for a refused/detached section. */

@@ -53,6 +53,8 @@ export const SnapshotThread = z.object({
   last_event: z.object({ kind: z.string(), at: z.string() }).nullable(),
   last_error: SnapshotError.nullable(),
   open_prompt_id: z.string().nullable(),
+  /** Rules allowed for this thread's agent session (protocol §9.2a); revoking one takes effect at the next spawn. */
+  granted_rules: z.array(z.string()),
   /** Local paths the desktop can open. */
   thread_log: z.string(),
   /** Turns, tokens in/cached/out, agent time (main/core/transcript); a snapshot.json of an older worker has none. */

@@ -337,6 +337,14 @@ class InProcessWorkerHost implements LocalWorkerHost {
     throw new WorkerError('NOT_FOUND', `No open prompt ${promptId} (it may have been answered or cancelled).`);
   }
 
+  async interruptTurn(sectionId: string, alias: string, via: 'desktop' | 'cli' = 'desktop'): Promise<void> {
+    await this.section(sectionId).interruptTurn(alias, via);
+  }
+
+  async revokeGrant(sectionId: string, alias: string, rule: string): Promise<void> {
+    await this.section(sectionId).revokeGrant(alias, rule);
+  }
+
   async detachSection(sectionId: string): Promise<void> {
     await this.section(sectionId).detach();
   }

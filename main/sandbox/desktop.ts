@@ -97,6 +97,8 @@ export function createSandboxSwitch(options: SandboxSwitchOptions): SandboxSwitc
     },
     resetThread: (sectionId: string, alias: string) => current().resetThread(sectionId, alias),
     answerPrompt: (promptId: string, answer: PromptAnswer) => current().answerPrompt(promptId, answer),
+    interruptTurn: (sectionId: string, alias: string) => current().interruptTurn(sectionId, alias),
+    revokeGrant: (sectionId: string, alias: string, rule: string) => current().revokeGrant(sectionId, alias, rule),
     detachSection: (sectionId: string) => current().detachSection(sectionId),
     reattachSection: (sectionId: string) => current().reattachSection(sectionId),
     updateHandoff: (sectionId: string, alias: string, patch: HandoffPatch) =>

@@ -114,6 +114,7 @@ for (const decision of ['allow', 'deny'] as const) {
             id: 'x',
             kind: 'approval',
             tool: { name: 'commandExecution', invocation_id: call.invocationId, input: call.input },
+            session_rules: [`commandExecution(${(call.input as { command: string }).command})`],
           },
         );
         await h.session.answerPrompt(prompt.id, parseThreadAnswer(prompt, decision === 'allow' ? 'ok' : 'no'));

@@ -10,6 +10,12 @@ import { join } from 'node:path';
 import { CodexSession } from '../../main/core/agents/codex';
 import { ThreadLog } from '../../main/core/agents/thread-log';
 import type { AgentPrompt, PromptAnswer } from '../../main/core/agents/types';
+import { parseThreadAnswer } from '../../main/core/agents/answers';
+
+const say =
+  (word: string) =>
+  (p: AgentPrompt): PromptAnswer =>
+    parseThreadAnswer(p, word);
 import { FIXTURES, loadFixture, replayClaude, replayCodex, type ReplayOptions } from './replay';
 import { tmpdir } from 'node:os';
 
@@ -181,6 +187,86 @@ const CLAUDE: Record<string, { options?: ReplayOptions; expected: string[] }> = 
     options: { resumeSessionId: '11111111-2222-4333-8444-555555555555' },
     expected: [...GREETING, 'turn_end completed in=120 cached=0 out=30 $0.00162'],
   },
+
+  // Captured with test/support/capture-claude.ts (protocol §9.2a scopes, interrupt during a prompt, plans, edits).
+  '18-always-allow-session-rule': {
+    // "always" each time: the answers carry updatedPermissions re-scoped to session, as the capture driver sent.
+    options: { answer: say('always') },
+    expected: [
+      'session b685c0ce-df00-43ab-87c1-365f9460d7cc',
+      'tool_call Bash toolu_mock_2',
+      'prompt approval Bash toolu_mock_2 "Create a file"',
+      'tool_result toolu_mock_2 "(Bash completed with no output…"',
+      'text "Done: (Bash completed with no output)\\n\\n<…"',
+      'turn_end completed in=240 cached=0 out=60 $0.00162',
+      // The same command again: the session rule lets it run, no can_use_tool.
+      'tool_call Bash toolu_mock_5',
+      'tool_result toolu_mock_5 "(Bash completed with no output…"',
+      'text "Done: (Bash completed with no output)\\n\\n<…"',
+      'turn_end completed in=240 cached=0 out=60 $0.00324',
+      'tool_call Bash toolu_mock_8',
+      'prompt approval Bash toolu_mock_8 "Create another file"',
+      'tool_result toolu_mock_8 "(Bash completed with no output…"',
+      'text "Done: (Bash completed with no output)\\n\\n<…"',
+      'turn_end completed in=240 cached=0 out=60 $0.00486',
+    ],
+  },
+  '19-interrupt-during-permission': {
+    expected: [
+      'session ba3be64f-c94e-4c93-9eeb-cc98b0a4a6a2',
+      'tool_call Bash toolu_mock_11',
+      'prompt approval Bash toolu_mock_11 "Create a file"',
+      // The CLI withdraws the request before it answers the interrupt.
+      'prompt_cancelled agent_cancelled',
+      'tool_result toolu_mock_11 ERROR "The user doesn\'t want to proce…"',
+      'turn_end interrupted in=120 cached=0 out=30 $0.00081',
+      'text "Done: The user doesn\'t want to proceed w…"',
+      'turn_end completed in=120 cached=0 out=30 $0.00162',
+    ],
+  },
+  '20-exit-plan-mode': {
+    options: {
+      answer: (() => {
+        let n = 0;
+        return (p: AgentPrompt) => parseThreadAnswer(p, n++ === 0 ? 'Add a test first' : 'yes');
+      })(),
+    },
+    expected: [
+      'session c77844d5-b797-4081-80a3-8df2fb9b8155',
+      'tool_call EnterPlanMode toolu_mock_14',
+      'status permission_mode "plan"',
+      'tool_result toolu_mock_14 "Entered plan mode. You should …"',
+      'tool_call ExitPlanMode toolu_mock_16',
+      // The plan is on the model's tool_use; the can_use_tool request's input is empty.
+      'prompt plan "# Plan\\n\\n1. Read f.txt\\n2. Edit it"',
+      'tool_result toolu_mock_16 ERROR "Add a test first"',
+      'tool_call ExitPlanMode toolu_mock_18',
+      'prompt plan "# Plan v2\\n\\n1. Add a test\\n2. Edit f.txt"',
+      'status permission_mode "default"',
+      'tool_result toolu_mock_18 "User has approved exiting plan…"',
+      'text "Done: User has approved exiting plan mod…"',
+      'turn_end completed in=480 cached=0 out=120 $0.00324',
+    ],
+  },
+  '21-edit-and-write-approvals': {
+    // Edit and Write offer no addRules suggestion: "always" is allow once, no updatedPermissions on the wire.
+    options: { answer: say('always') },
+    expected: [
+      'session 42a02b7d-efc7-490c-bb5f-babc8b020c40',
+      'tool_call Read toolu_mock_21',
+      'tool_result toolu_mock_21 "1\\tone\\n2\\ttwo\\n3\\t"',
+      'tool_call Edit toolu_mock_23',
+      'prompt approval Edit toolu_mock_23 "f.txt"',
+      'tool_result toolu_mock_23 "The file /home/user/project/f.…"',
+      'text "Done: The file /home/user/project/f.txt …"',
+      'turn_end completed in=360 cached=0 out=90 $0.00243',
+      'tool_call Write toolu_mock_26',
+      'prompt approval Write toolu_mock_26 "new.txt"',
+      'tool_result toolu_mock_26 "File created successfully at: …"',
+      'text "Done: File created successfully at: /tmp…"',
+      'turn_end completed in=240 cached=0 out=60 $0.00405',
+    ],
+  },
 };
 
 const PLAN = 'thinking "**Planning** I should answer."';
@@ -291,6 +377,8 @@ test('claude fixture 02/05: the prompt payloads in full', async () => {
     id: 'ID',
     kind: 'approval',
     reason: 'Create a file',
+    // The request's addRules suggestion, as "always" would grant it (protocol §9.2a).
+    session_rules: ['Bash(touch made-by-bash.txt && echo created)'],
     tool: {
       name: 'Bash',
       invocation_id: 'toolu_bash_1',

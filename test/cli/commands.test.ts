@@ -158,6 +158,7 @@ test('status: a live worker pid with its snapshot.json shows the live view; an o
             last_event: null,
             last_error: null,
             open_prompt_id: null,
+            granted_rules: [],
             thread_log: '/x',
           },
         ],

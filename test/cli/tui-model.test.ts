@@ -52,6 +52,7 @@ function thread(alias: string, state: SnapshotThread['state'], extra: Partial<Sn
     last_event: { kind: 'text', at: '2026-06-01T11:59:48Z' },
     last_error: null,
     open_prompt_id: null,
+    granted_rules: [],
     thread_log: `/home/jobs/x/threads/${alias}/logs/thread.log`,
     stats: zeroStats(),
     ...extra,

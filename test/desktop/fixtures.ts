@@ -21,6 +21,7 @@ export function thread(alias: string, over: Partial<SnapshotThread> = {}): Snaps
     last_event: null,
     last_error: null,
     open_prompt_id: null,
+    granted_rules: [],
     thread_log: `/tmp/state/jobs/x/threads/${alias}/logs/thread.log`,
     stats: zeroStats(),
     ...over,

@@ -84,7 +84,7 @@ test('prompts answered from the thread (approval yes/no, two questions) and from
   const r1 = meta(resolvedItems(rig)[0]);
   assert.equal(r1.resolution, 'answered');
   assert.equal(r1.answered_via, 'thread');
-  assert.deepEqual(r1.answer, { kind: 'approval', decision: 'allow' });
+  assert.deepEqual(r1.answer, { kind: 'approval', decision: 'allow', scope: 'once' });
   await waitFor(async () => (await rig.records()).some((r) => r.kind === 'tool_ran'), 'the tool ran');
   await waitFor(() => rig.items('job').some((i) => i.content[0]?.text === 'after the tool'), 'turn continued');
   assertResolvedBeforeAgentOutput(rig, String(p1.id));

@@ -8,7 +8,9 @@ import { isSkipped, type Mapped, type Skipped } from './mapped';
 import type { AgentEvent, AgentPrompt, TurnUsage } from './types';
 
 export { isSkipped, type Mapped, type Skipped };
+import { claudeEditDiff } from './diff';
 import {
+  AddRulesSuggestion,
   AskUserQuestionInput,
   ContentBlock,
   MessageLine,
@@ -171,13 +173,58 @@ export function askUserQuestionPrompt(input: unknown): Mapped<AgentPrompt> {
   };
 }
 
-/** A can_use_tool request → an approval prompt (the reason is the CLI's decision reason, title or description). */
-export function approvalPrompt(req: ClaudeCanUseTool, requestId: string): AgentPrompt {
+/** `Tool(content)`, the rule syntax of `--allowedTools` and of Claude Code's settings. */
+export function ruleString(rule: { toolName: string; ruleContent?: string }): string {
+  return rule.ruleContent ? `${rule.toolName}(${rule.ruleContent})` : rule.toolName;
+}
+
+/**
+ * Protocol §9.2a: the request's `addRules` allow suggestions with `destination` rewritten to `session`, as
+ * `updatedPermissions` entries. Anything else (setMode, addDirectories, deny rules) is left out; no suggestion
+ * ever goes back with localSettings / projectSettings / userSettings.
+ */
+export function sessionSuggestions(req: ClaudeCanUseTool): AddRulesSuggestion[] {
+  const out: AddRulesSuggestion[] = [];
+  for (const raw of req.permission_suggestions ?? []) {
+    const s = AddRulesSuggestion.safeParse(raw);
+    if (!s.success || (s.data.behavior !== undefined && s.data.behavior !== 'allow')) continue;
+    out.push({
+      type: 'addRules',
+      rules: s.data.rules.map((r) => ({
+        toolName: r.toolName,
+        ...(r.ruleContent ? { ruleContent: r.ruleContent } : {}),
+      })),
+      behavior: 'allow',
+      destination: 'session',
+    });
+  }
+  return out;
+}
+
+/**
+ * A can_use_tool request → an approval prompt: the reason is the CLI's decision reason, title or description;
+ * file edits carry a diff against the file on disk now; `session_rules` names what "always" would grant.
+ */
+export function approvalPrompt(req: ClaudeCanUseTool, requestId: string, cwd: string): AgentPrompt {
   const reason = req.decision_reason ?? req.title ?? req.description;
+  const rules = sessionSuggestions(req).flatMap((s) => s.rules.map(ruleString));
+  const diff = claudeEditDiff(req.tool_name, req.input, cwd);
   return {
     id: newPromptId(),
     kind: 'approval',
     tool: { name: req.tool_name, invocation_id: req.tool_use_id ?? requestId, input: req.input },
     ...(reason ? { reason } : {}),
+    ...(diff ? { diff: diff.diff, diff_summary: diff.summary } : {}),
+    ...(rules.length ? { session_rules: [...new Set(rules)] } : {}),
+  };
+}
+
+/** ExitPlanMode → a plan prompt. The plan text is the caller's to find (see ClaudeSession): it is not in the request. */
+export function planPrompt(req: ClaudeCanUseTool, requestId: string, plan: string): AgentPrompt {
+  return {
+    id: newPromptId(),
+    kind: 'plan',
+    plan,
+    tool: { name: req.tool_name, invocation_id: req.tool_use_id ?? requestId, input: req.input },
   };
 }

@@ -59,7 +59,20 @@ export const CanUseTool = z.looseObject({
   description: z.string().optional().catch(undefined),
   decision_reason: z.string().optional().catch(undefined),
   title: z.string().optional().catch(undefined),
+  /** What the CLI would remember on "always" (agents.md §1.5); only `addRules` entries are used (protocol §9.2a). */
+  permission_suggestions: z.array(z.unknown()).optional().catch(undefined),
 });
+
+/** One `addRules` permission suggestion; the rules are `{toolName, ruleContent?}`. */
+export const AddRulesSuggestion = z.looseObject({
+  type: z.literal('addRules'),
+  rules: z
+    .array(z.looseObject({ toolName: z.string().min(1), ruleContent: z.string().optional().catch(undefined) }))
+    .min(1),
+  behavior: z.string().optional().catch(undefined),
+  destination: z.string().optional().catch(undefined),
+});
+export type AddRulesSuggestion = z.infer<typeof AddRulesSuggestion>;
 
 export const AskUserQuestionInput = z.looseObject({
   questions: z

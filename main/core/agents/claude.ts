@@ -4,21 +4,43 @@
  * control responses as JSON lines on stdin, NDJSON on stdout. Every stdout line is parsed with a tolerant zod
  * schema; unknown types, subtypes and fields are ignored.
  */
+import { readFileSync, statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { newUuid } from '../ids';
 import { DEFAULT_DENY_MESSAGE } from './answers';
 import { BaseAgentSession, type OpenPrompt } from './base';
-import { approvalPrompt, askUserQuestionPrompt, claudeLineEvents } from './claude-events';
+import {
+  approvalPrompt,
+  askUserQuestionPrompt,
+  claudeLineEvents,
+  planPrompt,
+  sessionSuggestions,
+} from './claude-events';
 import { isSkipped, type Mapped } from './mapped';
-import { CancelLine, CanUseTool, ControlRequestLine, ControlResponseLine } from './claude-wire';
+import {
+  CancelLine,
+  CanUseTool,
+  ControlRequestLine,
+  ControlResponseLine,
+  type AddRulesSuggestion,
+} from './claude-wire';
 import type { AgentEvent, AgentStartOptions, PromptAnswer } from './types';
 
 export { toolResultText } from './claude-events';
 
-/** What answering a can_use_tool needs: the request id and the original tool input (echoed on allow). */
+/**
+ * What answering a can_use_tool needs: the request id, the original tool input (echoed on allow) and the
+ * suggestions re-scoped to the session (sent back on an "always" answer, protocol §9.2a).
+ */
 interface ClaudeWire {
   requestId: string;
   input: Record<string, unknown>;
+  sessionSuggestions: AddRulesSuggestion[];
 }
+
+/** Claude Code 2.1.329 keeps the plan in `<config dir>/plans/<name>.md`, written by the model in plan mode. */
+const PLAN_FILE = /[\\/]plans[\\/][^\\/]+\.md$/;
+const PLAN_MAX_BYTES = 1024 * 1024;
 
 export class ClaudeSession extends BaseAgentSession<ClaudeWire> {
   readonly type = 'claude_code' as const;
@@ -26,6 +48,10 @@ export class ClaudeSession extends BaseAgentSession<ClaudeWire> {
   private turnsOutstanding = 0;
   private nextRequest = 0;
   private readonly resume: boolean;
+  /** ExitPlanMode tool_use inputs by id (the plan is there, not in the can_use_tool request), newest last. */
+  private readonly planInputs = new Map<string, Record<string, unknown>>();
+  /** The plan file the model last wrote in plan mode. */
+  private planFile: string | null = null;
 
   constructor(options: AgentStartOptions) {
     super(options);
@@ -54,7 +80,21 @@ export class ClaudeSession extends BaseAgentSession<ClaudeWire> {
       ...(this.resume ? ['--resume', this.currentSessionId!] : ['--session-id', this.currentSessionId!]),
       ...(o.model ? ['--model', o.model] : []),
       ...(o.effort ? ['--effort', o.effort] : []),
+      ...this.grantArgs(),
     ];
+  }
+
+  /**
+   * Rules granted for the session earlier (protocol §9.2a), re-applied on a respawn: one `--allowedTools` per rule
+   * (the flag splits its values at commas and spaces outside parentheses, one rule per value keeps that moot).
+   * `--add-dir <work folder>` goes with them: observed with 2.1.329, a command that writes a file in the work
+   * folder is checked against the working directories before the command-line rules, and in `-p` mode the
+   * work folder is not one of them, so without it the rule is ignored (test/agents/real-claude.test.ts).
+   */
+  private grantArgs(): string[] {
+    const rules = [...new Set(this.options.grantedRules ?? [])].filter((r) => r.trim() !== '');
+    if (rules.length === 0) return [];
+    return ['--add-dir', this.options.cwd, ...rules.flatMap((r) => ['--allowedTools', r])];
   }
 
   /** Our own control request (initialize, interrupt); resolves with the CLI's success response. */
@@ -98,8 +138,10 @@ export class ClaudeSession extends BaseAgentSession<ClaudeWire> {
 
   protected handleMessage(msg: Record<string, unknown>): void {
     switch (msg.type) {
-      case 'system':
       case 'assistant':
+        this.notePlan(msg);
+        return this.emitMapped(claudeLineEvents(msg));
+      case 'system':
       case 'user':
         return this.emitMapped(claudeLineEvents(msg));
       case 'result':
@@ -116,6 +158,40 @@ export class ClaudeSession extends BaseAgentSession<ClaudeWire> {
       default:
         // keep_alive, stream_event, and whatever newer CLIs add.
         return;
+    }
+  }
+
+  /** Remembers where the plan of a coming ExitPlanMode is: its own tool_use input, or the plan file written. */
+  private notePlan(msg: Record<string, unknown>): void {
+    const content = (msg.message as { content?: unknown } | undefined)?.content;
+    if (!Array.isArray(content)) return;
+    for (const b of content as Array<Record<string, unknown>>) {
+      if (!b || b.type !== 'tool_use' || typeof b.id !== 'string') continue;
+      const input = b.input && typeof b.input === 'object' ? (b.input as Record<string, unknown>) : {};
+      if (b.name === 'ExitPlanMode') {
+        this.planInputs.set(b.id, input);
+        if (this.planInputs.size > 16) this.planInputs.delete(this.planInputs.keys().next().value!);
+      } else if (
+        (b.name === 'Write' || b.name === 'Edit' || b.name === 'MultiEdit') &&
+        typeof input.file_path === 'string'
+      ) {
+        if (PLAN_FILE.test(input.file_path)) this.planFile = input.file_path;
+      }
+    }
+  }
+
+  /** The plan of an ExitPlanMode request: the request's input, the tool_use's input, or the plan file on disk. */
+  private planText(input: Record<string, unknown>, toolUseId: string | undefined): string {
+    if (typeof input.plan === 'string') return input.plan;
+    const fromToolUse = toolUseId ? this.planInputs.get(toolUseId)?.plan : undefined;
+    if (typeof fromToolUse === 'string') return fromToolUse;
+    if (!this.planFile) return '';
+    const path = isAbsolute(this.planFile) ? this.planFile : resolve(this.options.cwd, this.planFile);
+    try {
+      if (statSync(path).size > PLAN_MAX_BYTES) return `(the plan is in ${path}; it is too large to show here)`;
+      return readFileSync(path, 'utf8');
+    } catch {
+      return '';
     }
   }
 
@@ -161,7 +237,7 @@ export class ClaudeSession extends BaseAgentSession<ClaudeWire> {
       return this.respondError(requestId, 'Malformed can_use_tool request');
     }
     const { tool_name: name, input } = req.data;
-    const wire: ClaudeWire = { requestId, input };
+    const wire: ClaudeWire = { requestId, input, sessionSuggestions: sessionSuggestions(req.data) };
     if (name === 'AskUserQuestion') {
       const prompt = askUserQuestionPrompt(input);
       if (isSkipped(prompt)) {
@@ -174,10 +250,13 @@ export class ClaudeSession extends BaseAgentSession<ClaudeWire> {
       return this.openPrompt(prompt, wire);
     }
     if (this.options.permissions === 'autonomous') {
-      // decisions §7: autonomous = the adapter allows every tool itself, echoing the input.
+      // decisions §7: autonomous = the adapter allows every tool itself, echoing the input (a plan included).
       return this.respond(requestId, { behavior: 'allow', updatedInput: input });
     }
-    this.openPrompt(approvalPrompt(req.data, requestId), wire);
+    if (name === 'ExitPlanMode') {
+      return this.openPrompt(planPrompt(req.data, requestId, this.planText(input, req.data.tool_use_id)), wire);
+    }
+    this.openPrompt(approvalPrompt(req.data, requestId, this.options.cwd), wire);
   }
 
   protected deliverAnswer(open: OpenPrompt<ClaudeWire>, answer: PromptAnswer): void {
@@ -191,6 +270,14 @@ export class ClaudeSession extends BaseAgentSession<ClaudeWire> {
     }
     if (answer.kind === 'text' && open.prompt.kind === 'text') {
       return this.respond(requestId, { behavior: 'allow', updatedInput: { ...input, response: answer.text } });
+    }
+    if (answer.kind === 'approval' && answer.scope === 'session' && open.wire.sessionSuggestions.length) {
+      // Protocol §9.2a: the suggestions, destination "session" only; the CLI keeps them in memory.
+      return this.respond(requestId, {
+        behavior: 'allow',
+        updatedInput: input,
+        updatedPermissions: open.wire.sessionSuggestions,
+      });
     }
     this.respond(requestId, { behavior: 'allow', updatedInput: input });
   }

@@ -3,6 +3,7 @@
  * adapter (codex.ts) owns what depends on the session: the JSON-RPC ids, the active turn, usage, open prompts
  * and the fileChange diffs an approval request refers to.
  */
+import { codexChangesDiff } from './diff';
 import { newPromptId } from '../ids';
 import { isSkipped, type Mapped, type Skipped } from './mapped';
 import type { AgentEvent, AgentPrompt } from './types';
@@ -154,17 +155,32 @@ export function errorNotificationEvent(params: unknown): { event: AgentEvent; me
   return { event: { type: 'status', status: p?.willRetry === true ? 'api_retry' : 'error', detail: message }, message };
 }
 
+/**
+ * What "allow for this session" grants in Codex terms (protocol §9.2a, `acceptForSession`): the exact command,
+ * or the changed files. Shown to the user and kept in thread.yaml as a record; Codex cannot take them back.
+ */
+function codexSessionRules(name: string, input: Record<string, unknown>): string[] {
+  if (name === CODEX_TOOLS.command) return typeof input.command === 'string' ? [`${name}(${input.command})`] : [];
+  const changes = Array.isArray(input.changes) ? (input.changes as Array<{ path?: unknown }>) : [];
+  return changes.filter((c) => typeof c.path === 'string').map((c) => `${name}(${String(c.path)})`);
+}
+
 function approval(
   name: string,
   invocationId: string,
   input: Record<string, unknown>,
   reason: string | null | undefined,
+  cwd: string,
 ): AgentPrompt {
+  const diff = name === CODEX_TOOLS.fileChange ? codexChangesDiff(input.changes, cwd) : null;
+  const rules = codexSessionRules(name, input);
   return {
     id: newPromptId(),
     kind: 'approval',
     tool: { name, invocation_id: invocationId, input },
     ...(reason ? { reason } : {}),
+    ...(diff ? { diff: diff.diff, diff_summary: diff.summary } : {}),
+    ...(rules.length ? { session_rules: rules } : {}),
   };
 }
 
@@ -180,6 +196,7 @@ export function serverRequestPrompt(
   method: string,
   params: unknown,
   changesOf: (itemId: string) => FileChangeSummary[] | undefined,
+  cwd = '/',
 ): ServerRequestMapping {
   const malformed: Skipped = { skip: `malformed ${method} request` };
   switch (method) {
@@ -188,7 +205,7 @@ export function serverRequestPrompt(
       if (!p.success) return malformed;
       const input = { command: p.data.command ?? '', ...(p.data.cwd ? { cwd: p.data.cwd } : {}) };
       return {
-        prompt: approval(CODEX_TOOLS.command, p.data.itemId, input, p.data.reason),
+        prompt: approval(CODEX_TOOLS.command, p.data.itemId, input, p.data.reason, cwd),
         wire: { requestId: id, style: 'v2' },
       };
     }
@@ -197,7 +214,7 @@ export function serverRequestPrompt(
       if (!p.success) return malformed;
       const input = { changes: changesOf(p.data.itemId) ?? [] };
       return {
-        prompt: approval(CODEX_TOOLS.fileChange, p.data.itemId, input, p.data.reason),
+        prompt: approval(CODEX_TOOLS.fileChange, p.data.itemId, input, p.data.reason, cwd),
         wire: { requestId: id, style: 'v2' },
       };
     }
@@ -207,7 +224,7 @@ export function serverRequestPrompt(
       const command = Array.isArray(p.data.command) ? p.data.command.join(' ') : p.data.command;
       const input = { command, ...(p.data.cwd ? { cwd: p.data.cwd } : {}) };
       return {
-        prompt: approval(CODEX_TOOLS.command, p.data.callId, input, p.data.reason),
+        prompt: approval(CODEX_TOOLS.command, p.data.callId, input, p.data.reason, cwd),
         wire: { requestId: id, style: 'legacy' },
       };
     }
@@ -216,7 +233,7 @@ export function serverRequestPrompt(
       if (!p.success) return malformed;
       const changes = Object.keys(p.data.fileChanges).map((path) => ({ path, kind: 'update' }));
       return {
-        prompt: approval(CODEX_TOOLS.fileChange, p.data.callId, { changes }, p.data.reason),
+        prompt: approval(CODEX_TOOLS.fileChange, p.data.callId, { changes }, p.data.reason, cwd),
         wire: { requestId: id, style: 'legacy' },
       };
     }

@@ -236,7 +236,7 @@ export class CodexSession extends BaseAgentSession<CodexWire> {
   }
 
   private onServerRequest(id: string | number, method: string, params: unknown): void {
-    const mapped = serverRequestPrompt(id, method, params, (itemId) => this.fileChanges.get(itemId));
+    const mapped = serverRequestPrompt(id, method, params, (itemId) => this.fileChanges.get(itemId), this.options.cwd);
     if ('unsupported' in mapped) {
       this.write({ id, error: { code: -32601, message: `Unsupported request: ${method}` } });
       return;
@@ -272,7 +272,20 @@ export class CodexSession extends BaseAgentSession<CodexWire> {
     }
     // Codex has no deny message: a decline is all the model learns (see docs/agents.md).
     const allow = !(answer.kind === 'approval' && answer.decision === 'deny');
-    const decision = wire.style === 'legacy' ? (allow ? 'approved' : 'denied') : allow ? 'accept' : 'decline';
+    // Protocol §9.2a: "always" is Codex's own session approval (the app-server remembers it until it exits).
+    const session = allow && answer.kind === 'approval' && answer.scope === 'session';
+    const decision =
+      wire.style === 'legacy'
+        ? allow
+          ? session
+            ? 'approved_for_session'
+            : 'approved'
+          : 'denied'
+        : allow
+          ? session
+            ? 'acceptForSession'
+            : 'accept'
+          : 'decline';
     this.reply(wire.requestId, { decision });
   }
 }

@@ -31,6 +31,11 @@ export interface AgentStartOptions {
   logger?: Logger;
   /** How long `start()` waits for the handshake before failing with AGENT_CRASHED (default 60 s). */
   startTimeoutMs?: number;
+  /**
+   * Rules the user allowed for this agent session earlier (thread.yaml `agent.granted`, protocol §9.2a), handed
+   * back at spawn where the agent supports it (Claude: `--allowedTools`). Codex has no way to take them.
+   */
+  grantedRules?: string[];
 }
 
 /** A question of an ask_user_question prompt (decisions §9.1). */

@@ -116,6 +116,21 @@ export class InboundQueue {
     if (entry) entry.state = 'inflight';
   }
 
+  /**
+   * Takes the queued items `pick` selects out of the queue for good (thread commands such as `/stop`: they are
+   * never delivered to the agent). Returns them and the cursor when it moved (the caller persists it).
+   */
+  takeCommands(pick: (item: ThreadItem) => boolean): { items: ThreadItem[]; cursor: InboundCursor | null } {
+    const items: ThreadItem[] = [];
+    for (const e of this.entries) {
+      if (e.state === 'queued' && pick(e.item)) {
+        e.state = 'done';
+        items.push(e.item);
+      }
+    }
+    return { items, cursor: items.length ? this.advance() : null };
+  }
+
   /** Every queued item, oldest first, now part of the turn being started. */
   takeQueued(): ThreadItem[] {
     const out: ThreadItem[] = [];

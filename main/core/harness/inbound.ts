@@ -32,6 +32,11 @@ export function itemText(item: Pick<ThreadItem, 'content'>): string {
   return textsOf(item).join('\n\n');
 }
 
+/** The thread command that stops the running turn (docs/harness.md): an item whose whole text is `/stop`. */
+export function isStopCommand(item: Pick<ThreadItem, 'content'>): boolean {
+  return itemText(item).trim().toLowerCase() === '/stop';
+}
+
 /** Sorts by `created_at` (stable: equal timestamps keep the server's order), dropping repeated ids. */
 export function sortItems<T extends Pick<ThreadItem, 'id' | 'created_at'>>(items: readonly T[]): T[] {
   const seen = new Set<string>();

@@ -465,6 +465,23 @@ export class SectionRunner {
     return this.runners.get(alias);
   }
 
+  /** Stops the running turn of one thread (desktop, CLI). */
+  async interruptTurn(alias: string, via: 'desktop' | 'cli'): Promise<void> {
+    const runner = this.runners.get(alias);
+    if (!runner) throw new WorkerError('NOT_FOUND', `No thread ${JSON.stringify(alias)} in this section.`);
+    if (!(await runner.interruptTurn(via))) {
+      throw new WorkerError('INVALID_STATE', `Thread ${alias} has no running turn to stop.`);
+    }
+  }
+
+  async revokeGrant(alias: string, rule: string): Promise<void> {
+    const runner = this.runners.get(alias);
+    if (!runner) throw new WorkerError('NOT_FOUND', `No thread ${JSON.stringify(alias)} in this section.`);
+    if (!(await runner.revokeGrant(rule))) {
+      throw new WorkerError('NOT_FOUND', `Thread ${alias} has no granted rule ${JSON.stringify(rule)}.`);
+    }
+  }
+
   /** Finds the runner with this open prompt and answers it in-process (§9.3). */
   async answerPrompt(promptId: string, answer: PromptAnswer): Promise<boolean> {
     for (const runner of this.runners.values()) {

@@ -7,7 +7,7 @@ import { toWorkerError } from '../errors';
 import type { Logger } from '../log';
 import type { PostItemInput, ThreadItem } from '../api/types';
 import type { AgentPrompt, AgentSession, PromptAnswer } from '../agents/types';
-import { parseThreadAnswer } from '../agents/answers';
+import { parseThreadAnswer, settleScope } from '../agents/answers';
 import type { ThreadLog } from '../agents/thread-log';
 import type { InboundQueue } from './inbound-queue';
 import { itemText } from './inbound';
@@ -16,7 +16,9 @@ import { pendingPromptItem, promptResolvedItem } from './outbound/items';
 import type { OpenPrompt } from './thread-view';
 import type { TranscriptInput } from '../transcript/builder';
 
-export type PromptCancelReason = 'worker_restart' | 'thread_completed' | 'thread_deleted' | 'agent_exit';
+/** The four reasons of §9.4, and `interrupted`: the user stopped the turn the prompt belonged to. */
+export type PromptCancelReason =
+  'worker_restart' | 'thread_completed' | 'thread_deleted' | 'agent_exit' | 'interrupted';
 
 /** What the prompt lifecycle uses of its thread runner. */
 export interface PromptHost {
@@ -87,14 +89,25 @@ export class ThreadPrompts {
     return this.host.step(() => this.resolve(promptId, answer, via));
   }
 
-  private async resolve(promptId: string, answer: PromptAnswer, via: 'thread' | 'desktop'): Promise<boolean> {
+  private async resolve(promptId: string, given: PromptAnswer, via: 'thread' | 'desktop'): Promise<boolean> {
     const agent = this.host.agent();
-    if (this.open?.prompt.id !== promptId || !agent) return false;
+    const open = this.open;
+    if (open?.prompt.id !== promptId || !agent) return false;
+    // The scope as it really applies (protocol §9.2a): a session answer with nothing to remember is once.
+    const answer = settleScope(open.prompt, given);
+    const granted = answer.kind === 'approval' && answer.scope === 'session' ? (answer.rules ?? []) : [];
     await this.clear();
+    if (granted.length) {
+      await this.host.store.update((f) => {
+        f.agent.granted = [...new Set([...f.agent.granted, ...granted])];
+      });
+    }
     // Handing over and enqueueing in the same tick: the agent cannot emit anything in between, so
     // pending_prompt_resolved is posted before whatever the answer makes the agent do (§8.1).
     const handed = agent.answerPrompt(promptId, answer);
-    this.host.enqueue(promptResolvedItem({ promptId, resolution: 'answered', answer, answeredVia: via }));
+    this.host.enqueue(
+      promptResolvedItem({ promptId, resolution: 'answered', answer, answeredVia: via, prompt: open.prompt }),
+    );
     this.host.transcript({ type: 'prompt_answered', promptId, answer, via });
     try {
       await handed;
@@ -127,6 +140,16 @@ export class ThreadPrompts {
     if (!this.host.store.value.open_prompt) return;
     await this.host.ensureOutbox();
     await this.cancel('worker_restart');
+  }
+
+  /** Removes one granted rule (it stays in force for the running agent; the next spawn leaves it out). */
+  async revoke(rule: string): Promise<boolean> {
+    if (!this.host.store.value.agent.granted.includes(rule)) return false;
+    await this.host.store.update((f) => {
+      f.agent.granted = f.agent.granted.filter((r) => r !== rule);
+    });
+    this.host.changed();
+    return true;
   }
 
   /** A reply queued after the posted prompt answers it (§9.2). */

@@ -27,7 +27,7 @@ import { threadKey } from '../transcript/hub';
 import { runChecklist, parseJob, type Job, type ResolvedSettings } from './handoff';
 import { writeInstanceState } from './envelope';
 import { InboundQueue } from './inbound-queue';
-import { coalesceTurn, isSelf } from './inbound';
+import { coalesceTurn, isSelf, isStopCommand } from './inbound';
 import { ThreadStore } from './local-state';
 import { nextSeenOrder } from './slots';
 import {
@@ -383,6 +383,8 @@ export class ThreadRunner {
       effort: settings.effort,
       resumeSessionId: resumeId,
       newSessionId,
+      // Protocol §9.2a: a resumed Claude session gets its granted rules back; see grantsForSpawn.
+      grantedRules: await this.grantsForSpawn(settings, resumeId),
       logFile: this.ctx.paths.threadLog(this.alias),
       threadLog: this.threadLog,
       env: this.ctx.env,
@@ -400,6 +402,23 @@ export class ThreadRunner {
     this.unsubscribeAgent = unsubscribe;
     this.turnRunning = false;
     return agent;
+  }
+
+  /**
+   * The rules to hand to a new agent process. Claude takes them back with `--allowedTools` when it resumes the
+   * session they were granted in; a fresh session starts with none, and Codex cannot take them at all (its
+   * session approvals live in the app-server process), so the record is cleared and the agent asks again.
+   */
+  private async grantsForSpawn(settings: ResolvedSettings, resumeId: string | null): Promise<string[]> {
+    const granted = this.store.value.agent.granted;
+    if (settings.agentType === 'claude_code' && resumeId) return [...granted];
+    if (granted.length) {
+      this.threadLog.append({ src: 'worker', event: 'grants_cleared', rules: granted, agent: settings.agentType });
+      await this.store.update((f) => {
+        f.agent.granted = [];
+      });
+    }
+    return [];
   }
 
   // ----------------------------------------------------------------------------------- agent → thread
@@ -498,9 +517,55 @@ export class ThreadRunner {
           }),
         MAX_PAGES_PER_FETCH,
       );
+      await this.takeStopCommands(inbound);
       this.prompts.answerFromQueue();
       await this.deliver();
     });
+  }
+
+  /**
+   * `/stop` items (docs/harness.md): taken out of the queue before anything else can read them (never an answer,
+   * never delivered), then the running turn is interrupted.
+   */
+  private async takeStopCommands(inbound: InboundQueue): Promise<void> {
+    const { items, cursor } = inbound.takeCommands(isStopCommand);
+    if (items.length === 0) return;
+    if (cursor)
+      await this.store.update((f) => {
+        f.cursors.inbound = cursor;
+      });
+    this.threadLog.append({ src: 'worker', event: 'stop_command', items: items.map((i) => i.id) });
+    const stopped = await this.interruptTurn('thread');
+    if (!stopped) this.enqueue(statusItem('nothing_to_stop', 'No turn is running; /stop did nothing.'));
+  }
+
+  /**
+   * Stops the running turn without ending the thread: an open prompt is cancelled (`interrupted`), the agent gets
+   * its interrupt (Claude `interrupt`, Codex `turn/interrupt`) and ends the turn with `turn_end {interrupted}`.
+   * The agent process stays; the next message starts a new turn in the same session. False when no turn ran.
+   */
+  interruptTurn(via: 'thread' | 'desktop' | 'cli'): Promise<boolean> {
+    return this.steps.run(async () => {
+      const agent = this.agent;
+      if (this.phase !== 'active' || !agent || (!this.turnRunning && !this.prompts.current)) return false;
+      this.threadLog.append({ src: 'worker', event: 'turn_interrupt', via });
+      this.log.info('turn_interrupt', `stopping the running turn (from the ${via})`);
+      if (this.prompts.current) await this.prompts.cancel('interrupted');
+      this.enqueue(statusItem('turn_interrupted', `Stop requested from the ${via}.`));
+      try {
+        await agent.interrupt();
+      } catch (e) {
+        const err = toWorkerError(e);
+        this.log.warn('interrupt_failed', err.message, { code: err.code });
+        throw err;
+      }
+      return true;
+    });
+  }
+
+  /** Revokes a rule granted for the session; the running agent keeps it until it is respawned (protocol §9.2a). */
+  revokeGrant(rule: string): Promise<boolean> {
+    return this.steps.run(() => this.prompts.revoke(rule));
   }
 
   /** Starts the next turn from everything queued, when the agent is free. */

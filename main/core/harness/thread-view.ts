@@ -63,6 +63,7 @@ export function threadView(v: ThreadViewInput): SnapshotThread {
         }
       : null,
     open_prompt_id: v.openPrompt?.prompt.id ?? null,
+    granted_rules: [...f.agent.granted],
     thread_log: v.threadLogPath, // the same path, without a path.join per view
     stats: v.stats,
   };

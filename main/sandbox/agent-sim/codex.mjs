@@ -168,7 +168,15 @@ const itemCompleted = (turn, item) =>
 const status = (type, activeFlags) =>
   notify('thread/status/changed', { threadId: thread.id, status: activeFlags ? { type, activeFlags } : { type } });
 
+/**
+ * `acceptForSession` (protocol §9.2a): the app-server remembers the approved command / changed files until the
+ * process exits, so the same command or files run without a new request.
+ */
+const sessionCommands = new Set();
+const sessionPaths = new Set();
+
 function needsApproval(spec) {
+  if (sessionCommands.has(spec.command)) return false;
   if (thread.approvalPolicy === 'untrusted') return spec.ask ?? true;
   if (thread.approvalPolicy === 'on-request') return Boolean(spec.escalate);
   return false;
@@ -213,13 +221,18 @@ async function runCommand(spec, turn) {
         cwd: thread.cwd,
         commandActions: [{ type: 'unknown', command: spec.command }],
         proposedExecpolicyAmendment: ['/bin/bash', '-lc', spec.command],
-        availableDecisions: ['accept', 'cancel'],
+        availableDecisions: [
+          'accept',
+          { acceptWithExecpolicyAmendment: { execpolicy_amendment: ['/bin/bash', '-lc', spec.command] } },
+          'cancel',
+        ],
       },
       turn.abort.signal,
     );
     status('active', []);
     if (!res) return;
     decision = res.decision;
+    if (decision === 'acceptForSession') sessionCommands.add(spec.command);
   }
   if (decision === 'accept' || decision === 'acceptForSession') {
     record({ kind: 'tool_ran', name: 'commandExecution', input: { command: spec.command } });
@@ -261,7 +274,10 @@ async function runPatch(spec, turn) {
   });
   itemStarted(turn, item({}));
   let decision = 'accept';
-  if (thread.approvalPolicy === 'untrusted' || thread.approvalPolicy === 'on-request' ? (spec.ask ?? true) : false) {
+  const approvedBefore = changes.every((c) => sessionPaths.has(c.path));
+  const policyAsks =
+    thread.approvalPolicy === 'untrusted' || thread.approvalPolicy === 'on-request' ? (spec.ask ?? true) : false;
+  if (policyAsks && !approvedBefore) {
     status('active', ['waitingOnApproval']);
     const res = await askClient(
       'item/fileChange/requestApproval',
@@ -278,6 +294,7 @@ async function runPatch(spec, turn) {
     status('active', []);
     if (!res) return;
     decision = res.decision;
+    if (decision === 'acceptForSession') for (const c of changes) sessionPaths.add(c.path);
   }
   const ok = decision === 'accept' || decision === 'acceptForSession';
   if (ok) record({ kind: 'tool_ran', name: 'fileChange', input: { changes } });

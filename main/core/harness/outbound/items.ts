@@ -128,8 +128,9 @@ const fmt = (n: number): string => n.toLocaleString('en-US');
 
 export function turnEndItem(usage: TurnUsage): PostItemInput {
   const cost = usage.cost_usd !== undefined ? ` · $${usage.cost_usd.toFixed(4)}` : '';
+  const interrupted = usage.outcome === 'interrupted';
   const brief =
-    `— turn ended — ${fmt(usage.input_tokens)} in (${fmt(usage.input_tokens_cached)} cached) · ` +
+    `— turn ${interrupted ? 'stopped' : 'ended'} — ${fmt(usage.input_tokens)} in (${fmt(usage.input_tokens_cached)} cached) · ` +
     `${fmt(usage.output_tokens)} out · ${(usage.duration_ms / 1000).toFixed(1)} s${cost}`;
   const fields: Record<string, unknown> = {
     input_tokens: usage.input_tokens,
@@ -139,6 +140,8 @@ export function turnEndItem(usage: TurnUsage): PostItemInput {
   };
   if (usage.cost_usd !== undefined) fields.cost_usd = usage.cost_usd;
   fields.stop_reason = usage.stop_reason ?? null;
+  // A turn stopped by the user (Claude `interrupt`, Codex `turn/interrupt`) says so.
+  if (interrupted) fields.interrupted = true;
   return build('turn_end', brief, fields);
 }
 
