@@ -35,6 +35,12 @@ import {
 } from '../../main/cli/tui/answer-form';
 import { entryLines, mergeEntries, visibleWindow } from '../../main/cli/tui/transcript';
 import type { TranscriptEntry } from '../../main/core/transcript';
+import { deferredSink, lineFileSink, workerLogPath } from '../../main/cli/tui/log-file';
+import { createLogger } from '../../main/core/log';
+import { tempDir } from '../support/process';
+import { existsSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
 const CAPS: Capabilities = { interrupt: false, sessionScope: false };
@@ -522,4 +528,31 @@ test('transcript entries become display lines; batches merge by seq', () => {
       [5, 'prompt'],
     ],
   );
+});
+
+test('worker.jsonl: records held until the instance is known, then one whole line each, rotated like the other logs', async () => {
+  const dir = await tempDir('bhw-tui-log-');
+  try {
+    const held = deferredSink();
+    const logger = createLogger({ sinks: [held.sink] });
+    logger.warn('config_warning', 'unknown key x');
+    const path = workerLogPath(join(dir.path, 'logs'), 'ins_1');
+    assert.equal(path, join(dir.path, 'logs', 'ins_1', 'worker.jsonl'));
+    const file = lineFileSink(path, { maxBytes: 4096, keep: 2 });
+    held.attach(file.sink);
+    for (let i = 0; i < 40; i++) logger.info('tick', 'x'.repeat(200), { i });
+    file.close();
+    const lines = (await readFile(path, 'utf8')).trim().split('\n');
+    assert.ok(
+      lines.every((l) => JSON.parse(l) !== null),
+      'whole JSON lines',
+    );
+    assert.equal(JSON.parse(lines.at(-1)!).i, 39, 'the newest record is in the live file');
+    assert.ok(existsSync(`${path}.1`) && existsSync(`${path}.2`) && !existsSync(`${path}.3`), 'rotated, two kept');
+    const first = (await readFile(`${path}.2`, 'utf8')).split('\n')[0];
+    assert.ok(first.length > 0);
+    assert.equal((statSync(path).mode & 0o777).toString(8), '600');
+  } finally {
+    await dir.cleanup();
+  }
 });

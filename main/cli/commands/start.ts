@@ -9,6 +9,8 @@ import { ERROR_CODES, WorkerError, type ErrorCode } from '../../core/errors';
 import { createLogger, streamSink, type Logger } from '../../core/log';
 import { createWorkerHost, type LocalWorkerHost } from '../../core/worker';
 import type { StatePaths } from '../../core/state/paths';
+import { DEFAULT_ROTATION } from '../../core/log-rotation';
+import { loadConfigFile, rotationOf } from '../../core/state/config';
 import { VERSION } from '../../version';
 import type { ParsedArgs } from '../args';
 import { writeJson } from '../output';
@@ -129,7 +131,12 @@ export async function startCommand(paths: StatePaths, args: ParsedArgs): Promise
   let logFile: { path: string; close(): void } | null = null;
   if (held) {
     const path = workerLogPath(paths.logsDir, worker.instanceId);
-    const file = lineFileSink(path);
+    // Preflight read config.yaml already; it is valid, only its `logs:` block matters here.
+    const rotation = await loadConfigFile(paths.config).then(
+      (c) => rotationOf(c.config.logs),
+      () => DEFAULT_ROTATION,
+    );
+    const file = lineFileSink(path, rotation);
     held.attach(file.sink);
     logFile = { path, close: () => file.close() };
   }

@@ -4,9 +4,9 @@
  * the lock, so records logged before that (config warnings) wait in a buffer and go to the file — or, when
  * preflight fails and there is no dashboard, to stderr as in headless mode.
  */
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { LogRecord, LogSink } from '../../core/log';
+import { DEFAULT_ROTATION, RotatingFile, type RotationOptions } from '../../core/log-rotation';
 
 export function workerLogPath(logsDir: string, instanceId: string): string {
   return join(logsDir, instanceId, 'worker.jsonl');
@@ -14,35 +14,27 @@ export function workerLogPath(logsDir: string, instanceId: string): string {
 
 /**
  * An append-mode file sink that writes each record synchronously: "line-buffered" in the strict sense — a
- * line is on disk when the call returns, so a forced exit (second Ctrl-C, 130) loses nothing.
+ * line is on disk when the call returns, so a forced exit (second Ctrl-C, 130) loses nothing. The file rotates
+ * like the worker's other logs (`logs.max_bytes` / `logs.keep`, README Configuration).
  */
-export function lineFileSink(path: string): { sink: LogSink; close(): void } {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  let fd: number | null = openSync(path, 'a', 0o600);
+export function lineFileSink(
+  path: string,
+  rotation: RotationOptions = DEFAULT_ROTATION,
+): { sink: LogSink; close(): void } {
+  const file = new RotatingFile(path, rotation);
+  let failed = false;
   return {
     sink: (record) => {
-      if (fd === null) return;
+      if (failed) return;
       try {
-        writeSync(fd, JSON.stringify(record) + '\n');
+        file.append(JSON.stringify(record) + '\n');
       } catch {
         // A full disk must not take the worker down; the dashboard still shows what matters.
-        closeQuietly(fd);
-        fd = null;
+        failed = true;
       }
     },
-    close: () => {
-      if (fd !== null) closeQuietly(fd);
-      fd = null;
-    },
+    close: () => file.close(),
   };
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // already closed
-  }
 }
 
 /** A sink that holds records until `attach` names the real sink (and hands it the held ones, in order). */
