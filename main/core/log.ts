@@ -107,12 +107,32 @@ export function streamSink(stream: NodeJS.WritableStream): LogSink {
 /** A logger that drops everything; for tests and tools that do not log. */
 export const silentLogger: Logger = createLogger({ sinks: [] });
 
-/** Sink appending JSON lines to a file (section.log, worker logs); the folder is created on first use. */
-export function fileSink(path: string): LogSink {
+/** A sink whose file descriptor can be released; the next record opens the file again. */
+export type FileLogSink = LogSink & { close(): Promise<void> };
+
+/**
+ * Sink appending JSON lines to a file (section.log, worker logs); the folder is created on first use. The file
+ * is opened on the first record and again after `close()`, so an owner that stops (a section halted on reload or
+ * sign-out) gives its descriptor back and one that starts again keeps logging.
+ */
+export function fileSink(path: string): FileLogSink {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const stream = createWriteStream(path, { flags: 'a', mode: 0o600 });
-  stream.on('error', () => undefined);
-  return (record) => {
+  let stream: ReturnType<typeof createWriteStream> | null = null;
+  const sink = ((record) => {
+    if (!stream) {
+      stream = createWriteStream(path, { flags: 'a', mode: 0o600 });
+      stream.on('error', () => undefined);
+    }
     stream.write(JSON.stringify(record) + '\n');
+  }) as FileLogSink;
+  sink.close = () => {
+    const open = stream;
+    stream = null;
+    if (!open) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      open.once('error', () => resolve());
+      open.end(() => resolve());
+    });
   };
+  return sink;
 }

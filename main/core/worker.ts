@@ -17,7 +17,7 @@ import type { AgentFactory, PromptAnswer } from './agents/types';
 import { StatePaths, jobIdFor, resolveStateRoot } from './state/paths';
 import { writeFileAtomic } from './state/yaml-file';
 import type { WorkerConfig } from './state/config';
-import { emptySnapshot, type Snapshot, type SnapshotError } from './snapshot';
+import { Snapshot, emptySnapshot, type SnapshotError } from './snapshot';
 import type { HandoffPatch, LoginRequest, LoginResult, WorkerHost } from './host';
 import { SlotPool } from './harness/slots';
 import { SectionRunner } from './harness/section-runner';
@@ -25,6 +25,7 @@ import { DEFAULT_SECTION_TIMING, type SectionTiming } from './harness/section-co
 import { DEFAULT_THREAD_TIMING } from './harness/thread-context';
 import { patchThreadMetadata } from './harness/envelope';
 import { Outbox } from './harness/outbound/outbox';
+import type { StateFileWriter } from './harness/local-state';
 import { asRecord } from './json';
 import { TranscriptHub, threadKey } from './transcript/hub';
 import { readTranscriptFile } from './transcript/thread-transcript';
@@ -53,6 +54,8 @@ export interface WorkerHostOptions {
   timing?: Partial<SectionTiming>;
   /** Write snapshot.json (default true). */
   writeSnapshotFile?: boolean;
+  /** Test seam: writes thread.yaml / section.yaml (default: the atomic YAML writer); injects I/O failures. */
+  writeStateFile?: StateFileWriter;
 }
 
 type Recent = Snapshot['recent_errors'][number];
@@ -200,6 +203,7 @@ class InProcessWorkerHost implements LocalWorkerHost {
             : null,
           changed: () => this.changed(),
           transcripts: this.transcripts,
+          writeStateFile: this.options.writeStateFile,
           transient: (e, thread) => this.transient(e, section.session.session_id, thread ?? null),
           now: this.now,
           timing: this.timing,
@@ -332,7 +336,14 @@ class InProcessWorkerHost implements LocalWorkerHost {
 
   async answerPrompt(promptId: string, answer: PromptAnswer): Promise<void> {
     for (const s of this.sections) {
-      if (await s.answerPrompt(promptId, answer)) return;
+      const outcome = await s.answerPrompt(promptId, answer);
+      if (outcome === 'answered') return;
+      if (outcome === 'withdrawn') {
+        throw new WorkerError(
+          'NOT_FOUND',
+          `Prompt ${promptId} was withdrawn by the agent before the answer reached it; nothing was answered (the thread shows it cancelled).`,
+        );
+      }
     }
     throw new WorkerError('NOT_FOUND', `No open prompt ${promptId} (it may have been answered or cancelled).`);
   }
@@ -412,11 +423,13 @@ class InProcessWorkerHost implements LocalWorkerHost {
       // Building a snapshot walks every thread; nobody to hand it to (the CLI never listens) = nothing to build.
       if (this.listeners.size === 0) return;
       const snap = this.snapshot();
+      this.checkSnapshot(snap);
       for (const l of this.listeners) {
         try {
           l(snap);
-        } catch {
-          // A listener's trouble is its own.
+        } catch (e) {
+          // A listener's trouble is its own, but it is never silent (a window that stops updating says why).
+          this.warnOnce('snapshot_listener_failed', `a snapshot listener failed: ${toWorkerError(e).message}`);
         }
       }
     }, NOTIFY_MS);
@@ -425,6 +438,28 @@ class InProcessWorkerHost implements LocalWorkerHost {
       this.fileTimer = null;
       void this.flushSnapshotFile();
     }, SNAPSHOT_WRITE_MS);
+  }
+
+  /**
+   * The snapshot is what every shell renders; one that fails its own schema is still handed out (the shells
+   * parse it again and decide), and the first issue is logged with its path, once per distinct problem.
+   */
+  private checkSnapshot(snap: Snapshot): void {
+    const parsed = Snapshot.safeParse(snap);
+    if (parsed.success) return;
+    const issue = parsed.error.issues[0];
+    const where = issue ? issue.path.map(String).join('.') || '(root)' : '(root)';
+    this.warnOnce('snapshot_invalid', `the snapshot fails its schema at ${where}: ${issue?.message ?? 'invalid'}`);
+  }
+
+  private warned = new Set<string>();
+
+  private warnOnce(event: string, message: string): void {
+    const key = `${event}\n${message}`;
+    if (this.warned.has(key)) return;
+    if (this.warned.size >= RECENT_ERRORS_MAX) this.warned.clear(); // bounded; a new problem is logged again
+    this.warned.add(key);
+    this.logger.warn(event, message, { code: 'INTERNAL_ERROR' });
   }
 
   /** Written only while this process holds the lock, so it never clobbers another worker's view. */

@@ -57,6 +57,7 @@ test('slot pool: a thread seen pending first is granted first even when its chec
     },
     resolveExecutable: (n) => `/usr/bin/${n}`,
     changed: () => undefined,
+    transient: () => undefined,
     now: () => new Date(),
     sectionId: 's',
     ref: { revision_id: 'rev', session_id: 'ses' },

@@ -5,23 +5,43 @@
  * another client can observe.
  */
 import { promises as fs } from 'node:fs';
+import { WorkerError } from '../errors';
 import { readYamlFile, writeYamlAtomic } from '../state/yaml-file';
 import { SectionFile, ThreadFile, type SessionTuple } from '../state/schemas';
 import { SerialQueue } from '../util/serial-queue';
+
+/**
+ * Writes one local state file. The default is `writeYamlAtomic`; the harness is given another one only as a
+ * test seam (an injected I/O failure, a held write).
+ */
+export type StateFileWriter = (path: string, value: unknown) => Promise<void>;
 
 abstract class YamlStore<T> {
   protected writes = new SerialQueue();
   constructor(
     readonly path: string,
     protected current: T,
+    private readonly write: StateFileWriter = writeYamlAtomic,
   ) {}
 
   get value(): T {
     return this.current;
   }
 
+  /**
+   * A failed write rejects with STATE_IO_ERROR naming the file (ENOSPC, EACCES, EIO, ...). The in-memory value
+   * keeps the new content, so what the snapshot shows is what the worker meant to record.
+   */
   protected async persist(value: T): Promise<void> {
-    await this.writes.run(() => writeYamlAtomic(this.path, value));
+    await this.writes.run(async () => {
+      try {
+        await this.write(this.path, value);
+      } catch (e) {
+        if (e instanceof WorkerError) throw e;
+        const why = e instanceof Error ? e.message : String(e);
+        throw new WorkerError('STATE_IO_ERROR', `Could not write ${this.path}: ${why}`);
+      }
+    });
   }
 }
 
@@ -69,8 +89,9 @@ export class ThreadStore extends YamlStore<ThreadFile> {
     value: ThreadFile,
     existed: boolean,
     private readonly now: () => string,
+    write?: StateFileWriter,
   ) {
-    super(path, value);
+    super(path, value, write);
     this.existed = existed;
   }
 
@@ -82,15 +103,17 @@ export class ThreadStore extends YamlStore<ThreadFile> {
     path: string,
     alias: string,
     now: () => string,
+    write?: StateFileWriter,
   ): Promise<{ store: ThreadStore; error?: Error; movedTo?: string | null }> {
     try {
       const file = await readYamlFile(path, ThreadFile);
-      if (file) return { store: new ThreadStore(path, file, true, now) };
+      if (file) return { store: new ThreadStore(path, file, true, now, write) };
     } catch (e) {
       const movedTo = await moveAside(path);
-      return { store: new ThreadStore(path, blankThreadFile(alias, now()), false, now), error: e as Error, movedTo };
+      const store = new ThreadStore(path, blankThreadFile(alias, now()), false, now, write);
+      return { store, error: e as Error, movedTo };
     }
-    return { store: new ThreadStore(path, blankThreadFile(alias, now()), false, now) };
+    return { store: new ThreadStore(path, blankThreadFile(alias, now()), false, now, write) };
   }
 
   async update(mutate: (file: ThreadFile) => void): Promise<ThreadFile> {
@@ -114,6 +137,7 @@ export class SectionStore extends YamlStore<SectionFile> {
     path: string,
     id: SectionIdentity,
     onInvalid?: (message: string, movedTo: string | null) => void,
+    write?: StateFileWriter,
   ): Promise<SectionStore> {
     let file: SectionFile | undefined;
     try {
@@ -123,13 +147,17 @@ export class SectionStore extends YamlStore<SectionFile> {
       const movedTo = await moveAside(path);
       onInvalid?.((e as Error).message, movedTo);
     }
-    return new SectionStore(path, {
-      name: id.name,
-      job_type: 'session_agent_harness',
-      session: id.session,
-      attachment: file?.attachment ?? { status: 'detached', attached_at: null, error: { code: null, message: null } },
-      events: file?.events ?? { last_processed_at: null },
-    });
+    return new SectionStore(
+      path,
+      {
+        name: id.name,
+        job_type: 'session_agent_harness',
+        session: id.session,
+        attachment: file?.attachment ?? { status: 'detached', attached_at: null, error: { code: null, message: null } },
+        events: file?.events ?? { last_processed_at: null },
+      },
+      write,
+    );
   }
 
   async setAttachment(

@@ -110,7 +110,14 @@ async function attachOnce(host: AttachHost): Promise<boolean> {
 }
 
 async function refuse(host: AttachHost, error: WorkerError): Promise<void> {
-  await host.store().setAttachment('refused', null, { code: error.code, message: error.message });
+  // The refusal stands even when section.yaml cannot record it (the snapshot and the log still say so).
+  await host
+    .store()
+    .setAttachment('refused', null, { code: error.code, message: error.message })
+    .catch((e: unknown) => {
+      const err = toWorkerError(e);
+      host.log.warn('section_yaml_write_failed', err.message, { code: err.code });
+    });
   host.setStatus('refused', error);
   host.log.error('section_refused', error.message, { code: error.code });
 }

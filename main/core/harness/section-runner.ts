@@ -8,7 +8,7 @@
  * generation and the one work queue; apart, each file would hold half of that lock.
  */
 import { WorkerError, toWorkerError } from '../errors';
-import { fileSink, type Logger } from '../log';
+import { fileSink, type FileLogSink, type Logger } from '../log';
 import type { Envelope, PostItemInput, SessionEvent, SessionRef } from '../api/types';
 import type { RealtimeStatus } from '../api/realtime';
 import type { PromptAnswer } from '../agents/types';
@@ -23,6 +23,7 @@ import { settleWithin } from '../util/timeout';
 import { WORKER_ALIAS, diagnoseNonJob, parseJob } from './handoff';
 import { SectionStore } from './local-state';
 import { ThreadRunner } from './thread-runner';
+import type { AnswerOutcome } from './thread-prompts';
 import type { OutboxFatal, OutboxPosted, ThreadContext, ThreadOutbox } from './thread-context';
 import type { AttachmentStatus, ChangeFeed, SectionDeps } from './section-context';
 import { Heartbeat, attachSection } from './section-attach';
@@ -39,6 +40,10 @@ export class SectionRunner {
   private readonly jobPaths: JobPaths;
   readonly log: Logger;
   private runners = new Map<string, ThreadRunner>();
+  /** Runners of deleted threads, stopping; a re-created alias waits for its old runner to be gone. */
+  private retiring = new Map<string, Promise<void>>();
+  /** section.log: released on halt (reload, sign-out, stop), reopened by the next record. */
+  private readonly sectionLog: FileLogSink;
   /** The last seen `value` of every alias (JSON), to run the state machine on changes only. */
   private lastSeen = new Map<string, string>();
   /** `alias \n shape` of every thread envelope already warned about as "looks like a handoff, is not a job". */
@@ -59,7 +64,8 @@ export class SectionRunner {
     this.id = jobIdFor(deps.section.session.session_id);
     this.ref = { revision_id: deps.section.session.revision_id, session_id: deps.section.session.session_id };
     this.jobPaths = deps.paths.job(deps.section.session.session_id);
-    this.log = deps.logger.child({ section: this.id }, [fileSink(this.jobPaths.sectionLog)]);
+    this.sectionLog = fileSink(this.jobPaths.sectionLog);
+    this.log = deps.logger.child({ section: this.id }, [this.sectionLog]);
     this.heartbeat = new Heartbeat({
       deps,
       ref: this.ref,
@@ -92,6 +98,7 @@ export class SectionRunner {
           moved_to: movedTo,
         });
       },
+      this.deps.writeStateFile,
     );
     if (generation !== this.generation) return;
     this.setStatus('attaching', null);
@@ -108,15 +115,25 @@ export class SectionRunner {
       generation,
     );
     if (!attached || generation !== this.generation) return;
-    const workerOutbox = await this.openOutbox(WORKER_ALIAS, (e) => this.deps.transient(e));
+    let workerOutbox: ThreadOutbox | null = null;
+    try {
+      workerOutbox = await this.openOutbox(WORKER_ALIAS, (e) => this.deps.transient(e));
+    } catch (e) {
+      // The threads still run without the activity thread (its items are lost, and said so here).
+      const err = toWorkerError(e);
+      this.log.error('activity_outbox_failed', `the worker thread's outbox did not open: ${err.message}`, {
+        code: err.code,
+      });
+      this.deps.transient(err);
+    }
     if (generation !== this.generation) {
       // Stopped while the outbox opened: halt() has already run, so nothing after this point would ever be
       // closed again (a realtime socket opened here kept the process alive after "stopped").
-      await workerOutbox.close();
+      await workerOutbox?.close();
       return;
     }
     this.workerOutbox = workerOutbox;
-    this.workerOutbox.enqueue(sectionAttachedItem(this.deps.instance.instanceId, this.deps.instance.version));
+    this.activity(sectionAttachedItem(this.deps.instance.instanceId, this.deps.instance.version));
     this.heartbeat.start(generation);
     if (this.deps.openFeed) {
       this.feed = this.deps.openFeed({
@@ -124,7 +141,13 @@ export class SectionRunner {
         onEvent: (event) => {
           // Before the queue: the heartbeat must know at once whether `worker` changed under it.
           this.heartbeat.observe(event);
-          void this.work.run(() => this.onEvent(event, generation));
+          void this.work
+            .run(() => this.onEvent(event, generation))
+            .catch((e: unknown) => {
+              const err = toWorkerError(e);
+              this.log.warn('event_failed', `session event ${event.type}: ${err.message}`, { code: err.code });
+              this.deps.transient(err);
+            });
         },
         onStatus: (status) => {
           this.realtime = status;
@@ -289,6 +312,8 @@ export class SectionRunner {
   /** Runs the state machine for one alias when its envelope changed (`null` = gone). */
   private async applyEnvelope(alias: string, envelope: Envelope | null): Promise<void> {
     if (alias === WORKER_ALIAS) return;
+    const leaving = this.retiring.get(alias);
+    if (leaving && envelope) await leaving; // never two runners for one alias
     const seen = envelope ? JSON.stringify(envelope.value) : null;
     const before = this.lastSeen.get(alias) ?? null;
     if (seen === before && this.runners.has(alias)) return;
@@ -300,15 +325,38 @@ export class SectionRunner {
     if (!job && !runner) return; // not a job (yet): plain chat threads and other objects are ignored
     const first = !runner;
     if (!runner) {
-      runner = await ThreadRunner.open(alias, this.threadContext());
+      runner = await ThreadRunner.open(alias, this.threadContext(alias));
       this.runners.set(alias, runner);
       this.log.info('thread_discovered', `job thread ${alias} (instance.state ${job?.state ?? 'none'})`, {
         thread: alias,
         state: job?.state ?? null,
       });
     }
+    if (!envelope) {
+      this.retire(alias, runner, first);
+      return;
+    }
     // Not awaited: an activation may wait for a slot; the runner orders its own steps.
     void runner.onEnvelope(job, first).catch((e) => this.threadTransient(alias, e));
+    this.deps.changed();
+  }
+
+  /**
+   * A deleted thread: its runner stops the agent (the clean stop, reason `thread_deleted`), shuts down (outbox,
+   * thread.log) and is dropped, so it leaves the snapshot and holds nothing. Its local folder stays (§12).
+   */
+  private retire(alias: string, runner: ThreadRunner, first: boolean): void {
+    this.runners.delete(alias);
+    const done: Promise<void> = runner
+      .onEnvelope(null, first)
+      .then(() => runner.shutdown())
+      .catch((e: unknown) => this.threadTransient(alias, e))
+      .finally(() => {
+        if (this.retiring.get(alias) === done) this.retiring.delete(alias);
+        this.deps.changed();
+      });
+    this.retiring.set(alias, done);
+    this.log.info('thread_dropped', `thread ${alias} was deleted; its runner is dropped`, { thread: alias });
     this.deps.changed();
   }
 
@@ -337,7 +385,7 @@ export class SectionRunner {
     this.deps.transient(err, alias);
   }
 
-  private threadContext(): ThreadContext {
+  private threadContext(alias: string): ThreadContext {
     const d = this.deps;
     return {
       api: d.api,
@@ -355,9 +403,11 @@ export class SectionRunner {
       sectionId: this.id,
       ref: this.ref,
       paths: this.jobPaths,
-      openOutbox: (alias, onFatal, threadLog, onPosted) =>
-        this.openOutbox(alias, onFatal, threadLog, onPosted, d.timing.postRetryWindowMs),
+      openOutbox: (name, onFatal, threadLog, onPosted) =>
+        this.openOutbox(name, onFatal, threadLog, onPosted, d.timing.postRetryWindowMs),
       activity: (item) => this.activity(item),
+      transient: (error) => d.transient(error, alias),
+      writeStateFile: d.writeStateFile,
     };
   }
 
@@ -421,6 +471,7 @@ export class SectionRunner {
     await this.store!.setAttachment('detached', this.store!.value.attachment.attached_at);
     await this.deps.api.deleteSessionObject(this.ref, WORKER_ALIAS);
     this.log.info('section_detached', 'detached by the user; the worker object was deleted');
+    await this.sectionLog.close();
   }
 
   /** The desktop's Re-attach (or a restart): the attach algorithm again, with fresh runners. */
@@ -447,6 +498,7 @@ export class SectionRunner {
     this.runners = new Map();
     this.lastSeen = new Map();
     await Promise.all(runners.map((r) => r.shutdown().catch((e) => this.threadTransient(r.alias, e))));
+    await Promise.all([...this.retiring.values()]);
     const outbox = this.workerOutbox;
     this.workerOutbox = null;
     if (outbox) {
@@ -457,6 +509,8 @@ export class SectionRunner {
     }
     if (!options.insideWork) await this.loopDone.catch(() => undefined);
     this.deps.changed();
+    // Last: everything above may still log. A later record (a re-attach) opens the file again.
+    await this.sectionLog.close();
   }
 
   // ------------------------------------------------------------------------------------- commands
@@ -483,11 +537,11 @@ export class SectionRunner {
   }
 
   /** Finds the runner with this open prompt and answers it in-process (§9.3). */
-  async answerPrompt(promptId: string, answer: PromptAnswer): Promise<boolean> {
+  async answerPrompt(promptId: string, answer: PromptAnswer): Promise<AnswerOutcome> {
     for (const runner of this.runners.values()) {
       if (runner.openPromptId === promptId) return runner.answerPrompt(promptId, answer, 'desktop');
     }
-    return false;
+    return 'not_open';
   }
 
   // ------------------------------------------------------------------------------------- snapshot

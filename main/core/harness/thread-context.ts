@@ -11,6 +11,7 @@ import type { WorkerConfig } from '../state/config';
 import type { JobPaths } from '../state/paths';
 import type { TranscriptHub } from '../transcript/hub';
 import type { SlotPool } from './slots';
+import type { StateFileWriter } from './local-state';
 import { DEFAULT_POST_DEADLINE_MS } from './outbound/outbox';
 
 /** What a thread needs from its outbox (`main/core/harness/outbound`). */
@@ -39,6 +40,8 @@ export interface HarnessServices {
   now: () => Date;
   /** Who watches which thread's transcript (the desktop's thread view, the terminal dashboard); none = nobody. */
   transcripts?: TranscriptHub;
+  /** Test seam: writes thread.yaml / section.yaml (default: the atomic YAML writer). */
+  writeStateFile?: StateFileWriter;
 }
 
 export interface ThreadContext extends HarnessServices {
@@ -54,6 +57,8 @@ export interface ThreadContext extends HarnessServices {
   ) => Promise<ThreadOutbox>;
   /** Posts an activity item on the section's `worker` thread. */
   activity: (item: PostItemInput) => void;
+  /** A problem that is not the thread's failure: logged by the caller, shown in the warning ribbon. */
+  transient: (error: WorkerError) => void;
   timing: ThreadTiming;
 }
 

@@ -20,6 +20,12 @@ import type { TranscriptInput } from '../transcript/builder';
 export type PromptCancelReason =
   'worker_restart' | 'thread_completed' | 'thread_deleted' | 'agent_exit' | 'interrupted';
 
+/**
+ * What became of an answer: handed to the agent, too late (the agent had withdrawn the prompt, or is gone: the
+ * prompt is resolved `cancelled`), or not for an open prompt here at all.
+ */
+export type AnswerOutcome = 'answered' | 'withdrawn' | 'not_open';
+
 /** What the prompt lifecycle uses of its thread runner. */
 export interface PromptHost {
   readonly store: ThreadStore;
@@ -33,6 +39,8 @@ export interface PromptHost {
   step<T>(fn: () => Promise<T>): Promise<T>;
   /** Runs on the runner's item-fetch queue. */
   fetch(fn: () => Promise<void>): Promise<void>;
+  /** Routes the failure of a chain nobody awaits (the runner's failure path). */
+  own(what: string, work: Promise<unknown>): void;
   changed(): void;
   /** Records a prompt's resolution in the thread's transcript. */
   transcript(input: TranscriptInput): void;
@@ -62,7 +70,11 @@ export class ThreadPrompts {
       };
     });
     h.enqueue(pendingPromptItem(prompt))?.posted.then(
-      (item) => void h.fetch(() => this.onPosted(prompt.id, item)),
+      (item) =>
+        h.own(
+          'prompt posted',
+          h.fetch(() => this.onPosted(prompt.id, item)),
+        ),
       () => undefined,
     );
   }
@@ -85,37 +97,55 @@ export class ThreadPrompts {
   }
 
   /** The desktop's answer (§9.3) or a parsed thread reply (§9.2); runs on the state-machine queue. */
-  answer(promptId: string, answer: PromptAnswer, via: 'thread' | 'desktop'): Promise<boolean> {
+  answer(promptId: string, answer: PromptAnswer, via: 'thread' | 'desktop'): Promise<AnswerOutcome> {
     return this.host.step(() => this.resolve(promptId, answer, via));
   }
 
-  private async resolve(promptId: string, given: PromptAnswer, via: 'thread' | 'desktop'): Promise<boolean> {
+  private async resolve(promptId: string, given: PromptAnswer, via: 'thread' | 'desktop'): Promise<AnswerOutcome> {
     const agent = this.host.agent();
     const open = this.open;
-    if (open?.prompt.id !== promptId || !agent) return false;
+    if (open?.prompt.id !== promptId || !agent) return 'not_open';
     // The scope as it really applies (protocol §9.2a): a session answer with nothing to remember is once.
     const answer = settleScope(open.prompt, given);
     const granted = answer.kind === 'approval' && answer.scope === 'session' ? (answer.rules ?? []) : [];
     await this.clear();
+    const added = granted.filter((rule) => !this.host.store.value.agent.granted.includes(rule));
     if (granted.length) {
       await this.host.store.update((f) => {
         f.agent.granted = [...new Set([...f.agent.granted, ...granted])];
       });
     }
-    // Handing over and enqueueing in the same tick: the agent cannot emit anything in between, so
-    // pending_prompt_resolved is posted before whatever the answer makes the agent do (§8.1).
-    const handed = agent.answerPrompt(promptId, answer);
+    // The runner sees the adapter's withdrawal only when that event's turn on the `events` queue comes, so an
+    // answer can still find the prompt open here after the agent gave up on it. The adapter is the judge: it
+    // refuses an answer for a prompt it no longer has, and that answer is reported as not answered.
+    // The adapters settle answerPrompt synchronously (they write the response, or refuse, without waiting), so
+    // the item below is still enqueued before anything the answer makes the agent do (§8.1): no agent output
+    // (an I/O callback) can run between that settlement and this continuation.
+    try {
+      await agent.answerPrompt(promptId, answer);
+    } catch (e) {
+      const err = toWorkerError(e);
+      this.host.log.warn('answer_not_delivered', `answer to ${promptId} not delivered: ${err.message}`, {
+        code: err.code,
+      });
+      this.host.threadLog.append({ src: 'worker', event: 'answer_not_delivered', prompt_id: promptId, via });
+      this.host.enqueue(promptResolvedItem({ promptId, resolution: 'cancelled', reason: 'agent_exit' }));
+      this.host.transcript({ type: 'prompt_cancelled', promptId, reason: 'agent_exit' });
+      this.host.changed();
+      // The agent never got these rules: they are not granted.
+      if (added.length) {
+        await this.host.store.update((f) => {
+          f.agent.granted = f.agent.granted.filter((rule) => !added.includes(rule));
+        });
+      }
+      return 'withdrawn';
+    }
     this.host.enqueue(
       promptResolvedItem({ promptId, resolution: 'answered', answer, answeredVia: via, prompt: open.prompt }),
     );
     this.host.transcript({ type: 'prompt_answered', promptId, answer, via });
-    try {
-      await handed;
-    } catch (e) {
-      this.host.log.warn('answer_failed', toWorkerError(e).message, { code: toWorkerError(e).code });
-    }
     this.host.changed();
-    return true;
+    return 'answered';
   }
 
   async clear(): Promise<void> {
@@ -160,7 +190,10 @@ export class ThreadPrompts {
     const reply = inbound.firstQueuedAfter(open.postedAt);
     if (!reply) return;
     inbound.consume(reply);
-    void this.answer(open.prompt.id, parseThreadAnswer(open.prompt, itemText(reply)), 'thread');
+    this.host.own(
+      'thread answer',
+      this.answer(open.prompt.id, parseThreadAnswer(open.prompt, itemText(reply)), 'thread'),
+    );
   }
 
   private async onPosted(promptId: string, item: ThreadItem): Promise<void> {

@@ -38,7 +38,7 @@ import {
   threadStoppedItem,
 } from './outbound/items';
 import type { ThreadContext, ThreadOutbox } from './thread-context';
-import { ThreadPrompts } from './thread-prompts';
+import { ThreadPrompts, type AnswerOutcome } from './thread-prompts';
 import { promptView, threadView, type Phase } from './thread-view';
 
 /** When (and in which order) an envelope was observed: the FIFO key of the slot pool (decisions §6.2 step 5). */
@@ -102,14 +102,18 @@ export class ThreadRunner {
       ensureOutbox: () => this.ensureOutbox(),
       step: (fn) => this.steps.run(fn),
       fetch: (fn) => this.fetches.run(fn),
+      own: (what, work) => this.own(what, work),
       changed: () => this.ctx.changed(),
       transcript: (input) => this.transcript.record(input),
     });
   }
 
   static async open(alias: string, ctx: ThreadContext): Promise<ThreadRunner> {
-    const { store, error, movedTo } = await ThreadStore.open(ctx.paths.threadYaml(alias), alias, () =>
-      ctx.now().toISOString(),
+    const { store, error, movedTo } = await ThreadStore.open(
+      ctx.paths.threadYaml(alias),
+      alias,
+      () => ctx.now().toISOString(),
+      ctx.writeStateFile,
     );
     const threadLog = new ThreadLog(ctx.paths.threadLog(alias));
     // Numbering and totals continue from the entries an earlier run recorded in thread.log.
@@ -152,10 +156,44 @@ export class ThreadRunner {
   onEnvelope(job: Job | null, recovery = false): Promise<void> {
     // Stamped now, not when the step runs or the checklist is done: the pool is FIFO by the time `pending` was seen.
     const seen: Seen = { at: this.ctx.now().getTime(), order: nextSeenOrder() };
-    return this.steps.run(async () => {
-      if (this.closed) return;
-      await (recovery ? this.recover(job, seen) : this.transition(job, seen));
-    });
+    return this.steps
+      .run(async () => {
+        if (this.closed) return;
+        await (recovery ? this.recover(job, seen) : this.transition(job, seen));
+      })
+      .catch((e: unknown) => this.unexpected('envelope change', e));
+  }
+
+  // ------------------------------------------------------------------------------ failure routing
+
+  /**
+   * Every chain the runner starts and does not await goes through here: its failure fails the thread (a named
+   * code in thread.yaml and the snapshot, the envelope `failed`, an activity item, the slot released), or, when
+   * the thread is not running, is a transient problem (logged with its code, shown in the ribbon). Never an
+   * unhandled rejection.
+   */
+  private own(what: string, work: Promise<unknown>): void {
+    work.catch((e: unknown) => this.unexpected(what, e));
+  }
+
+  private unexpected(what: string, e: unknown): void {
+    const err = toWorkerError(e);
+    this.log.error('thread_work_failed', `${what} failed: ${err.message}`, { code: err.code });
+    if (this.closed) {
+      this.ctx.transient(err);
+      return;
+    }
+    this.steps
+      .run(async () => {
+        if (this.phase !== 'idle' && !this.closed) await this.fail(err);
+        else this.ctx.transient(err);
+      })
+      .catch((e2: unknown) => {
+        // fail() records what it can and logs the rest; this is the last resort.
+        const last = toWorkerError(e2);
+        this.log.error('thread_fail_incomplete', last.message, { code: last.code });
+        this.ctx.transient(last);
+      });
   }
 
   private async transition(job: Job | null, seen: Seen): Promise<void> {
@@ -234,7 +272,11 @@ export class ThreadRunner {
       key: this.key,
       seenAt: seen.at,
       order: seen.order,
-      grant: () => void this.steps.run(() => this.onSlot(resume)),
+      grant: () =>
+        this.own(
+          'activation',
+          this.steps.run(() => this.onSlot(resume)),
+        ),
     });
   }
 
@@ -390,7 +432,12 @@ export class ThreadRunner {
       env: this.ctx.env,
       logger: this.log,
     });
-    const unsubscribe = agent.onEvent((event) => void this.events.run(() => this.onAgentEvent(agent, event)));
+    const unsubscribe = agent.onEvent((event) =>
+      this.own(
+        `agent event ${event.type}`,
+        this.events.run(() => this.onAgentEvent(agent, event)),
+      ),
+    );
     try {
       await agent.start();
     } catch (e) {
@@ -448,7 +495,10 @@ export class ThreadRunner {
         break;
       case 'exit':
         if (agent !== this.agent || event.expected || this.stopping) break;
-        void this.steps.run(() => this.onCrash(agent, event));
+        this.own(
+          'agent exit',
+          this.steps.run(() => this.onCrash(agent, event)),
+        );
         break;
       default:
         this.enqueueEvent(event);
@@ -591,8 +641,11 @@ export class ThreadRunner {
   // ------------------------------------------------------------------------------------------ prompts
 
   /** The desktop's answer (§9.3) or a parsed thread reply (§9.2). */
-  answerPrompt(promptId: string, answer: PromptAnswer, via: 'thread' | 'desktop'): Promise<boolean> {
-    return this.prompts.answer(promptId, answer, via);
+  answerPrompt(promptId: string, answer: PromptAnswer, via: 'thread' | 'desktop'): Promise<AnswerOutcome> {
+    const outcome = this.prompts.answer(promptId, answer, via);
+    // The caller gets the error too; the thread's failure path gets it as well (a write that failed mid-answer).
+    this.own('desktop answer', outcome);
+    return outcome;
   }
 
   // ------------------------------------------------------------------------------------- stop & fail
@@ -644,17 +697,27 @@ export class ThreadRunner {
     this.log.error('thread_failed', error.message, { code: error.code });
     this.threadLog.append({ src: 'worker', event: 'thread_failed', code: error.code, message: error.message });
     this.transcript.record({ type: 'failed', code: error.code, message: error.message });
-    if (this.prompts.current || this.store.value.open_prompt) await this.prompts.cancel('agent_exit');
+    // Each step records what it can: a local write that fails (a full disk) must not keep the agent alive, hold
+    // the slot, or leave the envelope `active`. The in-memory thread.yaml still carries the code for the snapshot.
+    if (this.prompts.current || this.store.value.open_prompt)
+      await this.prompts.cancel('agent_exit').catch((e: unknown) => this.warnLocal('prompt_cancel_failed', e));
     await this.stopAgent(false);
-    await this.store.update((f) => {
-      f.agent.state = 'failed';
-      f.agent.error = { code: error.code, message: error.message, at };
-    });
+    await this.store
+      .update((f) => {
+        f.agent.state = 'failed';
+        f.agent.error = { code: error.code, message: error.message, at };
+      })
+      .catch((e: unknown) => this.warnLocal('thread_yaml_write_failed', e));
     this.ctx.pool.release(this.key);
     this.phase = 'idle';
     this.ctx.changed();
     await this.writeState('failed');
     this.ctx.activity(threadFailedItem(this.alias, { code: error.code, message: error.message }));
+  }
+
+  private warnLocal(event: string, e: unknown): void {
+    const err = toWorkerError(e);
+    this.log.warn(event, err.message, { code: err.code });
   }
 
   /** RMW of instance.state (§6.4); the worker writes only `active` and `failed`. */
@@ -696,7 +759,7 @@ export class ThreadRunner {
       opened = await this.ctx.openOutbox(
         this.alias,
         (error) => {
-          void this.steps.run(async () => {
+          const handled = this.steps.run(async () => {
             if (this.phase !== 'idle' && !this.closed) await this.fail(error);
             // A failed outbox posts nothing more (it only journals). Drop it, so the next activation (the
             // user's reset to pending) opens the journal again and posts the unconfirmed items first.
@@ -704,6 +767,11 @@ export class ThreadRunner {
               await opened.close(); // its journal descriptor is released before anything may open the file again
               if (this.outbox === opened) this.outbox = null;
             }
+          });
+          handled.catch((e: unknown) => {
+            const err = toWorkerError(e);
+            this.log.error('outbox_fatal_unhandled', err.message, { code: err.code });
+            this.ctx.transient(err);
           });
         },
         this.threadLog,

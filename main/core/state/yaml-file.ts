@@ -30,9 +30,13 @@ export async function writeFileAtomic(path: string, data: string, options: Write
     await handle.writeFile(data, 'utf8');
     await handle.chmod(options.mode ?? 0o600);
     await handle.sync();
-  } finally {
-    await handle.close();
+  } catch (e) {
+    // A full disk must not also keep the half-written temp file.
+    await handle.close().catch(() => undefined);
+    await fs.unlink(tmp).catch(() => undefined);
+    throw e;
   }
+  await handle.close();
   try {
     if (options.exclusive) {
       // link() fails with EEXIST if the target exists: an atomic create of a fully written file.
