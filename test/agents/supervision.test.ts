@@ -11,6 +11,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, waitFor } from '../support/process';
 import { makeHarness, processAlive } from './helpers';
+import type { AgentProcess } from '../../main/core/agents/process';
 
 const T = { timeout: 60_000 };
 
@@ -52,6 +53,9 @@ test('crash: the orphans of an agent killed from outside are found and killed', 
     await h.session.sendTurn('start a dev server');
     await h.next('text', (e) => e.text === 'tool started', 15_000);
     grandchild = await grandchildPid(() => h.recorded());
+    // The worker has seen the tool (refreshes follow stdout lines and run every second) before the agent dies.
+    const proc = (h.session as unknown as { proc: AgentProcess }).proc;
+    await waitFor(() => proc.knownDescendants().includes(grandchild), 'grandchild remembered', { timeoutMs: 5_000 });
     // The agent dies (OOM killer, a user's kill -9): its grandchild is re-parented, no parent link leads to it.
     process.kill(h.session.pid!, 'SIGKILL');
     const exit = await h.next('exit', undefined, 15_000);

@@ -64,8 +64,15 @@ export class LineSplitter {
       return;
     }
     if (this.size + piece.length > this.max) {
-      const all = Buffer.concat([...this.parts, piece]);
-      this.overlong = { head: Buffer.from(all.subarray(0, OVERLONG_HEAD_BYTES)), bytes: all.length };
+      // The head from the first pieces only: joining the whole 16 MiB once more would double the peak.
+      const heads: Buffer[] = [];
+      let headBytes = 0;
+      for (const part of [...this.parts, piece]) {
+        if (headBytes >= OVERLONG_HEAD_BYTES) break;
+        heads.push(part.subarray(0, OVERLONG_HEAD_BYTES - headBytes));
+        headBytes += heads[heads.length - 1].length;
+      }
+      this.overlong = { head: Buffer.concat(heads), bytes: this.size + piece.length };
       this.parts = [];
       this.size = 0;
       return;

@@ -16,6 +16,8 @@ export interface AgentTree {
   readonly pid: number;
   /** Remembers the descendants that exist now (called periodically while the agent runs). */
   refresh(): void;
+  /** The descendants remembered so far that still run (POSIX; Windows keeps none). */
+  members(): number[];
   alive(): boolean;
   /** `force` false: the polite request (SIGTERM); true: the kill (SIGKILL, `taskkill /F`). Synchronous. */
   signal(force: boolean): void;
@@ -79,6 +81,7 @@ export function posixPlatform(deps: PosixDeps = {}): ProcessPlatform {
       return {
         pid,
         refresh: () => tree.refresh(),
+        members: () => tree.members(),
         alive: () => tree.alive(),
         signal: (force) => tree.signal(force ? 'SIGKILL' : 'SIGTERM'),
       };
@@ -163,6 +166,7 @@ export function win32Platform(deps: Win32Deps = {}): ProcessPlatform {
       return {
         pid,
         refresh: () => undefined,
+        members: () => [],
         alive: () => exists(pid),
         signal: (force) => {
           run('taskkill', force ? ['/T', '/F', '/PID', String(pid)] : ['/T', '/PID', String(pid)]);

@@ -51,6 +51,11 @@ export interface AgentProcessOptions {
 const DRAIN_MS = 300;
 /** How often the descendants of a running agent are remembered (so its orphans can be found after a crash). */
 const TREE_REFRESH_MS = 1_000;
+/**
+ * Stdout lines also trigger a refresh (tools start between lines), at most this often: one refresh costs a few
+ * /proc reads per process of the tree (bench/agent-tree.ts), too much for every line of a chatty agent.
+ */
+const LINE_REFRESH_MS = 500;
 
 /** Every agent process of this worker that may still have a tree, for the exit hook. */
 const live = new Set<AgentProcess>();
@@ -84,6 +89,8 @@ export class AgentProcess {
   private readonly child: ResultPromise<Options>;
   private readonly tree: AgentTree | null;
   private readonly refreshTimer: NodeJS.Timeout | null = null;
+  private lastRefresh = 0;
+  private refreshPending: NodeJS.Timeout | null = null;
   private lastStderr: string | null = null;
   private stopping = false;
   private exitInfo: ExitInfo | null = null;
@@ -116,8 +123,7 @@ export class AgentProcess {
     if (this.tree) {
       live.add(this);
       installExitHook();
-      const tree = this.tree;
-      this.refreshTimer = setInterval(() => tree.refresh(), TREE_REFRESH_MS);
+      this.refreshTimer = setInterval(() => this.refreshNow(), TREE_REFRESH_MS);
       this.refreshTimer.unref();
     }
     const overlong = (dir: 'stdout' | 'stderr') => (o: { bytes: number; head: string; limit: number }) =>
@@ -125,8 +131,8 @@ export class AgentProcess {
     const lineOptions = { maxLineBytes: options.maxLineBytes };
     const stdout = new LineSplitter(
       (line) => {
-        // Tools start between lines: remember them now, while parent links still lead to them.
-        this.tree?.refresh();
+        // Tools start between lines: remember them soon, while parent links still lead to them.
+        this.refreshSoon();
         log.append({ src: 'agent', dir: 'stdout', line });
         options.onStdoutLine(line);
       },
@@ -258,9 +264,33 @@ export class AgentProcess {
     if (this.exitInfo !== null) this.release();
   }
 
+  /** The descendants remembered so far (outside the group too), for diagnostics and tests. */
+  knownDescendants(): number[] {
+    return this.tree?.members() ?? [];
+  }
+
+  private refreshNow(): void {
+    this.lastRefresh = Date.now();
+    this.tree?.refresh();
+  }
+
+  /** A refresh now, or at the end of the current LINE_REFRESH_MS window (so the last line is never skipped). */
+  private refreshSoon(): void {
+    const wait = this.lastRefresh + LINE_REFRESH_MS - Date.now();
+    if (wait <= 0) return this.refreshNow();
+    if (this.refreshPending || this.exitInfo !== null) return;
+    this.refreshPending = setTimeout(() => {
+      this.refreshPending = null;
+      if (this.exitInfo === null) this.refreshNow();
+    }, wait);
+    this.refreshPending.unref();
+  }
+
   /** Done with this tree: what could be signalled was (an unkillable process would not yield to the exit hook either). */
   private release(): void {
     if (this.refreshTimer) clearInterval(this.refreshTimer);
+    if (this.refreshPending) clearTimeout(this.refreshPending);
+    this.refreshPending = null;
     live.delete(this);
   }
 }
