@@ -5,7 +5,7 @@
 // every dependency inside, so the package installs with no dependencies at all.
 // `--cli-package` builds only that bundle (packages/cli's `prepack`).
 import { build } from 'esbuild';
-import { cp, mkdir } from 'node:fs/promises';
+import { cp, mkdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -25,10 +25,16 @@ const devtoolsStub = {
 };
 
 /** packages/cli/dist/cli.js: ESM, all of node_modules bundled, minified (less source held in memory). */
-function cliPackageBundle() {
+async function cliPackageBundle() {
+  // Wiped first: chunk names carry a hash, and the package must not ship a previous build's chunks.
+  await rm(at('packages/cli/dist'), { recursive: true, force: true });
   return build({
-    entryPoints: [at('main/cli/index.ts')],
-    outfile: at('packages/cli/dist/cli.js'),
+    entryPoints: { cli: at('main/cli/index.ts') },
+    outdir: at('packages/cli/dist'),
+    // The terminal dashboard (ink, React, yoga) is a chunk of its own, loaded only by `start --tui`:
+    // every other command starts without parsing it.
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -52,33 +58,37 @@ if (process.argv.includes('--cli-package')) {
   process.exit(0);
 }
 
-const nodeEntries = [
-  ['main/cli/index.ts', 'dist/cli.js', '#!/usr/bin/env node'],
-  ['main/emulator/cli.ts', 'dist/emulator.js', '#!/usr/bin/env node'],
-  ['main/sandbox/demo-cli.ts', 'dist/demo.js', '#!/usr/bin/env node'],
-];
+const nodeEntries = {
+  cli: 'main/cli/index.ts',
+  emulator: 'main/emulator/cli.ts',
+  demo: 'main/sandbox/demo-cli.ts',
+};
 
 // dist/ is overwritten in place (not wiped) so a rebuild never pulls files from under a running test.
-const jobs = [];
-for (const [entry, outfile, shebang] of nodeEntries) {
-  if (!existsSync(at(entry))) continue;
-  jobs.push(
-    build({
-      entryPoints: [at(entry)],
-      outfile: at(outfile),
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      packages: 'external',
-      sourcemap: true,
-      banner: { js: shebang },
-      // The terminal dashboard's components (main/cli/tui/*.tsx) use React's automatic JSX runtime.
-      jsx: 'automatic',
-      logLevel: 'warning',
-    }),
-  );
-}
+const jobs = [
+  build({
+    entryPoints: Object.fromEntries(
+      Object.entries(nodeEntries)
+        .filter(([, entry]) => existsSync(at(entry)))
+        .map(([name, entry]) => [name, at(entry)]),
+    ),
+    outdir: at('dist'),
+    // Code splitting keeps the terminal dashboard (ink, React: hundreds of ms to load) out of every
+    // command but `start --tui`, which imports it dynamically.
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    sourcemap: true,
+    banner: { js: '#!/usr/bin/env node' },
+    // The terminal dashboard's components (main/cli/tui/*.tsx) use React's automatic JSX runtime.
+    jsx: 'automatic',
+    logLevel: 'warning',
+  }),
+];
 if (existsSync(at('main/electron/main.ts'))) {
   jobs.push(
     build({

@@ -52,12 +52,16 @@ function pack(dest: string): string {
   const r = sh('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dest], { cwd: PKG });
   assert.equal(r.status, 0, r.stderr);
   const [info] = JSON.parse(r.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
-  assert.deepEqual(info.files.map((f) => f.path).sort(), [
-    'README.md',
-    'bin/blobhub-worker.js',
-    'dist/cli.js',
-    'package.json',
-  ]);
+  assert.deepEqual(
+    info.files.map((f) => f.path).sort(),
+    [
+      'README.md',
+      'bin/blobhub-worker.js',
+      ...readdirSync(join(PKG, 'dist/chunks')).map((f) => `dist/chunks/${f}`),
+      'dist/cli.js',
+      'package.json',
+    ].sort(),
+  );
   return join(dest, info.filename);
 }
 
@@ -70,11 +74,14 @@ test('the package: versions agree, no dependencies, only runtime files', () => {
   assert.deepEqual(pkg.bin, { 'blobhub-worker': 'bin/blobhub-worker.js' });
   for (const key of ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies'])
     assert.equal(pkg[key], undefined, `${key} in packages/cli/package.json`);
-  const bundle = readFileSync(join(PKG, 'dist/cli.js'), 'utf8');
-  // Self-contained: the only imports left are Node's own modules.
+  // The entry and its chunks (the terminal dashboard is one, loaded by `start --tui`).
+  const bundle = ['dist/cli.js', ...readdirSync(join(PKG, 'dist/chunks')).map((f) => `dist/chunks/${f}`)]
+    .map((f) => readFileSync(join(PKG, f), 'utf8'))
+    .join('\n');
+  // Self-contained: the only imports left are Node's own modules and the bundle's own chunks.
   const imports = [...bundle.matchAll(/\bimport\s*(?:[\w$*{}\s,]+from\s*)?"([^"]+)"|\bimport\s*\(\s*"([^"]+)"\s*\)/g)]
     .map((m) => m[1] ?? m[2])
-    .filter((s) => !s.startsWith('node:'));
+    .filter((s) => !s.startsWith('node:') && !/^\.\.?\/(chunks\/)?[\w-]+\.js$/.test(s));
   const builtins = new Set(builtinModules);
   assert.deepEqual(
     imports.filter((s) => !builtins.has(s)),
