@@ -27,7 +27,7 @@ export const STATE_LABEL: Record<ThreadDisplayState, string> = {
   failed: 'failed',
 };
 
-/** The worker's status colours: active green, pending yellow, completed dim, failed red. */
+/** The worker's status colours (docs/cli.md, "start --tui"): active green, pending yellow, completed dim, failed red. */
 export const STATE_TONE: Record<ThreadDisplayState, Tone> = {
   active_turn: { color: 'green', bold: true },
   active_idle: { color: 'green' },
