@@ -48,7 +48,7 @@ function live(session: AgentSession): Live {
     turnEnds: (n) => waitFor(() => count('turn_end') >= n, `turn_end #${n}`, { timeoutMs: 60_000 }),
     prompt: async (n) => {
       await waitFor(() => count('prompt') >= n, `prompt #${n}`, { timeoutMs: 60_000 });
-      return (events.filter((e) => e.type === 'prompt')[n - 1]).prompt;
+      return events.filter((e) => e.type === 'prompt')[n - 1].prompt;
     },
   };
 }
