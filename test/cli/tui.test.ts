@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makeRig, type Rig } from '../harness/support';
+import { agentTexts, makeRig, type Rig } from '../harness/support';
 import { CLI, ROOT, spawnCli, waitExit, waitFor } from '../support/process';
 import { Terminal, tmuxAvailable } from '../support/tmux';
 import { terminalPage } from '../support/ansi-html';
@@ -24,6 +24,7 @@ const SCENARIO = {
       steps: [{ tool: { name: 'Bash', input: { command: 'rm -rf build' } } }, { text: 'after the tool' }],
     },
     'crash-me': { steps: [{ thinking: 'about to fall over' }, { crash: { code: 3, stderr: 'boom' } }] },
+    'long-turn': { steps: [{ text: 'working on it' }, { sleep: 60_000 }, { text: 'never reached' }] },
   },
   default: { steps: [{ text: 'Hello from the fake agent' }] },
 };
@@ -104,7 +105,11 @@ test(
     assert.match(screen, /└ default model · default effort · approval/);
     assert.match(screen, /recent errors[\s│]+none/);
     assert.ok(screen.replace(/\n$/, '').split('\n').length <= 24, 'the frame fits 24 rows');
-    assert.match(lines[22] ?? '', /↑↓ select · ⏎ transcript · a answer · r reset · q quit/, 'footer on the last line');
+    assert.match(
+      lines[22] ?? '',
+      /↑↓ select · ⏎ transcript · a answer · r reset · s stop · q quit/,
+      'footer on the last line',
+    );
 
     // A second thread waits for the only agent slot: pending, yellow.
     rig.handoff('job');
@@ -146,10 +151,36 @@ test(
     assert.match(sgrBefore(await term.capture(true), 'first', 'completed'), /(^|;)2(;|$)/, 'completed is dim');
     assert.match(sgrBefore(await term.capture(true), 'job', 'active'), /(^|;)32(;|$)/, 'active is green');
 
+    // Selection: ↓ moves the highlight (SGR 7, inverse) from `first` to `job`.
+    assert.match(rowOf(await term.capture(), 'first') ?? '', /▶/);
+    await term.send(['Down']);
+    await term.waitScreen((s) => /▶/.test(rowOf(s, 'job') ?? ''), 'job selected');
+    assert.match(sgrBefore(await term.capture(true), 'job', 'job'), /(^|;)7(;|$)/, 'the selected row is inverse');
+
+    // s stops the running turn: the agent stays, the thread goes back to active (idle).
+    rig.say('job', 'long-turn please');
+    await term.waitScreen((s) => /active \(turn\)/.test(rowOf(s, 'job') ?? ''), 'job running a turn');
+    await waitFor(
+      () => rig.items('job').some((i) => i.metadata?.type === 'text' && i.content[0]?.text === 'working on it'),
+      'the long turn started',
+      { timeoutMs: 15_000 },
+    );
+    await term.send(['s']);
+    await term.waitScreen(
+      (s) => s.includes('job: turn stopped') && /active \(idle\)/.test(rowOf(s, 'job') ?? ''),
+      'turn stopped, job idle',
+    );
+    await waitFor(
+      () => rig.items('job').some((i) => i.metadata?.type === 'turn_end' && i.metadata.interrupted === true),
+      'turn_end interrupted on the server',
+      { timeoutMs: 15_000 },
+    );
+    assert.ok(!agentTexts(rig, 'job').includes('never reached'));
+
     // The agent of `job` crashes: failed, red, and the ribbon names it. A 503 burst adds a transient warning.
     rig.emu.control.addFault({ command: '*', kind: 'status', status: 503, times: 3 });
     rig.say('job', 'crash-me now');
-    screen = await term.waitScreen(
+    await term.waitScreen(
       (s) => /failed/.test(rowOf(s, 'job') ?? '') && /AGENT_CRASHED s0\/job/.test(s) && /API_TRANSIENT_ERROR/.test(s),
       'job failed, in the ribbon with the transient error',
       30_000,
@@ -163,12 +194,6 @@ test(
       /(^|;)31(;|$)/,
       'the ribbon entry is red',
     );
-
-    // Selection: ↓ moves the highlight (SGR 7, inverse) to `job`.
-    assert.match(rowOf(screen, 'first') ?? '', /▶/);
-    await term.send(['Down']);
-    await term.waitScreen((s) => /▶/.test(rowOf(s, 'job') ?? ''), 'job selected');
-    assert.match(sgrBefore(await term.capture(true), 'job', 'job'), /(^|;)7(;|$)/, 'the selected row is inverse');
 
     await renderScreenshot(colored, t);
 

@@ -14,7 +14,7 @@ import { loadConfigFile, rotationOf } from '../../core/state/config';
 import { VERSION } from '../../version';
 import type { ParsedArgs } from '../args';
 import { writeJson } from '../output';
-import { SESSION_SCOPE, capabilitiesOf, performAction } from '../tui/actions';
+import { capabilitiesOf, performAction } from '../tui/actions';
 import { deferredSink, lineFileSink, workerLogPath } from '../tui/log-file';
 import type { TuiRun } from '../tui/run';
 import { hostTranscripts } from '../tui/transcript-source';
@@ -161,7 +161,7 @@ export async function startCommand(paths: StatePaths, args: ParsedArgs): Promise
       const { runTui } = await import('../tui/run');
       dashboard = runTui({
         host: worker.host,
-        capabilities: capabilitiesOf(worker.host, { sessionScope: SESSION_SCOPE }),
+        capabilities: capabilitiesOf(worker.host),
         transcripts: hostTranscripts(worker.host),
         perform: (action) => performAction(worker.host, action),
       });

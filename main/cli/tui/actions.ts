@@ -9,21 +9,9 @@ import type { Capabilities, WorkerAction } from './keys';
 
 type Outcome = { text: string; tone: 'info' | 'error' };
 
-/** The part of a host that can stop a running turn (present once the core offers it). */
-interface Interruptible {
-  interruptTurn(sectionId: string, alias: string): Promise<unknown>;
-}
-
-function interruptible(host: WorkerHost): (WorkerHost & Interruptible) | null {
-  const candidate = host as WorkerHost & Partial<Interruptible>;
-  return typeof candidate.interruptTurn === 'function' ? (candidate as WorkerHost & Interruptible) : null;
-}
-
-/** The core takes an approval "for this session" (protocol §9.2a) through `answerPrompt`. */
-export const SESSION_SCOPE = true;
-
-export function capabilitiesOf(host: WorkerHost, options: { sessionScope: boolean }): Capabilities {
-  return { interrupt: interruptible(host) !== null, sessionScope: options.sessionScope };
+/** What the dashboard offers over this core: stopping a turn and "allow for this session" (protocol §9.2a). */
+export function capabilitiesOf(host: WorkerHost): Capabilities {
+  return { interrupt: typeof host.interruptTurn === 'function', sessionScope: true };
 }
 
 export async function performAction(host: WorkerHost, action: WorkerAction): Promise<Outcome> {
@@ -36,12 +24,9 @@ export async function performAction(host: WorkerHost, action: WorkerAction): Pro
       case 'answer':
         await host.answerPrompt(action.promptId, action.answer);
         return { text: `${where}: answered (${action.description})`, tone: 'info' };
-      case 'interrupt': {
-        const h = interruptible(host);
-        if (!h) return { text: 'stop not available in this worker version', tone: 'error' };
-        await h.interruptTurn(action.key.sectionId, action.key.alias);
-        return { text: `${where}: stop requested`, tone: 'info' };
-      }
+      case 'interrupt':
+        await host.interruptTurn(action.key.sectionId, action.key.alias);
+        return { text: `${where}: turn stopped`, tone: 'info' };
     }
   } catch (e) {
     const err = toWorkerError(e);
