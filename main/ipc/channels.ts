@@ -10,6 +10,8 @@ export const IPC_CHANNELS = [
   'auth:signOut',
   'thread:reset',
   'thread:openFolder',
+  'thread:interrupt',
+  'thread:revokeGrant',
   'thread:openLog',
   'section:detach',
   'section:reattach',

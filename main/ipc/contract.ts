@@ -65,7 +65,13 @@ export type HandoffPatch = z.output<typeof HandoffPatch>;
 
 const answerText = z.string().max(100_000);
 export const PromptAnswer = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('approval'), decision: z.enum(['allow', 'deny']), message: answerText.optional() }),
+  z.strictObject({
+    kind: z.literal('approval'),
+    decision: z.enum(['allow', 'deny']),
+    message: answerText.optional(),
+    // Protocol §9.2a: "Allow for this session"; the core settles the rules from the prompt itself.
+    scope: z.enum(['once', 'session']).optional(),
+  }),
   z.strictObject({ kind: z.literal('ask_user_question'), answers: z.record(z.string().min(1), answerText) }),
   // A text prompt waits for words: a blank answer is refused here too, not only by the prompt window.
   z.strictObject({ kind: z.literal('text'), text: answerText.regex(/\S/, 'text must not be empty') }),
@@ -95,6 +101,10 @@ export const contract = {
   'auth:signOut': { input: noInput, output: done },
   'thread:reset': { input: ThreadRef, output: done },
   'thread:openFolder': { input: ThreadRef, output: done },
+  /** Stops the thread's running turn (WorkerHost.interruptTurn); INVALID_STATE when none runs. */
+  'thread:interrupt': { input: ThreadRef, output: done },
+  /** Revokes a rule granted for the session (WorkerHost.revokeGrant); effective at the next agent start. */
+  'thread:revokeGrant': { input: ThreadRef.extend({ rule: z.string().min(1).max(10_000) }), output: done },
   'thread:openLog': { input: ThreadRef, output: done },
   'section:detach': { input: SectionRef, output: done },
   'section:reattach': { input: SectionRef, output: done },

@@ -125,6 +125,8 @@ export function createRouter({ host, ports, logger, sandbox }: RouterDeps): Rout
     },
     'auth:signOut': async () => (await host.signOut(), null),
     'thread:reset': async ({ sectionId, alias }) => (await host.resetThread(sectionId, alias), null),
+    'thread:interrupt': async ({ sectionId, alias }) => (await host.interruptTurn(sectionId, alias), null),
+    'thread:revokeGrant': async ({ sectionId, alias, rule }) => (await host.revokeGrant(sectionId, alias, rule), null),
     // Paths come from the snapshot, never from the renderer: a window cannot make us open an arbitrary path.
     'thread:openFolder': async ({ sectionId, alias }) => {
       const folder = findThread(host.snapshot(), sectionId, alias).work_folder;

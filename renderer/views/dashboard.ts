@@ -260,6 +260,14 @@ export function mountDashboard(root: HTMLElement): DashboardView {
       h(
         'td',
         { class: 'actions' },
+        t.state === 'active_turn'
+          ? button(
+              'Stop turn',
+              `stop:${key}`,
+              () => void act(`Stop the turn of ${t.alias}`, () => call(api().threadInterrupt(ref))),
+              { class: 'danger', title: 'Stops the current turn; the agent and the thread stay (like /stop)' },
+            )
+          : null,
         canReset
           ? button(
               'Reset to pending',
@@ -299,6 +307,30 @@ export function mountDashboard(root: HTMLElement): DashboardView {
               ' ',
               t.last_error.message,
               t.last_error.remediation ? h('span', { class: 'remediation' }, ' — ', t.last_error.remediation) : null,
+            )
+          : null,
+        t.granted_rules.length > 0
+          ? h(
+              'div',
+              { class: 'granted', 'data-testid': 'granted-rules' },
+              'Allowed for this agent session (revoking takes effect the next time the agent starts):',
+              h(
+                'ul',
+                null,
+                ...t.granted_rules.map((rule) =>
+                  h(
+                    'li',
+                    null,
+                    h('code', { class: 'rule' }, rule),
+                    button(
+                      'Revoke',
+                      `revoke:${key}:${rule}`,
+                      () => void act(`Revoke ${rule}`, () => call(api().threadRevokeGrant({ ...ref, rule }))),
+                      { class: 'small' },
+                    ),
+                  ),
+                ),
+              ),
             )
           : null,
       ),

@@ -1,6 +1,8 @@
 /**
- * #prompt/<id>: answers one open prompt with structured controls (protocol §9.3): approval → Allow/Deny
- * (+ optional message); ask_user_question → one control per question (radios for single select,
+ * #prompt/<id>: answers one open prompt with structured controls (protocol §9.3): approval → Allow once /
+ * Allow for this session (when the agent offered a rule, protocol §9.2a) / Deny (+ optional message), with the
+ * diff of a file edit; plan → the markdown plan with Approve / Keep planning (+ message); keys Y / A / N outside
+ * text fields; "Stop the turn" interrupts the agent (the prompt is cancelled); ask_user_question → one control per question (radios for single select,
  * checkboxes for multi-select, plus "Other" free text), answers keyed by the full question text, several
  * labels joined with ", "; text → a textarea (an empty or blank answer is refused inline). The core posts
  * pending_prompt_resolved (answered_via desktop).
@@ -10,6 +12,7 @@ import type { PromptAnswer } from '../../main/ipc/contract';
 import { api, call, errorText } from '../api';
 import { h, nextId } from '../dom';
 import { sectionLabel } from '../../main/display/status';
+import { diffView, planView } from './prompt-parts';
 
 interface Question {
   question: string;
@@ -98,42 +101,175 @@ export function mountPrompt(root: HTMLElement, promptId: string, snapshot: Snaps
   const heading = h(
     'header',
     null,
-    h('h1', null, prompt.kind === 'approval' ? 'Approval needed' : 'The agent asks'),
-    h('p', { class: 'muted' }, `Thread ${prompt.thread} · section ${sectionName}`),
+    h(
+      'h1',
+      null,
+      prompt.kind === 'approval' ? 'Approval needed' : prompt.kind === 'plan' ? 'Plan approval' : 'The agent asks',
+    ),
+    h(
+      'p',
+      { class: 'muted' },
+      `Thread ${prompt.thread} · section ${sectionName} `,
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'small',
+          'data-testid': 'stop-turn',
+          title: "Stops the agent's current turn; the thread and the agent stay (like /stop in the thread)",
+          on: { click: () => void stopTurn() },
+        },
+        'Stop the turn',
+      ),
+    ),
   );
+
+  async function stopTurn(): Promise<void> {
+    status.replaceChildren();
+    try {
+      await call(api().threadInterrupt({ sectionId: prompt!.section, alias: prompt!.thread }));
+      sent = true;
+      root.replaceChildren(
+        h(
+          'main',
+          { class: 'prompt-view' },
+          h('h1', null, 'Turn stopped'),
+          h(
+            'p',
+            { 'data-testid': 'prompt-stopped' },
+            'The prompt was cancelled; the agent waits for your next message.',
+          ),
+        ),
+      );
+      void api().windowClose();
+    } catch (e) {
+      const err = errorText(e);
+      status.replaceChildren(h('code', null, err.code), ' ', err.message);
+    }
+  }
   let form: HTMLFormElement;
 
-  if (prompt.kind === 'approval') {
+  const strings = (v: unknown): string[] =>
+    Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  /** One-key answers outside text fields (shown on the buttons). */
+  const shortcuts = new Map<string, () => void>();
+  const key = (letter: string) => h('kbd', { class: 'key' }, letter.toUpperCase());
+
+  if (prompt.kind === 'approval' || prompt.kind === 'plan') {
+    const isPlan = prompt.kind === 'plan';
     const tool = (prompt.payload.tool ?? {}) as { name?: unknown; input?: unknown };
     const reason = typeof prompt.payload.reason === 'string' ? prompt.payload.reason : null;
+    const diff = typeof prompt.payload.diff === 'string' ? prompt.payload.diff : null;
+    const summary = typeof prompt.payload.diff_summary === 'string' ? prompt.payload.diff_summary : null;
+    const rules = strings(prompt.payload.session_rules);
     const messageId = nextId('approval-message');
     const message = h('textarea', {
       id: messageId,
       rows: 2,
-      placeholder: 'Optional: tell the agent why (sent with a denial)',
+      placeholder: isPlan
+        ? 'Optional: what to change in the plan (sent with Keep planning)'
+        : 'Optional: tell the agent why (sent with a denial)',
     });
-    const decide = (decision: 'allow' | 'deny') => () => {
+    const decide = (decision: 'allow' | 'deny', scope?: 'once' | 'session') => () => {
       const text = message.value.trim();
-      void send({ kind: 'approval', decision, ...(text ? { message: text } : {}) }, form);
+      void send(
+        {
+          kind: 'approval',
+          decision,
+          ...(decision === 'allow' ? { scope: scope ?? 'once' } : {}),
+          ...(text && decision === 'deny' ? { message: text } : {}),
+        },
+        form,
+      );
     };
-    form = h(
-      'form',
-      { class: 'prompt approval', 'aria-labelledby': 'prompt-title' },
-      h('h2', { id: 'prompt-title' }, 'Tool: ', typeof tool.name === 'string' ? tool.name : 'unknown'),
-      reason ? h('p', null, reason) : null,
+    const buttons: HTMLElement[] = [];
+    if (isPlan) {
+      buttons.push(
+        h(
+          'button',
+          { type: 'button', class: 'primary', 'data-testid': 'approve-plan', on: { click: decide('allow') } },
+          'Approve plan ',
+          key('y'),
+        ),
+        h(
+          'button',
+          { type: 'button', 'data-testid': 'keep-planning', on: { click: decide('deny') } },
+          'Keep planning ',
+          key('n'),
+        ),
+      );
+      shortcuts.set('y', decide('allow'));
+      shortcuts.set('n', decide('deny'));
+    } else {
+      buttons.push(
+        h(
+          'button',
+          { type: 'button', class: 'primary', 'data-testid': 'allow-once', on: { click: decide('allow', 'once') } },
+          'Allow once ',
+          key('y'),
+        ),
+      );
+      shortcuts.set('y', decide('allow', 'once'));
+      if (rules.length > 0) {
+        buttons.push(
+          h(
+            'button',
+            {
+              type: 'button',
+              'data-testid': 'allow-session',
+              title: `Allows ${rules.join(', ')} until the agent session ends`,
+              on: { click: decide('allow', 'session') },
+            },
+            'Allow for this session ',
+            key('a'),
+          ),
+        );
+        shortcuts.set('a', decide('allow', 'session'));
+      }
+      buttons.push(
+        h(
+          'button',
+          { type: 'button', class: 'danger', 'data-testid': 'deny', on: { click: decide('deny') } },
+          'Deny ',
+          key('n'),
+        ),
+      );
+      shortcuts.set('n', decide('deny'));
+    }
+    const input = h(
+      'details',
+      { class: 'tool-input-box', ...(diff || isPlan ? {} : { open: true }) },
+      h('summary', null, 'Tool input'),
       h(
         'pre',
         { class: 'tool-input', tabindex: '0', 'aria-label': 'Tool input' },
         JSON.stringify(tool.input ?? null, null, 2),
       ),
+    );
+    form = h(
+      'form',
+      { class: `prompt ${isPlan ? 'plan-approval' : 'approval'}`, 'aria-labelledby': 'prompt-title' },
+      h(
+        'h2',
+        { id: 'prompt-title' },
+        isPlan ? 'The agent proposes this plan' : `Tool: ${typeof tool.name === 'string' ? tool.name : 'unknown'}`,
+      ),
+      reason ? h('p', null, reason) : null,
+      isPlan ? planView(typeof prompt.payload.plan === 'string' ? prompt.payload.plan : '') : null,
+      diff !== null ? diffView(diff, summary) : null,
+      rules.length > 0
+        ? h(
+            'p',
+            { class: 'muted', 'data-testid': 'session-rules' },
+            'Allow for this session grants: ',
+            ...rules.map((r) => h('code', { class: 'rule' }, r)),
+            '. Nothing is written to the project or user settings.',
+          )
+        : null,
+      isPlan ? null : input,
       h('div', { class: 'field' }, h('label', { for: messageId }, 'Message (optional)'), message),
       status,
-      h(
-        'div',
-        { class: 'buttons' },
-        h('button', { type: 'button', class: 'primary', on: { click: decide('allow') } }, 'Allow'),
-        h('button', { type: 'button', class: 'danger', on: { click: decide('deny') } }, 'Deny'),
-      ),
+      h('div', { class: 'buttons' }, ...buttons),
     );
   } else if (prompt.kind === 'ask_user_question') {
     const questions = questionsOf(prompt);
@@ -253,6 +389,15 @@ export function mountPrompt(root: HTMLElement, promptId: string, snapshot: Snaps
 
   // A stale "answer every question" message goes away as soon as the user changes something.
   form.addEventListener('change', () => status.replaceChildren());
+  document.addEventListener('keydown', (event) => {
+    const target = event.target as HTMLElement | null;
+    if (sent || event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
+    if (target && (target.tagName === 'TEXTAREA' || target.tagName === 'INPUT')) return;
+    const action = shortcuts.get(event.key.toLowerCase());
+    if (!action) return;
+    event.preventDefault();
+    action();
+  });
   root.replaceChildren(h('main', { class: 'prompt-view' }, heading, form));
   return {
     update(next) {

@@ -348,14 +348,14 @@ test(
     await page.getByRole('heading', { name: 'Approval needed' }).waitFor();
     assert.match(await page.locator('pre.tool-input').innerText(), /rm -rf build/);
     await s.screenshot('prompt-approval');
-    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.getByTestId('allow-once').click();
     await page.getByTestId('prompt-sent').waitFor();
     await waitFor(async () => (await controlResponses()).length === 1, 'approval reached the agent');
     assert.equal((await controlResponses())[0].response!.response!.behavior, 'allow');
     await waitFor(async () => (await rig.records()).some((r) => r.kind === 'tool_ran'), 'the tool ran');
     await waitFor(() => resolved().length === 1, 'pending_prompt_resolved posted');
     assert.equal(resolved()[0].metadata!.answered_via, 'desktop');
-    assert.deepEqual(resolved()[0].metadata!.answer, { kind: 'approval', decision: 'allow' });
+    assert.deepEqual(resolved()[0].metadata!.answer, { kind: 'approval', decision: 'allow', scope: 'once' });
 
     // Two questions: a radio, checkboxes plus "Other" text; answers keyed by the full question text.
     await waitSnapshot(
