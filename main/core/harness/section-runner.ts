@@ -547,7 +547,7 @@ export class SectionRunner {
   // ------------------------------------------------------------------------------------- snapshot
 
   view(): SnapshotSection {
-    const threads = [...this.runners.values()].map((r) => r.view()).sort((a, b) => a.alias.localeCompare(b.alias));
+    const threads = [...this.runners.values()].map((r) => r.view()).sort((a, b) => byCodeUnit(a.alias, b.alias));
     return {
       id: this.id,
       name: this.deps.section.name,
@@ -576,3 +576,6 @@ export class SectionRunner {
     return [...this.runners.values()].filter((r) => r.isActive).map((r) => r.alias);
   }
 }
+
+/** A stable, locale-free order (localeCompare would load ICU's collation data into the worker). */
+const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
