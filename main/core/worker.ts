@@ -2,6 +2,9 @@
  * The WorkerHost (host.ts) the CLI, the desktop and the sandbox drive: preflight, one SectionRunner per
  * configured section sharing one agent-slot pool, graceful stop, the desktop's commands, and the live
  * Snapshot (pushed to listeners, coalesced, and written to `snapshot.json` for `blobhub-worker status`).
+ *
+ * Over 400 lines on purpose: every command below finds its section through the one running set that the
+ * lifecycle queue (start / stop / reload) replaces; apart, each file would reach into the other's state.
  */
 import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
