@@ -73,12 +73,20 @@ export class RotatingFile {
 
   private rotate(): void {
     this.close();
-    const keep = Math.max(1, this.rotation.keep);
-    removeQuietly(rotatedPath(this.path, keep));
-    for (let n = keep - 1; n >= 1; n--) renameQuietly(rotatedPath(this.path, n), rotatedPath(this.path, n + 1));
-    renameSync(this.path, rotatedPath(this.path, 1));
+    shiftRotated(this.path, this.rotation.keep);
     this.open();
   }
+}
+
+/**
+ * Renames `path` to `<path>.1`, `.1` to `.2` … up to `.<keep>` (the oldest beyond it deleted). Also the desktop
+ * log's rotation (electron-log's `archiveLogFn`, main/desktop/log-sink.ts).
+ */
+export function shiftRotated(path: string, keep: number): void {
+  const kept = Math.max(1, Math.floor(keep));
+  removeQuietly(rotatedPath(path, kept));
+  for (let n = kept - 1; n >= 1; n--) renameQuietly(rotatedPath(path, n), rotatedPath(path, n + 1));
+  renameSync(path, rotatedPath(path, 1));
 }
 
 function removeQuietly(path: string): void {

@@ -3,10 +3,12 @@
  * rotation). The electron-log specific calls stay in main/electron/logging.ts; this is the pure mapping and
  * the redaction hook, so it is tested under plain Node.
  */
-import { mkdirSync, chmodSync } from 'node:fs';
+import { mkdirSync, chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { redact, type LogRecord, type LogSink } from '../core/log';
 import { StatePaths, ensureStateRoot } from '../core/state/paths';
+import { DEFAULT_ROTATION, shiftRotated, type RotationOptions } from '../core/log-rotation';
+import { parseConfigText, rotationOf } from '../core/state/config';
 
 /** The slice of electron-log's functions the sink needs. */
 export interface LevelWriter {
@@ -42,9 +44,22 @@ export function redactLogData(data: unknown[]): unknown[] {
   });
 }
 
-/** Rotation: electron-log renames the file to `.old.log` when it reaches this size. */
-export const LOG_MAX_BYTES = 5 * 1024 * 1024;
+/**
+ * Rotation: electron-log hands the file to `archiveLogFn` when it reaches `maxSize`; ours shifts it to
+ * `desktop.log.1` … `desktop.log.<keep>` like every other log (config.yaml `logs:`, main/core/log-rotation.ts).
+ */
+export const LOG_MAX_BYTES = DEFAULT_ROTATION.maxBytes;
 export const DESKTOP_LOG_FILE = 'desktop.log';
+
+/** The `logs:` rotation of the state root's config.yaml at app start; the defaults when it is missing or invalid. */
+export function desktopLogRotation(stateRoot: string): RotationOptions {
+  try {
+    const paths = new StatePaths(stateRoot);
+    return rotationOf(parseConfigText(readFileSync(paths.config, 'utf8'), paths.config).config.logs);
+  } catch {
+    return DEFAULT_ROTATION;
+  }
+}
 
 /** Log files are for the worker user only, like everything else under the state root. */
 export const LOG_FILE_MODE = 0o600;
@@ -57,6 +72,7 @@ export interface ConfigurableLog<M extends { data: unknown[] }> {
     file: {
       resolvePathFn: (...args: never[]) => string;
       maxSize: number;
+      archiveLogFn?: (oldLogFile: never) => void;
       level: LevelOption;
       writeOptions?: { flag?: string; mode?: number; encoding?: string };
     };
@@ -69,13 +85,13 @@ export interface ConfigurableLog<M extends { data: unknown[] }> {
 
 /**
  * Sets up electron-log for the app and returns the log file's path: `<state root>/logs/desktop.log`, rotated at
- * LOG_MAX_BYTES, mode 0600 in 0700 folders (electron-log would create them 0755/0644 on a first start), every
+ * `rotation.maxBytes` into `rotation.keep` files, mode 0600 in 0700 folders (electron-log would create them 0755/0644 on a first start), every
  * record redacted by a hook, and the IPC transport off (the app's records never go to a window).
  */
 export function configureDesktopLog<M extends { data: unknown[] }>(
   log: ConfigurableLog<M>,
   stateRoot: string,
-  options: { debugConsole?: boolean } = {},
+  options: { debugConsole?: boolean; rotation?: RotationOptions } = {},
 ): string {
   ensureStateRoot(stateRoot);
   const dir = new StatePaths(stateRoot).logsDir;
@@ -83,7 +99,15 @@ export function configureDesktopLog<M extends { data: unknown[] }>(
   chmodSync(dir, 0o700);
   const file = join(dir, DESKTOP_LOG_FILE);
   log.transports.file.resolvePathFn = () => file;
-  log.transports.file.maxSize = LOG_MAX_BYTES;
+  const rotation = options.rotation ?? DEFAULT_ROTATION;
+  log.transports.file.maxSize = rotation.maxBytes;
+  log.transports.file.archiveLogFn = (old: { path: string }) => {
+    try {
+      shiftRotated(old.path, rotation.keep);
+    } catch {
+      // electron-log goes on writing the same file; the next rotation tries again.
+    }
+  };
   log.transports.file.level = 'debug';
   log.transports.file.writeOptions = { flag: 'a', mode: LOG_FILE_MODE, encoding: 'utf8' };
   log.transports.console.level = options.debugConsole ? 'debug' : 'warn';

@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import nodeLog from 'electron-log/node';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import YAML from 'yaml';
@@ -15,6 +16,8 @@ import { createLogger, type LogRecord } from '../../main/core/log';
 import { parseConfigText, DEFAULT_LOGS } from '../../main/core/state/config';
 import { isWorkerError } from '../../main/core/errors';
 import { tempDir } from '../support/process';
+import { lineFileSink } from '../../main/cli/tui/log-file';
+import { configureDesktopLog, desktopLogRotation } from '../../main/desktop/log-sink';
 import { agentTexts, makeRig, waitFor } from '../harness/support';
 
 const SECTION = `sections:
@@ -150,4 +153,46 @@ test('through the worker: thread.log rotates at logs.max_bytes, and a blocked th
   for (const l of lines) JSON.parse(l); // whole records
   assert.ok(all.includes('message 11'), 'the newest agent stdio is there');
   await host.stop();
+});
+
+test('the worker logs rotate too: start --tui worker.jsonl and the desktop app log (electron-log archiveLogFn)', async (t) => {
+  const tmp = await tempDir('bhw-worker-logs-');
+  t.after(tmp.cleanup);
+  const path = join(tmp.path, 'logs', 'ins_1', 'worker.jsonl');
+  const problems: LogFileProblem[] = [];
+  const file = lineFileSink(path, { maxBytes: 4096, keep: 2 }, (p) => problems.push(p));
+  for (let i = 0; i < 200; i++) file.sink({ ts: 'x', level: 'info', event: 'e', msg: `record ${i} ${'y'.repeat(50)}` });
+  assert.ok(existsSync(rotatedPath(path, 2)) && !existsSync(rotatedPath(path, 3)), 'worker.jsonl rotated, 2 kept');
+  // A blocked file is retried, not switched off (the old sink closed itself for good after one failure).
+  file.close();
+  rmSync(path);
+  mkdirSync(path);
+  file.sink({ ts: 'x', level: 'info', event: 'lost', msg: 'lost' });
+  rmdirSync(path);
+  file.sink({ ts: 'x', level: 'info', event: 'back', msg: 'back' });
+  file.close();
+  assert.deepEqual(
+    problems.map((p) => p.event),
+    ['log_write_failed', 'log_write_recovered'],
+  );
+  assert.deepEqual(
+    readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { event: string }).event),
+    ['log_gap', 'back'],
+  );
+
+  const stateRoot = join(tmp.path, 'home');
+  const log = nodeLog.create({ logId: `trust-desktop-log-${process.pid}` });
+  const desktop = configureDesktopLog(log, stateRoot, { rotation: { maxBytes: 4096, keep: 2 } });
+  for (let i = 0; i < 300; i++) log.info(`line ${i} ${'z'.repeat(60)}`);
+  assert.ok(existsSync(rotatedPath(desktop, 1)) && existsSync(rotatedPath(desktop, 2)), 'desktop.log rotated');
+  assert.ok(!existsSync(rotatedPath(desktop, 3)), 'no more than keep');
+  assert.ok(!existsSync(desktop.replace(/\.log$/, '.old.log')), "not electron-log's single .old.log");
+  assert.match(readFileSync(desktop, 'utf8') + readFileSync(rotatedPath(desktop, 1), 'utf8'), /line 299 /);
+  // The rotation comes from config.yaml's logs block (the defaults when the config is missing or invalid).
+  assert.deepEqual(desktopLogRotation(join(tmp.path, 'nowhere')), { maxBytes: 10 * 1024 * 1024, keep: 5 });
+  await writeFile(join(stateRoot, 'config.yaml'), 'logs: {max_bytes: 8192, keep: 3}\n' + SECTION);
+  assert.deepEqual(desktopLogRotation(stateRoot), { maxBytes: 8192, keep: 3 });
 });

@@ -136,7 +136,11 @@ export async function startCommand(paths: StatePaths, args: ParsedArgs): Promise
       (c) => rotationOf(c.config.logs),
       () => DEFAULT_ROTATION,
     );
-    const file = lineFileSink(path, rotation);
+    const file = lineFileSink(path, rotation, (p) =>
+      p.event === 'log_write_failed'
+        ? logger.warn('worker_log_write_failed', p.message, { code: 'STATE_IO_ERROR', path: p.path })
+        : logger.info('worker_log_recovered', p.message, { path: p.path, lost: p.lost }),
+    );
     held.attach(file.sink);
     logFile = { path, close: () => file.close() };
   }

@@ -4,9 +4,10 @@
  * the lock, so records logged before that (config warnings) wait in a buffer and go to the file — or, when
  * preflight fails and there is no dashboard, to stderr as in headless mode.
  */
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { LogRecord, LogSink } from '../../core/log';
-import { DEFAULT_ROTATION, RotatingFile, type RotationOptions } from '../../core/log-rotation';
+import { DEFAULT_ROTATION, RetryingLogFile, type LogFileProblem, type RotationOptions } from '../../core/log-rotation';
 
 export function workerLogPath(logsDir: string, instanceId: string): string {
   return join(logsDir, instanceId, 'worker.jsonl');
@@ -15,24 +16,26 @@ export function workerLogPath(logsDir: string, instanceId: string): string {
 /**
  * An append-mode file sink that writes each record synchronously: "line-buffered" in the strict sense — a
  * line is on disk when the call returns, so a forced exit (second Ctrl-C, 130) loses nothing. The file rotates
- * like the worker's other logs (`logs.max_bytes` / `logs.keep`, README Configuration).
+ * by size (config.yaml `logs:`, main/core/log-rotation.ts); a write that fails (full disk) is retried with every
+ * record instead of switching the file off, and a `log_gap {lost}` record marks the hole once it works again.
  */
 export function lineFileSink(
   path: string,
   rotation: RotationOptions = DEFAULT_ROTATION,
+  onProblem?: (problem: LogFileProblem) => void,
 ): { sink: LogSink; close(): void } {
-  const file = new RotatingFile(path, rotation);
-  let failed = false;
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const gap = (lost: number): string =>
+    JSON.stringify({
+      ts: new Date().toISOString(),
+      level: 'warning',
+      event: 'log_gap',
+      msg: `${lost} record(s) could not be written`,
+      lost,
+    }) + '\n';
+  const file = new RetryingLogFile(path, rotation, onProblem, gap);
   return {
-    sink: (record) => {
-      if (failed) return;
-      try {
-        file.append(JSON.stringify(record) + '\n');
-      } catch {
-        // A full disk must not take the worker down; the dashboard still shows what matters.
-        failed = true;
-      }
-    },
+    sink: (record) => file.append(JSON.stringify(record) + '\n'),
     close: () => file.close(),
   };
 }

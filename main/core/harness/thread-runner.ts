@@ -345,7 +345,10 @@ export class ThreadRunner {
       agent = await this.spawn(settings, resumeId, newSessionId);
     } catch (e) {
       const err = toWorkerError(e, 'AGENT_CRASHED');
-      if (resume || !resumeId) {
+      // No turn of this thread ever ended (no inbound cursor): the agent never wrote a session to resume (a stop
+      // or reload during its first turn), so starting fresh loses nothing and the first turn is replayed.
+      const neverTurned = this.store.value.cursors.inbound === null;
+      if ((resume && !neverTurned) || !resumeId) {
         await this.fail(
           resume
             ? new WorkerError('AGENT_CRASHED', `Resuming agent session ${resumeId ?? '(none)'} failed: ${err.message}`)
