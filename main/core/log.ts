@@ -1,5 +1,4 @@
-import { createWriteStream, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { DEFAULT_ROTATION, RetryingLogFile, type LogFileProblem, type RotationOptions } from './log-rotation';
 
 /**
  * Structured JSON-line logging (decisions §12): `{ts, level, event, code?, section?, thread?, msg, ...}`.
@@ -111,28 +110,31 @@ export const silentLogger: Logger = createLogger({ sinks: [] });
 export type FileLogSink = LogSink & { close(): Promise<void> };
 
 /**
- * Sink appending JSON lines to a file (section.log, worker logs); the folder is created on first use. The file
- * is opened on the first record and again after `close()`, so an owner that stops (a section halted on reload or
- * sign-out) gives its descriptor back and one that starts again keeps logging.
+ * Sink appending JSON lines to a file (section.log); the folder is created on first use. Each record is written
+ * synchronously (main/core/log-rotation.ts: order kept, rotated by size into `<file>.1` … `<file>.<keep>`). The
+ * file is opened on the first record and again after `close()`, so an owner that stops (a section halted on
+ * reload or sign-out) gives its descriptor back and one that starts again keeps logging. A write that fails is
+ * reported once through `onProblem` and retried with every later record (a `log_gap {lost}` record marks the
+ * hole once it works again).
  */
-export function fileSink(path: string): FileLogSink {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  let stream: ReturnType<typeof createWriteStream> | null = null;
-  const sink = ((record) => {
-    if (!stream) {
-      stream = createWriteStream(path, { flags: 'a', mode: 0o600 });
-      stream.on('error', () => undefined);
-    }
-    stream.write(JSON.stringify(record) + '\n');
-  }) as FileLogSink;
+export function fileSink(
+  path: string,
+  rotation: RotationOptions = DEFAULT_ROTATION,
+  onProblem?: (problem: LogFileProblem) => void,
+): FileLogSink {
+  const gap = (lost: number): string =>
+    JSON.stringify({
+      ts: new Date().toISOString(),
+      level: 'warning',
+      event: 'log_gap',
+      msg: `${lost} record(s) could not be written`,
+      lost,
+    }) + '\n';
+  const file = new RetryingLogFile(path, rotation, onProblem, gap);
+  const sink = ((record) => file.append(JSON.stringify(record) + '\n')) as FileLogSink;
   sink.close = () => {
-    const open = stream;
-    stream = null;
-    if (!open) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      open.once('error', () => resolve());
-      open.end(() => resolve());
-    });
+    file.close();
+    return Promise.resolve();
   };
   return sink;
 }

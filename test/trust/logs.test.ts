@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import { RetryingLogFile, RotatingFile, rotatedPath, type LogFileProblem } from '../../main/core/log-rotation';
 import { ThreadLog } from '../../main/core/agents/thread-log';
-import { createLogger, type LogRecord } from '../../main/core/log';
+import { createLogger, fileSink, type LogRecord } from '../../main/core/log';
 import { parseConfigText, DEFAULT_LOGS } from '../../main/core/state/config';
 import { isWorkerError } from '../../main/core/errors';
 import { tempDir } from '../support/process';
@@ -195,4 +195,37 @@ test('the worker logs rotate too: start --tui worker.jsonl and the desktop app l
   assert.deepEqual(desktopLogRotation(join(tmp.path, 'nowhere')), { maxBytes: 10 * 1024 * 1024, keep: 5 });
   await writeFile(join(stateRoot, 'config.yaml'), 'logs: {max_bytes: 8192, keep: 3}\n' + SECTION);
   assert.deepEqual(desktopLogRotation(stateRoot), { maxBytes: 8192, keep: 3 });
+});
+
+test('section.log (fileSink): rotates, closes its descriptor, and a failing file is retried, not dropped', async (t) => {
+  const tmp = await tempDir('bhw-section-log-');
+  t.after(tmp.cleanup);
+  const path = join(tmp.path, 'logs', 'section.log');
+  const problems: LogFileProblem[] = [];
+  const sink = fileSink(path, { maxBytes: 4096, keep: 2 }, (p) => problems.push(p));
+  const logger = createLogger({ sinks: [sink] });
+  for (let i = 0; i < 300; i++) logger.info('tick', `record ${i} ${'s'.repeat(40)}`);
+  assert.ok(existsSync(rotatedPath(path, 2)) && !existsSync(rotatedPath(path, 3)), 'rotated, 2 kept');
+  await sink.close();
+  rmSync(path);
+  mkdirSync(path);
+  logger.info('lost', 'lost');
+  logger.info('lost', 'lost');
+  rmdirSync(path);
+  logger.info('back', 'back');
+  await sink.close();
+  assert.deepEqual(
+    problems.map((p) => [p.event, p.lost]),
+    [
+      ['log_write_failed', undefined],
+      ['log_write_recovered', 2],
+    ],
+  );
+  assert.deepEqual(
+    readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { event: string }).event),
+    ['log_gap', 'back'],
+  );
 });

@@ -9,6 +9,7 @@
  */
 import { WorkerError, toWorkerError } from '../errors';
 import { fileSink, type FileLogSink, type Logger } from '../log';
+import { rotationOf } from '../state/config';
 import type { Envelope, PostItemInput, SessionEvent, SessionRef } from '../api/types';
 import type { RealtimeStatus } from '../api/realtime';
 import type { PromptAnswer } from '../agents/types';
@@ -64,7 +65,12 @@ export class SectionRunner {
     this.id = jobIdFor(deps.section.session.session_id);
     this.ref = { revision_id: deps.section.session.revision_id, session_id: deps.section.session.session_id };
     this.jobPaths = deps.paths.job(deps.section.session.session_id);
-    this.sectionLog = fileSink(this.jobPaths.sectionLog);
+    this.sectionLog = fileSink(this.jobPaths.sectionLog, rotationOf(deps.config().logs), (p) =>
+      // Reported through the shell's own sinks only: section.log is the file that fails.
+      p.event === 'log_write_failed'
+        ? deps.logger.warn('section_log_write_failed', p.message, { section: this.id, code: 'STATE_IO_ERROR' })
+        : deps.logger.info('section_log_recovered', p.message, { section: this.id, lost: p.lost }),
+    );
     this.log = deps.logger.child({ section: this.id }, [this.sectionLog]);
     this.heartbeat = new Heartbeat({
       deps,

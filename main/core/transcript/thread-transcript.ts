@@ -13,6 +13,7 @@ import {
   type TranscriptPage,
   type TranscriptPageOptions,
   type TranscriptStats,
+  zeroStats,
 } from './schema';
 
 /** What a transcript writes its records to: the thread's ThreadLog (agents/thread-log.ts). */
@@ -48,7 +49,9 @@ export class ThreadTranscript {
 
   /** Continues the thread's numbering and totals from its thread.log (a fresh thread starts at 0). */
   static async open(options: ThreadTranscriptOptions): Promise<ThreadTranscript> {
-    const tail = await scanTail(options.log.path);
+    // A thread.log that cannot be read (a directory in its place, EACCES) must not keep the thread from running:
+    // numbering starts over, and the log's own writer reports the trouble (thread_log_write_failed).
+    const tail = await scanTail(options.log.path).catch(() => ({ lastSeq: 0, stats: zeroStats() }));
     return new ThreadTranscript(new TranscriptBuilder(tail), options.ring ?? new TranscriptRing(), options);
   }
 
