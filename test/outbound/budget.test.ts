@@ -89,12 +89,11 @@ test('two large fields both keep text; a smaller budget works too', () => {
   assert.equal(small.truncated!.original_bytes, fit.originalBytes);
 });
 
-test('terminates quickly for a 20 MB input', () => {
-  const started = Date.now();
+// How long the cut takes is measured by the bench, not asserted here (a loaded machine made it flaky).
+test('a 20 MB tool output is cut to the budget, with the truncation recorded', () => {
   const fit = fitToBudget(toolResultItem('tu', '0123456789abcdef\n'.repeat(1_250_000), false));
-  const ms = Date.now() - started;
   assert.ok(fit.bytes <= ITEM_BUDGET_BYTES);
-  assert.ok(ms < 5_000, `${ms} ms`);
+  assert.ok(fit.item.metadata?.truncated, 'metadata.truncated is set');
 });
 
 test('nothing to cut: returned over budget, without a truncated marker', () => {
