@@ -38,3 +38,38 @@ export function short(id: string | null, n = 12): string {
   if (!id) return '—';
   return id.length > n ? `${id.slice(0, n)}…` : id;
 }
+
+/** `950`, `12.3k`, `4.1M`. */
+export function tokens(n: number): string {
+  if (n < 1000) return String(n);
+  if (n < 1_000_000) return `${(n / 1000).toFixed(n < 10_000 ? 1 : 0)}k`;
+  return `${(n / 1_000_000).toFixed(1)}M`;
+}
+
+/** `0.8 s`, `42 s`, `3 m 05 s`, `2 h 10 m`. */
+export function duration(ms: number): string {
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)} s`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} m ${String(s % 60).padStart(2, '0')} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} m`;
+}
+
+export interface StatsLike {
+  turns: number;
+  input_tokens: number;
+  cached_tokens: number;
+  output_tokens: number;
+  agent_ms: number;
+}
+
+/** `3 turns · 12.3k in (8.0k cached) · 1.2k out · 45 s`, or `no turns yet`. */
+export function statsLine(s: StatsLike): string {
+  if (s.turns === 0) return 'no turns yet';
+  return [
+    `${s.turns} ${s.turns === 1 ? 'turn' : 'turns'}`,
+    `${tokens(s.input_tokens)} in (${tokens(s.cached_tokens)} cached)`,
+    `${tokens(s.output_tokens)} out`,
+    duration(s.agent_ms),
+  ].join(' · ');
+}

@@ -45,12 +45,29 @@ export function isTrustedSender(facts: SenderFacts, ourWebContents: ReadonlySet<
   return ourWebContents.has(facts.webContentsId) && facts.isMainFrame && isOwnPage(facts.frameUrl, indexUrl);
 }
 
-/** Windows open with this hash route; `view` values come from the contract's WindowRequest. */
-export function routeHash(request: { view: 'dashboard' | 'login' } | { view: 'prompt'; promptId: string }): string {
-  return request.view === 'prompt' ? `#prompt/${encodeURIComponent(request.promptId)}` : `#${request.view}`;
+/** The routes windows open with (the contract's WindowRequest). */
+export type RouteRequest =
+  | { view: 'dashboard' | 'login' }
+  | { view: 'prompt'; promptId: string }
+  | { view: 'thread'; sectionId: string; alias: string };
+
+/** Windows open with this hash route. */
+export function routeHash(request: RouteRequest): string {
+  switch (request.view) {
+    case 'prompt':
+      return `#prompt/${encodeURIComponent(request.promptId)}`;
+    case 'thread':
+      return `#thread/${encodeURIComponent(request.sectionId)}/${encodeURIComponent(request.alias)}`;
+    default:
+      return `#${request.view}`;
+  }
 }
 
-/** The key of the window that shows a route: one dashboard, one login, one window per prompt. */
-export function windowKey(request: { view: 'dashboard' | 'login' } | { view: 'prompt'; promptId: string }): string {
-  return request.view === 'prompt' ? `prompt:${request.promptId}` : request.view;
+/**
+ * The key of the window that shows a route: one dashboard (a thread view is shown in it), one login, one
+ * window per prompt.
+ */
+export function windowKey(request: RouteRequest): string {
+  if (request.view === 'prompt') return `prompt:${request.promptId}`;
+  return request.view === 'thread' ? 'dashboard' : request.view;
 }

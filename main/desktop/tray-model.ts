@@ -44,6 +44,8 @@ export interface TrayModel {
 export interface TrayOptions {
   platform: TrayPlatform;
   startAtLogin: boolean;
+  /** The "turn finished" notice preference (desktop.yaml); shown as a checkbox when given. */
+  notifyTurnFinished?: boolean;
 }
 
 const PHASE_TEXT: Record<Snapshot['phase'], string> = {
@@ -75,13 +77,20 @@ const THREAD_TEXT: Record<string, string> = {
 const TOOLTIP_MAX: Record<TrayPlatform, number> = { win32: 127, darwin: 256, linux: 256 };
 
 const MAX_LISTED = 10;
+/** Prompt counts that have their own icon (`needs_input-1.png` … `-9.png`); more show the plain icon. */
+export const MAX_ICON_COUNT = 9;
+
+const promptsWaiting = (n: number): string => `${n} prompt${n === 1 ? '' : 's'} waiting`;
 
 /** The first menu row while the app runs the local sandbox (docs/sandbox.md). */
 export const SANDBOX_HEADER = 'Sandbox — local demo, not your BlobHub account';
 
 const open = (view: 'dashboard' | 'login'): Command => ({ channel: 'window:open', input: { view } });
 
-export function buildTrayModel(snapshot: Snapshot, { platform, startAtLogin }: TrayOptions): TrayModel {
+export function buildTrayModel(
+  snapshot: Snapshot,
+  { platform, startAtLogin, notifyTurnFinished }: TrayOptions,
+): TrayModel {
   const icon = iconState(snapshot);
   const who = identityLabel(snapshot);
   const failed = failedThreads(snapshot);
@@ -103,6 +112,7 @@ export function buildTrayModel(snapshot: Snapshot, { platform, startAtLogin }: T
   if (snapshot.phase === 'running' || snapshot.agents.busy > 0) {
     items.push({ kind: 'label', label: `Agents ${snapshot.agents.busy}/${snapshot.agents.max} busy` });
   }
+  if (snapshot.prompts.length > 0) items.push({ kind: 'label', label: promptsWaiting(snapshot.prompts.length) });
   for (const section of snapshot.sections) {
     const code = section.error ? ` (${section.error.code})` : '';
     const threads = section.threads.length === 1 ? '1 thread' : `${section.threads.length} threads`;
@@ -149,13 +159,22 @@ export function buildTrayModel(snapshot: Snapshot, { platform, startAtLogin }: T
       kind: 'submenu',
       id: 'failed',
       label: `Failed threads (${failed.length})`,
-      items: failed.slice(0, MAX_LISTED).map(({ section, thread }) => ({
-        kind: 'action',
-        id: `reset:${section.id}:${thread.alias}`,
-        enabled: true,
-        label: `Reset ${truncate(thread.alias, 24)} to pending${thread.last_error ? ` — ${thread.last_error.code}` : ''}`,
-        command: { channel: 'thread:reset', input: { sectionId: section.id, alias: thread.alias } },
-      })),
+      items: failed.slice(0, MAX_LISTED).flatMap(({ section, thread }): TrayItem[] => [
+        {
+          kind: 'action',
+          id: `reset:${section.id}:${thread.alias}`,
+          enabled: true,
+          label: `Reset ${truncate(thread.alias, 24)} to pending${thread.last_error ? ` — ${thread.last_error.code}` : ''}`,
+          command: { channel: 'thread:reset', input: { sectionId: section.id, alias: thread.alias } },
+        },
+        {
+          kind: 'action',
+          id: `view:${section.id}:${thread.alias}`,
+          enabled: true,
+          label: `Show ${truncate(thread.alias, 24)}'s transcript`,
+          command: { channel: 'window:open', input: { view: 'thread', sectionId: section.id, alias: thread.alias } },
+        },
+      ]),
     });
   }
   if (snapshot.sections.length > 0) {
@@ -207,6 +226,15 @@ export function buildTrayModel(snapshot: Snapshot, { platform, startAtLogin }: T
     checked: startAtLogin,
     command: { channel: 'app:setStartAtLogin', input: { enabled: !startAtLogin } },
   });
+  if (notifyTurnFinished !== undefined) {
+    items.push({
+      kind: 'checkbox',
+      id: 'notify-turns',
+      label: 'Notify when a turn ends',
+      checked: notifyTurnFinished,
+      command: { channel: 'app:setNotifyTurnFinished', input: { enabled: !notifyTurnFinished } },
+    });
+  }
   // In the sandbox, "Sign out" would only leave it (the real credentials are never touched): Leave sandbox says that.
   if (!sandbox) {
     items.push(
@@ -233,15 +261,17 @@ export function buildTrayModel(snapshot: Snapshot, { platform, startAtLogin }: T
   const parts = [`BlobHub Worker${sandbox ? ' (sandbox)' : ''}: ${ICON_TEXT[icon]}`];
   if (who) parts.push(who);
   if (snapshot.phase === 'running') parts.push(`${snapshot.agents.busy}/${snapshot.agents.max} agents`);
-  if (snapshot.prompts.length)
-    parts.push(`${snapshot.prompts.length} prompt${snapshot.prompts.length === 1 ? '' : 's'} waiting`);
+  if (snapshot.prompts.length) parts.push(promptsWaiting(snapshot.prompts.length));
   if (failed.length) parts.push(`${failed.length} failed`);
   if (snapshot.preflight_error) parts.push(snapshot.preflight_error.code);
 
   const template = platform === 'darwin';
+  // "Needs input" carries the count in the icon itself (1–9; build/make-icons.mjs), where panels show no title.
+  const count = snapshot.prompts.length;
+  const base = icon === 'needs_input' && count >= 1 && count <= MAX_ICON_COUNT ? `${icon}-${count}` : icon;
   return {
     icon,
-    iconFile: template ? `${icon}Template.png` : `${icon}.png`,
+    iconFile: template ? `${base}Template.png` : `${base}.png`,
     template,
     title: platform === 'darwin' ? (snapshot.prompts.length > 0 ? String(snapshot.prompts.length) : '') : null,
     tooltip: truncate(parts.join(' · '), TOOLTIP_MAX[platform]),

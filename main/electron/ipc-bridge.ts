@@ -4,8 +4,8 @@
  * own index.html. Snapshots are pushed to every window on `snapshot:changed`.
  */
 import { BrowserWindow, ipcMain, type IpcMainInvokeEvent } from 'electron';
-import { IPC_CHANNELS, SNAPSHOT_CHANGED } from '../ipc/channels';
-import { SnapshotSchema, type Snapshot } from '../ipc/contract';
+import { IPC_CHANNELS, SNAPSHOT_CHANGED, THREAD_ENTRIES } from '../ipc/channels';
+import { SnapshotSchema, type Snapshot, type ThreadEntriesPush } from '../ipc/contract';
 import type { Router } from '../ipc/router';
 import { isTrustedSender } from '../desktop/security';
 import type { WindowManager } from './windows';
@@ -47,4 +47,10 @@ export function broadcastSnapshot(windows: WindowManager, snapshot: Snapshot): v
   for (const win of windows.all()) {
     if (!win.webContents.isDestroyed()) win.webContents.send(SNAPSHOT_CHANGED, safe);
   }
+}
+
+/** Sends a subscribed thread's new entries (already contract-parsed by the router) to that one window. */
+export function pushThreadEntries(windowId: number, push: ThreadEntriesPush): void {
+  const win = BrowserWindow.fromId(windowId);
+  if (win && !win.isDestroyed() && !win.webContents.isDestroyed()) win.webContents.send(THREAD_ENTRIES, push);
 }

@@ -3,7 +3,7 @@
  * it — tray, windows, IPC, notifications, logging, start at login. All decisions live in pure modules
  * (main/desktop, main/ipc); this file only composes them with Electron.
  */
-import { app, session, shell, type Session } from 'electron';
+import { BrowserWindow, app, session, shell, type Session } from 'electron';
 import { join } from 'node:path';
 import { createWorkerHost } from '../core/worker';
 import { createSandboxSwitch } from '../sandbox/desktop';
@@ -15,10 +15,11 @@ import type { Command } from '../ipc/contract';
 import { buildTrayModel, type TrayPlatform } from '../desktop/tray-model';
 import { CSP } from '../desktop/security';
 import { initialWindow } from '../desktop/startup';
+import { PREFERENCES_FILE, openPreferences } from '../desktop/preferences';
 import { needsLogin } from '../display/status';
 import { setupLogging } from './logging';
 import { createWindowManager } from './windows';
-import { broadcastSnapshot, setupIpc } from './ipc-bridge';
+import { broadcastSnapshot, pushThreadEntries, setupIpc } from './ipc-bridge';
 import { createTray } from './tray';
 import { createNotifier } from './notifier';
 import { createAutostart } from './autostart';
@@ -77,6 +78,13 @@ async function boot(stateRoot: string, logger: Logger): Promise<void> {
   });
   const autostart = createAutostart();
   let startAtLogin = await autostart.get().catch(() => false);
+  // The app's own preferences live with the real worker's state (not the sandbox's, which is thrown away).
+  const preferences = await openPreferences(join(stateRoot, PREFERENCES_FILE));
+  if (preferences.problem) {
+    logger.warn('app.preferences_invalid', `${preferences.problem.message} (defaults used)`, {
+      code: preferences.problem.code,
+    });
+  }
 
   const ports: DesktopPorts = {
     platform,
@@ -94,6 +102,12 @@ async function boot(stateRoot: string, logger: Logger): Promise<void> {
     quit: () => app.quit(),
     openWindow: (request) => void windows.open(request),
     closeWindow: (id) => windows.close(id),
+    getNotifyTurnFinished: () => preferences.value.notifyTurnFinished,
+    async setNotifyTurnFinished(enabled) {
+      await preferences.set({ notifyTurnFinished: enabled });
+      render(host.snapshot());
+    },
+    pushThreadEntries: (windowId, push) => pushThreadEntries(windowId, push),
   };
   const router = createRouter({ host, ports, sandbox, logger: logger.child({ component: 'ipc' }) });
   const run = (command: Command): void => {
@@ -103,12 +117,26 @@ async function boot(stateRoot: string, logger: Logger): Promise<void> {
     });
   };
   setupIpc(router, windows, logger);
+  windows.onClosed((windowId) => router.windowClosed(windowId));
 
   const tray = createTray(join(__dirname, '..', 'renderer', 'assets', 'tray'), run);
-  const notify = createNotifier(run);
+  const notify = createNotifier(run, {
+    preferences: () => preferences.value,
+    // A window the user is looking at, showing a thread: nothing about that thread needs a notification.
+    focusedThread: () => {
+      const focused = BrowserWindow.getFocusedWindow();
+      return focused ? router.watchedBy(focused.id) : null;
+    },
+  });
   let previous: Snapshot | null = null;
   function render(snapshot: Snapshot): void {
-    tray.render(buildTrayModel(snapshot, { platform: trayPlatform, startAtLogin }));
+    tray.render(
+      buildTrayModel(snapshot, {
+        platform: trayPlatform,
+        startAtLogin,
+        notifyTurnFinished: preferences.value.notifyTurnFinished,
+      }),
+    );
   }
   host.onChange((snapshot) => {
     render(snapshot);

@@ -1,6 +1,7 @@
 /**
- * The app's windows: one renderer bundle, routed by hash (#dashboard, #login, #prompt/<id>), one window per
- * route key, re-used when asked again. Every window: context isolation, sandbox, no node integration,
+ * The app's windows: one renderer bundle, routed by hash (#dashboard, #thread/<section>/<alias>, #login,
+ * #prompt/<id>), one window per route key, re-used when asked again (a thread view is shown in the dashboard
+ * window, which is sent to that thread). Every window: context isolation, sandbox, no node integration,
  * web security on, shown only when ready, navigation and window.open denied. The set of webContents ids
  * we created feeds the IPC sender check.
  */
@@ -14,6 +15,7 @@ const SIZES: Record<WindowRequest['view'], { width: number; height: number; resi
   dashboard: { width: 1100, height: 760, resizable: true },
   login: { width: 460, height: 560, resizable: false },
   prompt: { width: 560, height: 620, resizable: true },
+  thread: { width: 1100, height: 760, resizable: true },
 };
 
 export interface WindowManager {
@@ -22,12 +24,15 @@ export interface WindowManager {
   open(request: WindowRequest): BrowserWindow;
   close(windowId: number): void;
   all(): BrowserWindow[];
+  /** Called with a window's id after it closed (its thread subscription ends). */
+  onClosed(listener: (windowId: number) => void): void;
 }
 
 export function createWindowManager(opts: { indexHtml: string; preload: string; logger: Logger }): WindowManager {
   const indexUrl = pathToFileURL(opts.indexHtml).href;
   const byKey = new Map<string, BrowserWindow>();
   const ids = new Set<number>();
+  const closedListeners: Array<(windowId: number) => void> = [];
 
   function create(request: WindowRequest): BrowserWindow {
     const size = SIZES[request.view];
@@ -73,9 +78,11 @@ export function createWindowManager(opts: { indexHtml: string; preload: string; 
       win.show();
       win.focus();
     });
+    const winId = win.id; // not readable any more once the window is destroyed
     win.on('closed', () => {
       ids.delete(wcId);
       for (const [key, w] of byKey) if (w === win) byKey.delete(key);
+      for (const listener of closedListeners) listener(winId);
     });
     void win.loadURL(`${indexUrl}${routeHash(request)}`);
     return win;
@@ -88,6 +95,9 @@ export function createWindowManager(opts: { indexHtml: string; preload: string; 
       const key = windowKey(request);
       const existing = byKey.get(key);
       if (existing && !existing.isDestroyed()) {
+        // A thread asked for (a notification click): the dashboard window goes to that thread's view. An
+        // in-page hash change, so no navigation is involved (will-navigate stays denied).
+        if (request.view === 'thread') void existing.loadURL(`${indexUrl}${routeHash(request)}`);
         if (existing.isMinimized()) existing.restore();
         existing.show();
         existing.focus();
@@ -101,5 +111,6 @@ export function createWindowManager(opts: { indexHtml: string; preload: string; 
       BrowserWindow.fromId(windowId)?.close();
     },
     all: () => [...byKey.values()].filter((w) => !w.isDestroyed()),
+    onClosed: (listener) => void closedListeners.push(listener),
   };
 }

@@ -13,6 +13,9 @@ export const IPC_CHANNELS = [
   'thread:interrupt',
   'thread:revokeGrant',
   'thread:openLog',
+  'thread:transcript',
+  'thread:subscribe',
+  'thread:unsubscribe',
   'section:detach',
   'section:reattach',
   'handoff:update',
@@ -22,6 +25,7 @@ export const IPC_CHANNELS = [
   'logs:open',
   'app:getSettings',
   'app:setStartAtLogin',
+  'app:setNotifyTurnFinished',
   'app:quit',
   'window:open',
   'window:close',
@@ -33,6 +37,8 @@ export type Channel = (typeof IPC_CHANNELS)[number];
 
 /** Main → renderer push: the full snapshot after every change. */
 export const SNAPSHOT_CHANGED = 'snapshot:changed';
+/** Main → renderer push: new and changed transcript entries of the thread this window subscribed to. */
+export const THREAD_ENTRIES = 'thread:entries';
 
 /** `thread:openLog` → `threadOpenLog`: the method name the preload exposes for a channel. */
 export type MethodName<C extends string> = C extends `${infer D}:${infer V}` ? `${D}${Capitalize<V>}` : never;
@@ -58,4 +64,4 @@ export function buildApiMethods(invoke: (channel: Channel, input: unknown) => Pr
 }
 
 /** The method half of `WorkerApi` (types only: this file stays free of runtime imports). */
-export type ApiMethods = Omit<WorkerApi, 'onSnapshot'>;
+export type ApiMethods = Omit<WorkerApi, 'onSnapshot' | 'onThreadEntries'>;

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { Snapshot } from '../core/snapshot';
+import { TranscriptEntry, TranscriptPage, TRANSCRIPT_LIMITS } from '../core/transcript/schema';
 import type { Channel, MethodName } from './channels';
 
 const id = (what: string) =>
@@ -18,6 +19,20 @@ const id = (what: string) =>
 const noInput = z.undefined();
 
 export const ThreadRef = z.strictObject({ sectionId: id('sectionId'), alias: id('alias') });
+
+/** A page of a thread's transcript: the newest entries, or those before a seq (docs/desktop.md "Thread view"). */
+export const TranscriptRequest = ThreadRef.extend({
+  before: z.number({ error: 'before must be a number' }).int().positive().optional(),
+  limit: z.number({ error: 'limit must be a number' }).int().min(1).max(TRANSCRIPT_LIMITS.PAGE_MAX).optional(),
+});
+
+/** `thread:entries`: what main pushes to a window subscribed to a thread. */
+export const ThreadEntriesPush = z.object({
+  sectionId: z.string(),
+  alias: z.string(),
+  entries: z.array(TranscriptEntry),
+});
+export type ThreadEntriesPush = z.output<typeof ThreadEntriesPush>;
 export const SectionRef = z.strictObject({ sectionId: id('sectionId') });
 
 export const UserIdentity = z.object({
@@ -83,6 +98,8 @@ export const WindowRequest = z.discriminatedUnion('view', [
   z.strictObject({ view: z.literal('dashboard') }),
   z.strictObject({ view: z.literal('login') }),
   z.strictObject({ view: z.literal('prompt'), promptId: id('promptId') }),
+  /** The dashboard window, showing this thread's live transcript. */
+  z.strictObject({ view: z.literal('thread'), sectionId: id('sectionId'), alias: id('alias') }),
 ]);
 export type WindowRequest = z.output<typeof WindowRequest>;
 
@@ -90,6 +107,8 @@ export const AppSettings = z.object({
   platform: z.enum(['darwin', 'linux', 'win32', 'other']),
   startAtLogin: z.boolean(),
   version: z.string(),
+  /** Notify when a thread's turn ends (off by default). */
+  notifyTurnFinished: z.boolean(),
 });
 export type AppSettings = z.output<typeof AppSettings>;
 
@@ -106,6 +125,10 @@ export const contract = {
   /** Revokes a rule granted for the session (WorkerHost.revokeGrant); effective at the next agent start. */
   'thread:revokeGrant': { input: ThreadRef.extend({ rule: z.string().min(1).max(10_000) }), output: done },
   'thread:openLog': { input: ThreadRef, output: done },
+  'thread:transcript': { input: TranscriptRequest, output: TranscriptPage },
+  /** Subscribes the calling window to this thread (replacing its previous one) and answers the newest page. */
+  'thread:subscribe': { input: ThreadRef, output: TranscriptPage },
+  'thread:unsubscribe': { input: noInput, output: done },
   'section:detach': { input: SectionRef, output: done },
   'section:reattach': { input: SectionRef, output: done },
   'handoff:update': { input: ThreadRef.extend({ patch: HandoffPatch }), output: done },
@@ -115,6 +138,10 @@ export const contract = {
   'logs:open': { input: noInput, output: done },
   'app:getSettings': { input: noInput, output: AppSettings },
   'app:setStartAtLogin': {
+    input: z.strictObject({ enabled: z.boolean({ error: 'enabled must be a boolean' }) }),
+    output: AppSettings,
+  },
+  'app:setNotifyTurnFinished': {
     input: z.strictObject({ enabled: z.boolean({ error: 'enabled must be a boolean' }) }),
     output: AppSettings,
   },
@@ -153,10 +180,13 @@ type Method<C extends Channel> = [Input<C>] extends [undefined]
   ? () => Promise<IpcResult<Output<C>>>
   : (input: Input<C>) => Promise<IpcResult<Output<C>>>;
 
-/** `window.workerApi`: one method per channel + the snapshot subscription. */
+/** `window.workerApi`: one method per channel + the snapshot and thread-entries subscriptions. */
 export type WorkerApi = { [C in Channel as MethodName<C>]: Method<C> } & {
   onSnapshot(callback: (snapshot: Snapshot) => void): () => void;
+  onThreadEntries(callback: (push: ThreadEntriesPush) => void): () => void;
 };
 
 export type { Snapshot };
+export type { SnapshotSection, SnapshotThread } from '../core/snapshot';
+export type { TranscriptEntry, TranscriptPage, TranscriptStats } from '../core/transcript/schema';
 export { Snapshot as SnapshotSchema };

@@ -27,7 +27,9 @@ import {
   type HandoffPatch,
   type PromptAnswer,
   type LoginResult,
+  type ThreadEntriesPush,
 } from './contract';
+import { ThreadEntriesPush as ThreadEntriesPushSchema } from './contract';
 
 // Compile-time guarantees that the contract's schemas and the core's types agree.
 const _answer = (a: PromptAnswer): CorePromptAnswer => a;
@@ -53,6 +55,11 @@ export interface DesktopPorts {
   quit(): void;
   openWindow(request: WindowRequest): void;
   closeWindow(windowId: number): void;
+  /** The "turn finished" notice preference (the glue keeps it in desktop.yaml, main/desktop/preferences.ts). */
+  getNotifyTurnFinished(): boolean;
+  setNotifyTurnFinished(enabled: boolean): Promise<void>;
+  /** Sends `thread:entries` to one window (the one subscribed to that thread). */
+  pushThreadEntries(windowId: number, push: ThreadEntriesPush): void;
 }
 
 /** The desktop's sandbox switch (main/sandbox/desktop.ts); absent → `sandbox:start` answers SANDBOX_NOT_AVAILABLE. */
@@ -70,6 +77,10 @@ export interface RouterDeps {
 
 export interface Router {
   invoke(channel: unknown, payload: unknown, sender: IpcSender): Promise<IpcResult<unknown>>;
+  /** The thread a window is subscribed to (what its thread view shows), or null. */
+  watchedBy(windowId: number): { sectionId: string; alias: string } | null;
+  /** A window closed: its subscription ends. */
+  windowClosed(windowId: number): void;
 }
 
 type Handlers = {
@@ -102,7 +113,14 @@ export function createRouter({ host, ports, logger, sandbox }: RouterDeps): Rout
     platform: ports.platform,
     startAtLogin: await ports.getStartAtLogin(),
     version: ports.version,
+    notifyTurnFinished: ports.getNotifyTurnFinished(),
   });
+  /** One thread subscription per window: a window shows one thread view at a time. */
+  const watching = new Map<number, { sectionId: string; alias: string; stop: () => void }>();
+  const unwatch = (windowId: number) => {
+    watching.get(windowId)?.stop();
+    watching.delete(windowId);
+  };
   const open = async (path: string): Promise<null> => {
     try {
       await ports.openPath(path);
@@ -153,7 +171,41 @@ export function createRouter({ host, ports, logger, sandbox }: RouterDeps): Rout
       await mkdir(logs, { recursive: true, mode: 0o700 });
       return open(logs);
     },
+    'thread:transcript': ({ sectionId, alias, before, limit }) =>
+      host.threadTranscript(sectionId, alias, {
+        ...(before !== undefined ? { before } : {}),
+        ...(limit !== undefined ? { limit } : {}),
+      }),
+    'thread:subscribe': async ({ sectionId, alias }, sender) => {
+      // Subscribed before the first page is read, so no entry falls between the page and the first push
+      // (the view replaces by seq, so one seen twice is harmless).
+      if (sender.kind === 'window') {
+        const windowId = sender.windowId;
+        unwatch(windowId);
+        const stop = host.subscribeThread(sectionId, alias, (entries) => {
+          // Parsed like every output: only the contract's fields reach the window.
+          const push = ThreadEntriesPushSchema.safeParse({ sectionId, alias, entries });
+          if (push.success) ports.pushThreadEntries(windowId, push.data);
+          else logger?.error('ipc.bad_push', describeIssues(push.error), { code: 'INTERNAL_ERROR' });
+        });
+        watching.set(windowId, { sectionId, alias, stop });
+      }
+      try {
+        return await host.threadTranscript(sectionId, alias);
+      } catch (e) {
+        if (sender.kind === 'window') unwatch(sender.windowId);
+        throw e;
+      }
+    },
+    'thread:unsubscribe': (_input, sender) => {
+      if (sender.kind === 'window') unwatch(sender.windowId);
+      return null;
+    },
     'app:getSettings': () => settings(),
+    'app:setNotifyTurnFinished': async ({ enabled }) => {
+      await ports.setNotifyTurnFinished(enabled);
+      return settings();
+    },
     'app:setStartAtLogin': async ({ enabled }) => {
       await ports.setStartAtLogin(enabled);
       return settings();
@@ -205,6 +257,11 @@ export function createRouter({ host, ports, logger, sandbox }: RouterDeps): Rout
         return failure(err.code, err.message);
       }
     },
+    watchedBy(windowId) {
+      const w = watching.get(windowId);
+      return w ? { sectionId: w.sectionId, alias: w.alias } : null;
+    },
+    windowClosed: unwatch,
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * #dashboard: header, preflight banner, recent-errors ribbon, pending prompts, sections with their threads
- * and per-thread actions, and the handoff editor. Re-rendered from every pushed snapshot, except the
- * editor panel, which lives outside the live region so typing is never interrupted.
+ * (state, stats, per-thread actions; a thread's name opens its live transcript, views/thread.ts), a filter by
+ * state and a search by name, and the handoff editor. Re-rendered from every pushed snapshot, except the filter
+ * bar and the editor panel, which live outside the live regions so typing is never interrupted.
  */
 import type { Snapshot, SnapshotSection, SnapshotThread } from '../../main/core/snapshot';
 import {
@@ -14,8 +15,26 @@ import {
 } from '../../main/display/status';
 import { api, call, errorText } from '../api';
 import { h, render } from '../dom';
-import { PHASE_LABEL, THREAD_STATE_LABEL, resolvedLine, short, time } from '../format';
+import { PHASE_LABEL, THREAD_STATE_LABEL, resolvedLine, short, statsLine, time } from '../format';
 import { openHandoffEditor } from './handoff';
+import { threadHash } from './thread';
+
+/** The state filter's choices; `active` covers both active states. */
+const STATE_FILTERS = [
+  ['all', 'All states'],
+  ['active', 'Active'],
+  ['pending', 'Pending'],
+  ['failed', 'Failed'],
+  ['completed', 'Completed'],
+] as const;
+type StateFilter = (typeof STATE_FILTERS)[number][0];
+
+export function threadMatches(t: SnapshotThread, state: StateFilter, search: string): boolean {
+  const stateOk =
+    state === 'all' ||
+    (state === 'active' ? t.state === 'active_turn' || t.state === 'active_idle' : t.state === state);
+  return stateOk && (search === '' || t.alias.toLowerCase().includes(search.toLowerCase()));
+}
 
 export interface DashboardView {
   update(snapshot: Snapshot): void;
@@ -26,19 +45,62 @@ const RIBBON_SIZE = 5;
 
 export function mountDashboard(root: HTMLElement): DashboardView {
   const live = h('div', { class: 'live' });
+  const sectionsLive = h('div', { class: 'live sections' });
   const status = h('p', { class: 'action-status', role: 'status', 'aria-live': 'polite' });
   const editor = h('aside', { class: 'editor-slot', 'aria-label': 'Handoff editor' });
-  root.replaceChildren(h('div', { class: 'dashboard' }, live, status, editor));
+
+  // Filter by state and search by name: outside the live regions, so a snapshot push never resets them.
+  let stateFilter: StateFilter = 'all';
+  let search = '';
+  let last: Snapshot | null = null;
+  const stateSelect = h(
+    'select',
+    { id: 'state-filter', 'data-key': 'state-filter' },
+    ...STATE_FILTERS.map(([value, label]) => h('option', { value }, label)),
+  );
+  const searchBox = h('input', {
+    type: 'search',
+    id: 'thread-search',
+    placeholder: 'Search threads by name',
+    autocomplete: 'off',
+    spellcheck: 'false',
+  });
+  stateSelect.addEventListener('change', () => {
+    stateFilter = STATE_FILTERS.find(([v]) => v === stateSelect.value)?.[0] ?? 'all';
+    if (last) renderSections(last);
+  });
+  searchBox.addEventListener('input', () => {
+    search = searchBox.value.trim();
+    if (last) renderSections(last);
+  });
+  const filters = h(
+    'div',
+    { class: 'filters', role: 'search' },
+    h('label', { for: 'state-filter' }, 'State'),
+    stateSelect,
+    h('label', { for: 'thread-search', class: 'visually-hidden' }, 'Search threads'),
+    searchBox,
+  );
+  root.replaceChildren(h('div', { class: 'dashboard' }, live, filters, sectionsLive, status, editor));
 
   // Kept outside the live re-render (like the editor) so its state is the OS's, read once and on change.
   const startBox = h('input', { type: 'checkbox', id: 'start-at-login', 'data-key': 'start-at-login' });
   const startAtLogin = h('label', { class: 'check', for: 'start-at-login' }, startBox, ' Start at login');
+  const turnBox = h('input', { type: 'checkbox', id: 'notify-turns', 'data-key': 'notify-turns' });
+  const notifyTurns = h('label', { class: 'check', for: 'notify-turns' }, turnBox, ' Notify when a turn ends');
   void call(api().appGetSettings()).then(
     (settings) => {
       startBox.checked = settings.startAtLogin;
+      turnBox.checked = settings.notifyTurnFinished;
     },
     () => undefined,
   );
+  turnBox.addEventListener('change', () => {
+    const enabled = turnBox.checked;
+    void act(enabled ? 'Turn notices on' : 'Turn notices off', async () => {
+      turnBox.checked = (await call(api().appSetNotifyTurnFinished({ enabled }))).notifyTurnFinished;
+    });
+  });
   startBox.addEventListener('change', () => {
     const enabled = startBox.checked;
     void act(enabled ? 'Start at login on' : 'Start at login off', async () => {
@@ -108,6 +170,7 @@ export function mountDashboard(root: HTMLElement): DashboardView {
               )
             : button('Sign out', 'signout', () => void act('Sign out', () => call(api().authSignOut()))),
         startAtLogin,
+        notifyTurns,
         button('Quit', 'quit', () => void act('Quit (stopping agents gracefully)', () => call(api().appQuit()))),
       ),
     );
@@ -253,10 +316,29 @@ export function mountDashboard(root: HTMLElement): DashboardView {
         null,
         h('span', { class: `state state-${t.state}`, 'data-testid': 'thread-state' }, THREAD_STATE_LABEL[t.state]),
       ),
-      h('th', { scope: 'row' }, t.alias),
+      h(
+        'th',
+        { scope: 'row' },
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'link',
+            'data-key': `view:${key}`,
+            title: 'Open the live transcript',
+            on: {
+              click: () => {
+                location.hash = threadHash(ref);
+              },
+            },
+          },
+          t.alias,
+        ),
+      ),
       h('td', null, t.agent_type ?? '—'),
       h('td', { title: t.agent_session_id ?? '' }, short(t.agent_session_id)),
       h('td', null, t.last_event ? `${t.last_event.kind} · ${time(t.last_event.at)}` : '—'),
+      h('td', { class: 'stats', 'data-testid': 'thread-stats' }, statsLine(t.stats)),
       h(
         'td',
         { class: 'actions' },
@@ -296,7 +378,7 @@ export function mountDashboard(root: HTMLElement): DashboardView {
       { class: 'thread-detail' },
       h(
         'td',
-        { colspan: '6' },
+        { colspan: '7' },
         h('span', { class: 'muted' }, '└ ', resolvedLine(t)),
         t.work_folder ? h('span', { class: 'muted folder' }, ' · ', t.work_folder) : null,
         t.last_error
@@ -339,6 +421,7 @@ export function mountDashboard(root: HTMLElement): DashboardView {
   }
 
   function section(s: SnapshotSection): HTMLElement {
+    const shown = s.threads.filter((t) => threadMatches(t, stateFilter, search));
     const attached = s.attachment === 'attached' || s.attachment === 'attaching';
     return h(
       'section',
@@ -349,6 +432,7 @@ export function mountDashboard(root: HTMLElement): DashboardView {
         h('h2', null, 'session_agent_harness · ', sectionLabel(s)),
         h('span', { class: `badge attach-${s.attachment}`, 'data-testid': 'attachment' }, s.attachment),
         h('span', { class: 'muted' }, ` realtime ${s.realtime} · session ${short(s.session.session_id, 20)}`),
+        h('span', { class: 'muted section-stats', 'data-testid': 'section-stats' }, statsLine(s.stats)),
         attached
           ? button(
               'Detach',
@@ -373,27 +457,35 @@ export function mountDashboard(root: HTMLElement): DashboardView {
         : null,
       s.threads.length === 0
         ? h('p', { class: 'muted' }, 'No threads yet.')
-        : h(
-            'table',
-            { class: 'threads' },
-            h(
-              'thead',
-              null,
+        : shown.length === 0
+          ? h('p', { class: 'muted' }, 'No thread matches the filter.')
+          : h(
+              'table',
+              { class: 'threads' },
               h(
-                'tr',
+                'thead',
                 null,
-                ...['State', 'Thread', 'Agent', 'Session', 'Last event', 'Actions'].map((c) =>
-                  h('th', { scope: 'col' }, c),
+                h(
+                  'tr',
+                  null,
+                  ...['State', 'Thread', 'Agent', 'Session', 'Last event', 'Stats', 'Actions'].map((c) =>
+                    h('th', { scope: 'col' }, c),
+                  ),
                 ),
               ),
+              h('tbody', null, ...shown.flatMap((t) => threadRow(s, t))),
             ),
-            h('tbody', null, ...s.threads.flatMap((t) => threadRow(s, t))),
-          ),
     );
+  }
+
+  function renderSections(snapshot: Snapshot): void {
+    filters.hidden = snapshot.sections.every((s) => s.threads.length === 0);
+    render(sectionsLive, ...snapshot.sections.map(section));
   }
 
   return {
     update(snapshot) {
+      last = snapshot;
       render(
         live,
         header(snapshot),
@@ -404,8 +496,8 @@ export function mountDashboard(root: HTMLElement): DashboardView {
         snapshot.sections.length === 0 && !snapshot.preflight_error
           ? h('p', { class: 'muted empty' }, 'No sections yet. Add one to config.yaml, then Reload config.')
           : null,
-        ...snapshot.sections.map(section),
       );
+      renderSections(snapshot);
     },
   };
 }

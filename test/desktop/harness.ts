@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { WorkerHost } from '../../main/core/host';
 import { IPC_CHANNELS, buildApiMethods, methodName } from '../../main/ipc/channels';
-import { SnapshotSchema, type WindowRequest } from '../../main/ipc/contract';
+import { SnapshotSchema, type ThreadEntriesPush, type WindowRequest } from '../../main/ipc/contract';
 import { createRouter, type DesktopPorts, type Router, type SandboxPort } from '../../main/ipc/router';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
@@ -47,6 +47,10 @@ export interface RecordingPorts extends DesktopPorts {
   closed: number[];
   quits: number;
   startAtLogin: boolean;
+  notifyTurnFinished: boolean;
+  /** `thread:entries` pushes, by window id (the renderer session forwards window 1's to its page). */
+  pushes: Array<{ windowId: number; push: ThreadEntriesPush }>;
+  onPush: ((windowId: number, push: ThreadEntriesPush) => void) | null;
 }
 
 export function recordingPorts(): RecordingPorts {
@@ -58,6 +62,9 @@ export function recordingPorts(): RecordingPorts {
     closed: [],
     quits: 0,
     startAtLogin: false,
+    notifyTurnFinished: false,
+    pushes: [],
+    onPush: null,
     async openPath(path) {
       ports.opened.push(path);
     },
@@ -76,12 +83,23 @@ export function recordingPorts(): RecordingPorts {
     closeWindow(id) {
       ports.closed.push(id);
     },
+    getNotifyTurnFinished() {
+      return ports.notifyTurnFinished;
+    },
+    async setNotifyTurnFinished(enabled) {
+      ports.notifyTurnFinished = enabled;
+    },
+    pushThreadEntries(windowId, push) {
+      ports.pushes.push({ windowId, push });
+      if (ports.pushes.length > 2000) ports.pushes.splice(0, 1000); // a bounded record, tests look at the end
+      ports.onPush?.(windowId, push);
+    },
   };
   return ports;
 }
 
-/** The method names the preload exposes (plus `onSnapshot`), computed by the preload's own builder. */
-export const PRELOAD_KEYS = [...Object.keys(buildApiMethods(async () => null)), 'onSnapshot'].sort();
+/** The method names the preload exposes (plus the two push subscriptions), computed by the preload's own builder. */
+export const PRELOAD_KEYS = [...Object.keys(buildApiMethods(async () => null)), 'onSnapshot', 'onThreadEntries'].sort();
 
 type Invoke = (channel: string, payload: unknown) => Promise<unknown>;
 /** The few browser globals the page callbacks touch (the node tsconfig has no DOM lib). */
@@ -90,6 +108,7 @@ export interface PageGlobals {
   __workerInvoke: Invoke;
   __reportProblem: (text: string) => void;
   __workerPush?: (snapshot: unknown) => void;
+  __workerThreadPush?: (push: unknown) => void;
   __noReload?: boolean;
   document: {
     addEventListener(
@@ -160,6 +179,12 @@ export async function openRenderer(
       return () => listeners.delete(cb);
     };
     w.__workerPush = (s: unknown) => listeners.forEach((l) => l(s));
+    const threadListeners = new Set<(p: unknown) => void>();
+    api.onThreadEntries = (cb: (p: unknown) => void) => {
+      threadListeners.add(cb);
+      return () => threadListeners.delete(cb);
+    };
+    w.__workerThreadPush = (p: unknown) => threadListeners.forEach((l) => l(p));
     Object.defineProperty(w, 'workerApi', { value: Object.freeze(api), enumerable: true });
   }, pairs);
 
@@ -168,6 +193,12 @@ export async function openRenderer(
     const safe = SnapshotSchema.parse(s);
     page.evaluate((snap) => (globalThis as unknown as PageGlobals).__workerPush?.(snap), safe).catch(() => undefined);
   });
+
+  // thread:entries, as ipc-bridge.ts sends it: only to the window that subscribed (this page is window 1).
+  ports.onPush = (windowId, push) => {
+    if (windowId !== 1) return;
+    page.evaluate((p) => (globalThis as unknown as PageGlobals).__workerThreadPush?.(p), push).catch(() => undefined);
+  };
 
   const url = pathToFileURL(INDEX_HTML).href;
   return {
@@ -192,6 +223,8 @@ export async function openRenderer(
     },
     async close() {
       unsubscribe();
+      ports.onPush = null;
+      router.windowClosed(1);
       await context.close();
     },
   };

@@ -116,7 +116,18 @@ test('router: OS actions go through the ports; paths come from the core, not the
   assert.deepEqual(await router.invoke('config:open', undefined, win), { ok: true, data: null });
   assert.ok(existsSync(join(host.stateRoot, 'config.yaml')), 'a starter config.yaml is written for a new user');
   const settings = await router.invoke('app:setStartAtLogin', { enabled: true }, win);
-  assert.deepEqual(settings, { ok: true, data: { platform: 'linux', startAtLogin: true, version: '0.1.0' } });
+  assert.deepEqual(settings, {
+    ok: true,
+    data: { platform: 'linux', startAtLogin: true, version: '0.1.0', notifyTurnFinished: false },
+  });
+  // The "turn finished" notice: off by default, switched through the port the app keeps in desktop.yaml.
+  const turnNotices = await router.invoke('app:setNotifyTurnFinished', { enabled: true }, win);
+  assert.deepEqual(turnNotices, {
+    ok: true,
+    data: { platform: 'linux', startAtLogin: true, version: '0.1.0', notifyTurnFinished: true },
+  });
+  assert.equal(ports.notifyTurnFinished, true);
+  assert.equal((await router.invoke('app:setNotifyTurnFinished', { enabled: 'yes' }, win)).ok, false);
   assert.deepEqual(await router.invoke('window:open', { view: 'prompt', promptId: 'pr_1' }, win), {
     ok: true,
     data: null,
@@ -140,4 +151,26 @@ test('router: OS actions go through the ports; paths come from the core, not the
   };
   const failed = await router.invoke('logs:open', undefined, win);
   assert.equal(failed.ok ? null : failed.error.code, 'OPEN_FAILED');
+});
+
+test('router: thread channels — bad pages refused by field, unknown threads NOT_FOUND, one subscription per window', async (t) => {
+  const { router } = await setup(t);
+  const ref = { sectionId: 'session_agent_harness-ses_x', alias: 'nope' };
+  for (const [input, field] of [
+    [{ ...ref, limit: 0 }, /limit/],
+    [{ ...ref, limit: 501 }, /limit/],
+    [{ ...ref, before: -1 }, /before/],
+    [{ ...ref, before: 'x' }, /before/],
+    [{ sectionId: '', alias: 'a' }, /sectionId/],
+  ] as const) {
+    const r = await router.invoke('thread:transcript', input, win);
+    assert.ok(!r.ok && r.error.code === 'IPC_INVALID_INPUT' && field.test(r.error.message), JSON.stringify(r));
+  }
+  const missing = await router.invoke('thread:transcript', ref, win);
+  assert.ok(!missing.ok && missing.error.code === 'NOT_FOUND');
+  // A failed subscribe leaves the window unsubscribed.
+  const sub = await router.invoke('thread:subscribe', ref, win);
+  assert.ok(!sub.ok && sub.error.code === 'NOT_FOUND');
+  assert.equal(router.watchedBy(win.windowId), null);
+  assert.deepEqual(await router.invoke('thread:unsubscribe', undefined, win), { ok: true, data: null });
 });

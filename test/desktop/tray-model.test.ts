@@ -1,10 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SANDBOX_HEADER, buildTrayModel, type TrayItem, type TrayPlatform } from '../../main/desktop/tray-model';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  MAX_ICON_COUNT,
+  SANDBOX_HEADER,
+  buildTrayModel,
+  type TrayItem,
+  type TrayPlatform,
+} from '../../main/desktop/tray-model';
 import { contract } from '../../main/ipc/contract';
 import { failedThread, prompt, section, snap, thread } from './fixtures';
 
 const PLATFORMS: TrayPlatform[] = ['darwin', 'linux', 'win32'];
+const ROOT = new URL('../..', import.meta.url).pathname;
 
 function flat(items: TrayItem[]): TrayItem[] {
   return items.flatMap((i) => (i.kind === 'submenu' ? [i, ...flat(i.items)] : [i]));
@@ -45,7 +54,9 @@ for (const [state, snapshot] of Object.entries(STATES)) {
     test(`tray: ${state} on ${platform}`, () => {
       const model = buildTrayModel(snapshot, { platform, startAtLogin: false });
       assert.equal(model.icon, state);
-      assert.equal(model.iconFile, platform === 'darwin' ? `${state}Template.png` : `${state}.png`);
+      // "Needs input" shows how many prompts wait (one here) in the icon itself.
+      const base = state === 'needs_input' ? 'needs_input-1' : state;
+      assert.equal(model.iconFile, platform === 'darwin' ? `${base}Template.png` : `${base}.png`);
       assert.equal(model.template, platform === 'darwin');
       assert.equal(model.clickOpensDashboard, platform === 'win32');
       assert.equal(model.resetMenuOnChange, platform === 'linux');
@@ -145,6 +156,54 @@ test('tray: a preflight failure other than sign-in is an error icon; macOS title
   assert.equal(buildTrayModel(failed, { platform: 'darwin', startAtLogin: false }).icon, 'error');
   assert.equal(buildTrayModel(STATES.needs_input, { platform: 'darwin', startAtLogin: false }).title, '1');
   assert.equal(buildTrayModel(STATES.idle, { platform: 'darwin', startAtLogin: false }).title, '');
+});
+
+test('tray: the icon, the status rows, the tooltip and the menu say how many prompts wait', () => {
+  const prompts = (n: number) => Array.from({ length: n }, (_, i) => prompt(`pr_${i}`));
+  for (const platform of PLATFORMS) {
+    const three = buildTrayModel(snap({ prompts: prompts(3) }), { platform, startAtLogin: false });
+    assert.equal(three.iconFile, platform === 'darwin' ? 'needs_input-3Template.png' : 'needs_input-3.png');
+    assert.ok(three.items.some((i) => i.kind === 'label' && i.label === '3 prompts waiting'));
+    assert.match(three.tooltip, /3 prompts waiting/);
+    const answer = byId(three.items, 'prompts');
+    assert.ok(answer?.kind === 'submenu' && answer.label === 'Answer prompts (3)');
+    // Past what a digit can show: the plain "needs input" icon; the rows still count.
+    const many = buildTrayModel(snap({ prompts: prompts(12) }), { platform, startAtLogin: false });
+    assert.equal(many.iconFile, platform === 'darwin' ? 'needs_inputTemplate.png' : 'needs_input.png');
+    assert.ok(many.items.some((i) => i.kind === 'label' && i.label === '12 prompts waiting'));
+  }
+  // Every counted icon the model can name exists.
+  for (let n = 1; n <= MAX_ICON_COUNT; n++) {
+    for (const file of [`needs_input-${n}.png`, `needs_input-${n}Template.png`, `needs_input-${n}@2x.png`])
+      assert.ok(existsSync(join(ROOT, 'renderer/assets/tray', file)), file);
+  }
+});
+
+test('tray: the "turn finished" notice is a checkbox that flips the preference', () => {
+  const off = buildTrayModel(snap(), { platform: 'linux', startAtLogin: false, notifyTurnFinished: false });
+  assert.deepEqual(byId(off.items, 'notify-turns'), {
+    kind: 'checkbox',
+    id: 'notify-turns',
+    label: 'Notify when a turn ends',
+    checked: false,
+    command: { channel: 'app:setNotifyTurnFinished', input: { enabled: true } },
+  });
+  const on = buildTrayModel(snap(), { platform: 'linux', startAtLogin: false, notifyTurnFinished: true });
+  const box = byId(on.items, 'notify-turns');
+  assert.ok(box?.kind === 'checkbox' && box.checked);
+});
+
+test("tray: a failed thread's submenu also opens its transcript", () => {
+  const model = buildTrayModel(snap({ sections: [section('ses_1', [failedThread('broken')])] }), {
+    platform: 'linux',
+    startAtLogin: false,
+  });
+  const view = byId(model.items, 'view:session_agent_harness-ses_1:broken');
+  assert.ok(view?.kind === 'action');
+  assert.deepEqual(view.command, {
+    channel: 'window:open',
+    input: { view: 'thread', sectionId: 'session_agent_harness-ses_1', alias: 'broken' },
+  });
 });
 
 test('tray: Windows tooltip is capped at 127 characters', () => {
