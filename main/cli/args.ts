@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { WorkerError } from '../core/errors';
 
-export const COMMANDS = ['login', 'start', 'whoami', 'status', 'reset', 'service'] as const;
+export const COMMANDS = ['login', 'start', 'whoami', 'status', 'reset', 'interrupt', 'service'] as const;
 export const SERVICE_ACTIONS = ['install', 'uninstall', 'status'] as const;
 export type Command = (typeof COMMANDS)[number];
 
@@ -34,6 +34,7 @@ const ALLOWED: Record<Command, readonly OptionName[]> = {
   whoami: ['json'],
   status: ['json'],
   reset: ['json'],
+  interrupt: ['json'],
   service: ['json', 'allow-root', 'no-start'],
 };
 const POSITIONALS: Record<Command, { count: number; usage: string }> = {
@@ -42,6 +43,7 @@ const POSITIONALS: Record<Command, { count: number; usage: string }> = {
   whoami: { count: 0, usage: 'whoami [--json]' },
   status: { count: 0, usage: 'status [--json]' },
   reset: { count: 2, usage: 'reset <section> <thread-alias> [--json]' },
+  interrupt: { count: 2, usage: 'interrupt <section> <thread-alias> [--json]' },
   service: { count: 1, usage: 'service install|uninstall|status [--no-start] [--allow-root] [--json]' },
 };
 
@@ -139,6 +141,10 @@ const SUMMARY: Record<Command, string[]> = {
   reset: [
     "set a failed/completed thread's instance.state back to pending on the server",
     '(<section> = its name, session_id or job id in config.yaml)',
+  ],
+  interrupt: [
+    "stop a thread's running turn in the running worker (the thread and the agent stay; like /stop)",
+    '(talks to the worker through control.sock in the state root)',
   ],
   service: [
     'run the worker as a service of this user: a systemd user unit (Linux) or a launchd agent (macOS);',

@@ -13,6 +13,7 @@ import { startCommand } from './commands/start';
 import { whoamiCommand } from './commands/whoami';
 import { statusCommand } from './commands/status';
 import { resetCommand } from './commands/reset';
+import { interruptCommand } from './commands/interrupt';
 import { serviceCommand } from './commands/service';
 
 async function run(argv: string[]): Promise<number> {
@@ -48,6 +49,8 @@ async function run(argv: string[]): Promise<number> {
         return await statusCommand(paths, args);
       case 'reset':
         return await resetCommand(paths, args);
+      case 'interrupt':
+        return await interruptCommand(paths, args);
       case 'service':
         return await serviceCommand(paths, args);
     }

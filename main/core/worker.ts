@@ -6,6 +6,7 @@
  * Over 400 lines on purpose: every command below finds its section through the one running set that the
  * lifecycle queue (start / stop / reload) replaces; apart, each file would reach into the other's state.
  */
+import { startControlServer, type ControlServer } from './control';
 import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { VERSION } from '../version';
@@ -81,6 +82,7 @@ class InProcessWorkerHost implements LocalWorkerHost {
   private readonly timing: SectionTiming;
   private phase: Snapshot['phase'] = 'stopped';
   private preflightError: SnapshotError | null = null;
+  private control: ControlServer | null = null;
   private pre: PreflightResult | null = null;
   private config: WorkerConfig | null = null;
   private pool: SlotPool | null = null;
@@ -213,6 +215,12 @@ class InProcessWorkerHost implements LocalWorkerHost {
         }),
     );
     this.setPhase('running');
+    // The CLI's `interrupt` talks to this (docs/cli.md); only the lock holder gets here.
+    this.control = await startControlServer(
+      this.paths.root,
+      { interrupt: (section, alias) => this.interruptTurn(section, alias, 'cli') },
+      this.logger,
+    );
     this.logger.info('worker_running', `running ${this.sections.length} section(s)`, {
       instance_id: pre.lock.instanceId,
     });
@@ -231,6 +239,8 @@ class InProcessWorkerHost implements LocalWorkerHost {
       return;
     }
     this.setPhase('stopping');
+    await this.control?.close();
+    this.control = null;
     await Promise.all(
       this.sections.map((s) =>
         s.stop().catch((e) => {

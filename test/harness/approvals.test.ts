@@ -9,7 +9,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { runCli } from '../support/process';
 import { makeRig, waitFor, waitSnapshot, type Rig } from './support';
 
 const touch = (file: string) => ({
@@ -180,4 +182,30 @@ test('WorkerHost.interruptTurn (the desktop Stop): a running turn ends interrupt
   assert.equal(y?.agent.state, 'active');
   assert.equal((await rig.records()).filter((r) => r.kind === 'argv').length, 1);
   await host.stop();
+});
+
+test('blobhub-worker interrupt (the built CLI) stops the running turn through control.sock (0600)', async (t) => {
+  const rig = await makeRig(t, { realtime: true, scenario: SCENARIO });
+  rig.handoff('job');
+  const host = rig.host();
+  await host.start();
+  await waitFor(() => rig.envelopeState('job') === 'active', 'active');
+  const sock = join(rig.home, 'control.sock');
+  assert.equal((await stat(sock)).mode & 0o777, 0o600);
+  const sectionId = host.snapshot().sections[0].id;
+  const idle = await runCli(['interrupt', sectionId, 'job'], { home: rig.home });
+  assert.equal(idle.status, 1);
+  assert.match(idle.stderr, /INVALID_STATE/);
+  rig.say('job', 'slow-work now');
+  await waitFor(() => rig.items('job').some((i) => i.content[0]?.text === 'working…'), 'turn running');
+  const r = await runCli(['interrupt', sectionId, 'job', '--json'], { home: rig.home });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { ok: true, section: sectionId, alias: 'job', interrupted: true });
+  const ends = await turnEnds(rig, 1);
+  assert.equal(meta(ends[0]).interrupted, true);
+  await host.stop();
+  assert.equal(existsSync(sock), false, 'the socket goes with the worker');
+  const none = await runCli(['interrupt', sectionId, 'job'], { home: rig.home });
+  assert.equal(none.status, 1);
+  assert.match(none.stderr, /no running worker/);
 });
