@@ -1,6 +1,6 @@
 /**
  * Every named error code the worker can raise, in one place: its class, the remediation a user sees,
- * and (for process codes) the exit status of decisions §2. Anything that reaches a user goes through
+ * and (for process codes) the exit status of protocol §2. Anything that reaches a user goes through
  * `WorkerError`, so a message never carries a stack trace or the API key.
  */
 
@@ -9,12 +9,12 @@ export type ErrorClass = 'process' | 'section' | 'thread' | 'transient' | 'usage
 interface CodeInfo {
   readonly class: ErrorClass;
   readonly remediation: string;
-  /** Process exit status when this code ends the process (decisions §2). */
+  /** Process exit status when this code ends the process (protocol §2). */
   readonly exitStatus?: number;
 }
 
 export const ERROR_CODES = {
-  // Process (preflight) codes — decisions §2 exit statuses.
+  // Process (preflight) codes — protocol §2 exit statuses.
   CREDENTIALS_NOT_FOUND: { class: 'process', exitStatus: 10, remediation: 'Run `blobhub-worker login`.' },
   INSECURE_CREDENTIALS_PERMISSIONS: {
     class: 'process',
@@ -110,7 +110,7 @@ export const ERROR_CODES = {
     remediation: 'Inspect thread.log; reduce tool output size; reset the thread.',
   },
 
-  // Transient API codes (decisions §11): retried, never a state transition on their own.
+  // Transient API codes (protocol §11): retried, never a state transition on their own.
   API_TRANSIENT_ERROR: { class: 'transient', remediation: 'Retried automatically with backoff.' },
   API_RATE_LIMITED: { class: 'transient', remediation: 'Retried automatically after Retry-After.' },
   API_NETWORK_ERROR: {
@@ -208,7 +208,7 @@ export class WorkerError extends Error {
     return (ERROR_CODES[this.code] as CodeInfo).exitStatus ?? 1;
   }
 
-  /** The stderr JSON line of decisions §2. */
+  /** The stderr JSON line of protocol §2. */
   toJSON(): { level: 'error'; code: ErrorCode; message: string; remediation: string } {
     return { level: 'error', code: this.code, message: this.message, remediation: this.remediation };
   }

@@ -1,7 +1,7 @@
 /**
  * The WorkerHost facade: everything a shell (the CLI `start`, the Electron main process, the sandbox demo,
  * the renderer tests) does with a worker goes through this interface. It is implemented by the harness
- * (issue 4) in `main/core/worker.ts`; the desktop (issue 5) only ever talks to this.
+ * in `main/core/worker.ts`; the desktop only ever talks to this.
  */
 import type { PromptAnswer } from './agents/types';
 import type { Snapshot } from './snapshot';
@@ -26,7 +26,7 @@ export type LoginResult =
       message: string;
     };
 
-/** Fields of a thread envelope the handoff editor may change (decisions §14). `null` removes a field. */
+/** Fields of a thread envelope the handoff editor may change (protocol §14). `null` removes a field. */
 export interface HandoffPatch {
   work_folder?: string | null;
   agent_type?: string | null;
@@ -47,7 +47,7 @@ export interface WorkerHost {
   start(): Promise<void>;
   /** Graceful stop (same as SIGTERM): turns stopped at a boundary, agents stopped, lock removed. */
   stop(): Promise<void>;
-  /** Stop, re-read config.yaml and start again (decisions §14: reload without quitting). */
+  /** Stop, re-read config.yaml and start again (protocol §14: reload without quitting). */
   reloadConfig(): Promise<void>;
 
   login(request: LoginRequest): Promise<LoginResult>;
@@ -56,7 +56,7 @@ export interface WorkerHost {
 
   /** Sets a failed/completed thread's `instance.state` to `pending` (read-modify-write). */
   resetThread(sectionId: string, alias: string): Promise<void>;
-  /** Answers an open prompt in-process (decisions §9.3): `answered_via: desktop`. */
+  /** Answers an open prompt in-process (protocol §9.3): `answered_via: desktop`. */
   answerPrompt(promptId: string, answer: PromptAnswer): Promise<void>;
   /**
    * Stops the thread's running turn (Claude `interrupt`, Codex `turn/interrupt`); the agent and the thread stay.

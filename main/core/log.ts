@@ -1,7 +1,7 @@
 import { DEFAULT_ROTATION, RetryingLogFile, type LogFileProblem, type RotationOptions } from './log-rotation';
 
 /**
- * Structured JSON-line logging (decisions §12): `{ts, level, event, code?, section?, thread?, msg, ...}`.
+ * Structured JSON-line logging (protocol §12): `{ts, level, event, code?, section?, thread?, msg, ...}`.
  * Every record passes through the redactor, so a registered secret (the API key) can never reach a sink.
  * Sinks are plain functions so the CLI (stderr), files (section.log) and electron-log can all plug in.
  */

@@ -1,5 +1,5 @@
 /**
- * `login` (worker.md §2.1, decisions §1–§2), shared by the CLI and the desktop (`WorkerHost.login`).
+ * `login` (protocol §1–§2), shared by the CLI and the desktop (`WorkerHost.login`).
  * Order: validate input → state root (0700) → refuse loose credentials.yaml → `GET /users/me` with the new
  * key → identity-change guard → credentials.yaml (0600) → identity.yaml (`recorded_at`) → starter
  * config.yaml if none. Nothing is written unless the key was accepted (and a changed identity confirmed).
@@ -33,7 +33,7 @@ export interface LoginOptions {
   makeClient?: (apiUrl: string, apiKey: string) => BlobHubApi & { close?: () => void };
 }
 
-/** Any group/other bit on credentials.yaml is refused (decisions §1). `null` = no file. */
+/** Any group/other bit on credentials.yaml is refused (protocol §1). `null` = no file. */
 export async function credentialsMode(path: string): Promise<number | null> {
   try {
     return (await fs.stat(path)).mode & 0o777;

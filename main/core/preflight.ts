@@ -1,5 +1,5 @@
 /**
- * Preflight (worker.md §3, decisions §2), in the documented order:
+ * Preflight (protocol §2), in the documented order:
  *   1. credentials.yaml exists, no group/other bit    → CREDENTIALS_NOT_FOUND / INSECURE_CREDENTIALS_PERMISSIONS
  *   2. identity.yaml exists                             → IDENTITY_NOT_FOUND
  *   3. take the instance lock                           → WORKER_ALREADY_RUNNING
@@ -43,7 +43,7 @@ export interface PreflightResult {
   lock: InstanceLock;
   /** Uses `config.polling.backoff_max_ms`. */
   client: BlobHubClient;
-  /** decisions §4; `null` = realtime off, poll only. */
+  /** protocol §4; `null` = realtime off, poll only. */
   realtimeUrl: string | null;
 }
 

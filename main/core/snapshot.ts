@@ -1,5 +1,5 @@
 /**
- * The live snapshot of a running worker (issue 4 item 9): the single source that the tray, the dashboard
+ * The live snapshot of a running worker: the single source that the tray, the dashboard
  * and `blobhub-worker status` render. It is plain, serialisable data (it crosses IPC), described by zod so
  * the IPC layer can validate it and the renderer can trust its shape. It never contains the API key.
  */
@@ -24,7 +24,7 @@ export const SnapshotError = z.object({
 });
 export type SnapshotError = z.output<typeof SnapshotError>;
 
-/** `active (turn)` and `active (idle)` are split so the UI can colour them (worker.md §5). */
+/** `active (turn)` and `active (idle)` are split so the UI can colour them (docs/cli.md). */
 export const ThreadDisplayState = z.enum(['pending', 'active_turn', 'active_idle', 'completed', 'failed']);
 export type ThreadDisplayState = z.output<typeof ThreadDisplayState>;
 
@@ -35,7 +35,7 @@ export const SnapshotPrompt = z.object({
   thread: z.string(),
   kind: z.enum(['approval', 'ask_user_question', 'text', 'plan']),
   created_at: z.string().nullable(),
-  /** The `metadata.prompt` payload of decisions §9.1. */
+  /** The `metadata.prompt` payload of protocol §9.1. */
   payload: z.record(z.string(), z.unknown()),
 });
 export type SnapshotPrompt = z.output<typeof SnapshotPrompt>;

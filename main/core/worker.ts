@@ -152,7 +152,7 @@ class InProcessWorkerHost implements LocalWorkerHost {
         at: this.now().toISOString(),
       };
       const signedOut = err.code === 'CREDENTIALS_NOT_FOUND' || err.code === 'IDENTITY_NOT_FOUND';
-      // Not logged here: the shell reports it (the CLI prints exactly one JSON line, decisions §2).
+      // Not logged here: the shell reports it (the CLI prints exactly one JSON line, protocol §2).
       this.setPhase(signedOut ? 'signed_out' : 'preflight_failed');
       return;
     }

@@ -48,7 +48,7 @@ function optionLines(q: PromptQuestion): string[] {
   return q.options.map((o, i) => `  ${i + 1}. ${o.label}${o.description ? ` — ${o.description}` : ''}`);
 }
 
-/** The `pending_prompt` brief (content[0].text), in the style of session-agent-harness.md §10.1. */
+/** The `pending_prompt` brief (content[0].text), in the style of protocol §9. */
 export function formatPromptBrief(prompt: AgentPrompt): string {
   switch (prompt.kind) {
     case 'approval': {

@@ -49,7 +49,7 @@ export interface OpenPrompt<W> {
   wire: W;
 }
 
-/** Any answer kind is accepted: a plain-text answer is parsed with the thread rules of decisions §9.2. */
+/** Any answer kind is accepted: a plain-text answer is parsed with the thread rules of protocol §9.2. */
 export function coerceAnswer(prompt: AgentPrompt, answer: PromptAnswer): PromptAnswer {
   if (answer.kind === 'text' && prompt.kind !== 'text') return parseThreadAnswer(prompt, answer.text);
   return answer;

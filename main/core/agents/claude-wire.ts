@@ -1,5 +1,5 @@
 /**
- * The Claude Code stream-json wire (agents.md §1): tolerant zod schemas for the stdout lines the adapter reads.
+ * The Claude Code stream-json wire (docs/agents.md): tolerant zod schemas for the stdout lines the adapter reads.
  * Unknown types, subtypes and fields pass through or fall back to a default; a schema failure makes the line
  * skipped (logged), never a crash.
  */
@@ -59,7 +59,7 @@ export const CanUseTool = z.looseObject({
   description: z.string().optional().catch(undefined),
   decision_reason: z.string().optional().catch(undefined),
   title: z.string().optional().catch(undefined),
-  /** What the CLI would remember on "always" (agents.md §1.5); only `addRules` entries are used (protocol §9.2a). */
+  /** What the CLI would remember on "always" (docs/agents.md); only `addRules` entries are used (protocol §9.2a). */
   permission_suggestions: z.array(z.unknown()).optional().catch(undefined),
 });
 

@@ -1,5 +1,5 @@
 /**
- * Claude Code adapter (decisions §7, agents.md §1 and §5): one long-lived
+ * Claude Code adapter (protocol §7, docs/agents.md): one long-lived
  * `claude -p --output-format stream-json --input-format stream-json ...` process per thread, user turns and
  * control responses as JSON lines on stdin, NDJSON on stdout. Every stdout line is parsed with a tolerant zod
  * schema; unknown types, subtypes and fields are ignored.
@@ -56,7 +56,7 @@ export class ClaudeSession extends BaseAgentSession<ClaudeWire> {
   constructor(options: AgentStartOptions) {
     super(options);
     this.resume = Boolean(options.resumeSessionId);
-    // The id is ours before the first turn (decisions §6.2): the resume id, or a fresh --session-id UUID.
+    // The id is ours before the first turn (protocol §6.2): the resume id, or a fresh --session-id UUID.
     this.currentSessionId = options.resumeSessionId || options.newSessionId || newUuid();
   }
 
@@ -250,7 +250,7 @@ export class ClaudeSession extends BaseAgentSession<ClaudeWire> {
       return this.openPrompt(prompt, wire);
     }
     if (this.options.permissions === 'autonomous') {
-      // decisions §7: autonomous = the adapter allows every tool itself, echoing the input (a plan included).
+      // protocol §7: autonomous = the adapter allows every tool itself, echoing the input (a plan included).
       return this.respond(requestId, { behavior: 'allow', updatedInput: input });
     }
     if (name === 'ExitPlanMode') {
@@ -265,7 +265,7 @@ export class ClaudeSession extends BaseAgentSession<ClaudeWire> {
       return this.respond(requestId, { behavior: 'deny', message: answer.message || DEFAULT_DENY_MESSAGE });
     }
     if (answer.kind === 'ask_user_question') {
-      // The answers map is keyed by the full question text (agents.md §1.6).
+      // The answers map is keyed by the full question text (docs/agents.md).
       return this.respond(requestId, { behavior: 'allow', updatedInput: { ...input, answers: answer.answers } });
     }
     if (answer.kind === 'text' && open.prompt.kind === 'text') {

@@ -1,5 +1,5 @@
 /**
- * The Codex app-server wire (agents.md §3.4): JSON-RPC envelopes without the "jsonrpc" member, item and turn
+ * The Codex app-server wire (docs/agents.md): JSON-RPC envelopes without the "jsonrpc" member, item and turn
  * notifications, and the server→client requests the adapter answers. Tolerant zod schemas: unknown fields
  * pass through, odd values fall back to a default, a schema failure makes the message skipped (logged).
  */

@@ -1,5 +1,5 @@
 /**
- * Codex adapter (decisions §7, agents.md §3.4 and §5): one `codex app-server` process per thread, JSON-RPC
+ * Codex adapter (protocol §7, docs/agents.md): one `codex app-server` process per thread, JSON-RPC
  * over stdio without the "jsonrpc" member. initialize → initialized → thread/start|thread/resume, then one
  * turn/start per user message (queued here while a turn runs). Server→client requests (approvals,
  * requestUserInput) become prompts; any other server request gets an error response so codex never hangs.

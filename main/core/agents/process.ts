@@ -102,7 +102,7 @@ export class AgentProcess {
     const platform = options.platform ?? currentPlatform();
     this.child = execa(options.executable, options.args, {
       cwd: options.cwd,
-      // Exactly this environment (decisions §7): not merged into the worker's own a second time.
+      // Exactly this environment (protocol §7): not merged into the worker's own a second time.
       env: options.env ?? process.env,
       extendEnv: false,
       stdin: 'pipe',

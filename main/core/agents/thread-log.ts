@@ -1,5 +1,5 @@
 /**
- * `threads/{alias}/logs/thread.log`: one JSON object per line, appended, never truncated (decisions §7).
+ * `threads/{alias}/logs/thread.log`: one JSON object per line, appended, never truncated (protocol §7).
  * Agent stdio records are `{ts, src:"agent", dir:"stdin"|"stdout"|"stderr", line}`; the harness appends its own
  * records with `src:"worker"` and whatever fields it needs, so the record type stays open.
  *

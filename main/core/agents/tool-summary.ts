@@ -1,5 +1,5 @@
 /**
- * The short, one-line summary of a tool's input (decisions §8.1): the `tool_call` brief and the approval
+ * The short, one-line summary of a tool's input (protocol §8.1): the `tool_call` brief and the approval
  * prompt's brief both use it, so a tool reads the same everywhere. Text helpers count code points, so an
  * emoji is never cut in half.
  */
@@ -63,7 +63,7 @@ const norm = (name: string): string => name.toLowerCase().replace(/[^a-z0-9]/g, 
 const CODEX_COMMAND = new Set(['commandexecution', 'command', 'shell', 'localshell', 'exec']);
 const CODEX_FILE_CHANGE = new Set(['filechange', 'applypatch', 'patch']);
 
-/** The short input summary of a `tool_call` brief (decisions §8.1). */
+/** The short input summary of a `tool_call` brief (protocol §8.1). */
 export function toolSummary(name: string, input: unknown): string {
   let summary: string | undefined;
   switch (name) {

@@ -1,5 +1,5 @@
 /**
- * The one agent interface the harness drives (issue 3). Claude Code and Codex adapters both implement it;
+ * The one agent interface the harness drives. Claude Code and Codex adapters both implement it;
  * the harness never sees a wire format. Events are emitted in the order the agent produced them.
  */
 import type { AgentType, PermissionMode } from '../state/schemas';
@@ -18,12 +18,12 @@ export interface AgentStartOptions {
   resumeSessionId?: string | null;
   /**
    * Claude Code only: the id for a fresh session (`--session-id`), so it is known before the first turn
-   * (decisions §6.2 step 6). Codex learns its id from `thread/start`.
+   * (protocol §6.2 step 6). Codex learns its id from `thread/start`.
    */
   newSessionId?: string | null;
   /** Every byte of agent stdio is appended here (untruncated), with a direction prefix per line. */
   logFile: string;
-  /** Environment for the child; defaults to the worker's own environment (decisions §7). */
+  /** Environment for the child; defaults to the worker's own environment (protocol §7). */
   env?: NodeJS.ProcessEnv;
   /** Share the harness's own ThreadLog for `logFile` (one fd, strict record order); else one is opened. */
   threadLog?: ThreadLog;
@@ -38,7 +38,7 @@ export interface AgentStartOptions {
   grantedRules?: string[];
 }
 
-/** A question of an ask_user_question prompt (decisions §9.1). */
+/** A question of an ask_user_question prompt (protocol §9.1). */
 export interface PromptQuestion {
   question: string;
   header?: string;
@@ -46,7 +46,7 @@ export interface PromptQuestion {
   options: Array<{ label: string; description?: string }>;
 }
 
-/** What the agent is waiting for. The adapter mints `id` (`pr_` + ULID, decisions §9.1). */
+/** What the agent is waiting for. The adapter mints `id` (`pr_` + ULID, protocol §9.1). */
 export type AgentPrompt =
   | {
       id: string;

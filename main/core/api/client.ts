@@ -1,5 +1,5 @@
 /**
- * The BlobHub REST client (decisions §3, §11): axios with our own status handling, tolerant parsing of every
+ * The BlobHub REST client (protocol §3, §11): axios with our own status handling, tolerant parsing of every
  * documented response alternative, classified `ApiError`s and the shared retry policy.
  *
  * Secrets: the key is only ever placed in the `X-API-Key` header. Errors are built from status codes, server

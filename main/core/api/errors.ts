@@ -1,5 +1,5 @@
 /**
- * The error every BlobHub call throws (decisions §11). It is a `WorkerError`, so its message is user-facing
+ * The error every BlobHub call throws (protocol §11). It is a `WorkerError`, so its message is user-facing
  * and secret-free: it is built from the HTTP status, the server's error code/message (redacted) and the
  * network error code — never from an axios error, whose config carries the `X-API-Key` header.
  */

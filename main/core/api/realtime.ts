@@ -1,11 +1,11 @@
 /**
- * The realtime change feed of one section (decisions §4): a WebSocket with `X-API-Key`, JSON-RPC 2.0
+ * The realtime change feed of one section (protocol §4): a WebSocket with `X-API-Key`, JSON-RPC 2.0
  * `status/initialize` then `subscription/add` for the section's session, and `subscription/event`
  * notifications handed to `onEvent`. It reconnects forever with the §11 backoff (reset once subscribed),
  * keeps the link honest with ping/pong, and calls `onConnected` after every (re)subscribe so the harness
  * runs a full reconcile — events missed while disconnected are not replayed by the server.
  *
- * The keep-alive is the WebSocket ping/pong (blobhub-api.md §7 names no RPC for it): a ping every
+ * The keep-alive is the WebSocket ping/pong (protocol §4 names no RPC for it): a ping every
  * `pingIntervalMs` (30 s), and no pong before the next ping ends the connection. `lastKeepAliveAt` is when
  * the server last answered one; the harness lengthens its safety-net reconcile only while that is recent
  * (protocol §4).
@@ -32,7 +32,7 @@ export const SESSION_EVENT_TYPES = [
 
 export type RealtimeStatus = 'connecting' | 'connected' | 'off';
 
-/** decisions §4: the configured URL, else the public default only when the REST URL is the public default. */
+/** protocol §4: the configured URL, else the public default only when the REST URL is the public default. */
 export function resolveRealtimeUrl(api: { url: string; realtime_url?: string | undefined }): string | null {
   if (api.realtime_url) return api.realtime_url;
   return api.url.replace(/\/+$/, '') === DEFAULT_API_URL ? DEFAULT_REALTIME_URL : null;

@@ -1,5 +1,5 @@
 /**
- * Tolerant parsers for every documented alternative of the BlobHub responses (decisions §3): error bodies,
+ * Tolerant parsers for every documented alternative of the BlobHub responses (protocol §3): error bodies,
  * `users/me`, downloads, alias lists and items. A shape none of them fits gives `undefined` (or null), which
  * the client turns into API_BAD_RESPONSE; a non-2xx answer becomes a classified ApiError here.
  */

@@ -1,5 +1,5 @@
 /**
- * Backoff and retry of decisions §11, shared by the REST client, the realtime reconnect loop and the harness.
+ * Backoff and retry of protocol §11, shared by the REST client, the realtime reconnect loop and the harness.
  *
  * - delay(n) = min(backoff_max_ms, 500 ms × 2^(n-1)) ± 20 % jitter; a fresh `Backoff` (or `reset()`) after
  *   a success starts again at 500 ms.
@@ -54,7 +54,7 @@ export class Backoff {
 
 export type RetryClass = 'transient' | 'limited' | 'fatal';
 
-/** How decisions §11 treats an error. */
+/** How protocol §11 treats an error. */
 export function classifyForRetry(e: unknown): RetryClass {
   if (!(e instanceof ApiError) || e.aborted) return 'fatal';
   switch (e.code) {
@@ -124,7 +124,7 @@ export function parseRetryAfter(value: unknown, now: number = Date.now()): numbe
   return Math.max(0, at - now);
 }
 
-/** Runs `fn` until it succeeds or decisions §11 says stop. `fn` receives the 1-based attempt number. */
+/** Runs `fn` until it succeeds or protocol §11 says stop. `fn` receives the 1-based attempt number. */
 export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
   const now = options.now ?? Date.now;
   const wait = options.sleep ?? sleep;

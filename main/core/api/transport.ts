@@ -1,7 +1,7 @@
 /**
  * The client's transport: one keep-alive agent per client, a TCP connect timeout on direct connections
  * (axios' own timeout bounds the whole request), a proxy agent when the environment names one (proxy.ts), and
- * the classification of a failed exchange into an ApiError (decisions §3, §8.3 for what "ambiguous" means).
+ * the classification of a failed exchange into an ApiError (protocol §3, §8.3 for what "ambiguous" means).
  */
 import http from 'node:http';
 import https from 'node:https';

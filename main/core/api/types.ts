@@ -1,7 +1,7 @@
 /**
- * BlobHub wire shapes (blobhub-api.md) as tolerant zod schemas, and the client interface the harness uses.
+ * BlobHub wire shapes (protocol §3) as tolerant zod schemas, and the client interface the harness uses.
  * Tolerant reader: unknown fields pass through untouched (`looseObject`) so nothing the server adds is lost
- * when the worker writes an envelope back; documented alternatives are accepted (decisions §3).
+ * when the worker writes an envelope back; documented alternatives are accepted (protocol §3).
  */
 import { z } from 'zod';
 
@@ -37,7 +37,7 @@ export const Envelope = z.looseObject({
 });
 export type Envelope = z.output<typeof Envelope>;
 
-/** The thread envelope's `value.thread.metadata` written by users (session-agent-harness.md §5.1). */
+/** The thread envelope's `value.thread.metadata` written by users (protocol §6). */
 export const HandoffMetadata = z.looseObject({
   workspace: z.looseObject({ work_folder: z.unknown().optional() }).nullable().optional(),
   agent: z
@@ -61,7 +61,7 @@ export const UserIdentity = z.object({
 });
 export type UserIdentity = z.output<typeof UserIdentity>;
 
-/** A session event (blobhub-api.md §6); `created_at` is epoch milliseconds. */
+/** A session event (protocol §4); `created_at` is epoch milliseconds. */
 export const SessionEvent = z.looseObject({
   // Tolerant reader: only `type` is required; an odd optional field is dropped, never the whole event.
   id: z.string().optional().catch(undefined),
@@ -94,7 +94,7 @@ export interface ListItemsQuery {
 }
 
 /**
- * How a call retries (decisions §11). `default`: retry transient classes forever with backoff (until
+ * How a call retries (protocol §11). `default`: retry transient classes forever with backoff (until
  * `deadlineMs`), `API_COMMAND_FAILED` up to 3 times. `none`: one attempt, errors surface classified —
  * the outbox uses this to handle ambiguous failures itself.
  */

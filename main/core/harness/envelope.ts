@@ -1,5 +1,5 @@
 /**
- * Every write the worker makes to a session object (decisions §5, §6.4). Writes are read-modify-write: the
+ * Every write the worker makes to a session object (protocol §5, §6.4). Writes are read-modify-write: the
  * current envelope is downloaded and only the worker's own field changes, so keys a user or a newer server
  * added survive. A write whose precondition no longer holds (the user changed the state meanwhile) is skipped.
  */
@@ -18,7 +18,7 @@ export interface InstanceBlock {
   status: 'attached';
 }
 
-/** The value of a freshly created `worker` object (session-agent-harness.md §4.1). */
+/** The value of a freshly created `worker` object (protocol §5). */
 export function newWorkerObjectValue(userId: string, instance: InstanceBlock): Json {
   return {
     type: 'thread',
@@ -107,7 +107,7 @@ export interface HeartbeatWrite {
   value: Json | null;
 }
 
-/** Heartbeat (decisions §5): RMW of `metadata.instance.last_seen_at`, only while the object is still ours. */
+/** Heartbeat (protocol §5): RMW of `metadata.instance.last_seen_at`, only while the object is still ours. */
 export async function touchWorkerObject(
   api: BlobHubApi,
   ref: SessionRef,

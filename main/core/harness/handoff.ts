@@ -1,5 +1,5 @@
 /**
- * The handoff contract read from a thread envelope (session-agent-harness.md §5, decisions §6.1–§6.2):
+ * The handoff contract read from a thread envelope (protocol §6.1–§6.2):
  * which session objects are jobs, and the activation checklist steps 1–4 (work folder, agent type, settings,
  * permissions, executable), in the binding order, each failure a named thread-level `WorkerError`.
  */
@@ -57,7 +57,7 @@ function handoffKeysOf(obj: unknown): string[] {
  * For an envelope that `parseJob` rejects: is it a thread that *looks like* a handoff (handoff fields in the
  * wrong place, or a handoff without a usable `instance.state`)? Returns why it is ignored, else `null` — plain
  * chat threads (no handoff fields at all), the `worker` object and non-thread objects are quietly not jobs.
- * Diagnostic only: which objects are jobs is decided by `parseJob` alone (decisions §6.1).
+ * Diagnostic only: which objects are jobs is decided by `parseJob` alone (protocol §6.1).
  */
 export function diagnoseNonJob(envelope: Envelope | null | undefined): IgnoredEnvelope | null {
   if (!envelope || envelope.alias === WORKER_ALIAS || !isRecord(envelope.value) || envelope.value.type !== 'thread')
@@ -117,7 +117,7 @@ export function diagnoseNonJob(envelope: Envelope | null | undefined): IgnoredEn
   return { shape, missing: REQUIRED_PATH, message: `${what}; a job needs ${REQUIRED_PATH}` };
 }
 
-/** What an activation runs with (decisions §6.2 step 3), plus the resolved executable path (step 4). */
+/** What an activation runs with (protocol §6.2 step 3), plus the resolved executable path (step 4). */
 export interface ResolvedSettings {
   agentType: AgentType;
   workFolder: string;
@@ -198,7 +198,7 @@ export async function checkWorkFolderPolicy(
 }
 
 /**
- * Steps 1–4 of decisions §6.2, in order, each with the operator's `policy` (docs/harness.md, "Policy"). `resolveExecutable` is injected (the agents module owns PATH lookup)
+ * Steps 1–4 of protocol §6.2, in order, each with the operator's `policy` (docs/harness.md, "Policy"). `resolveExecutable` is injected (the agents module owns PATH lookup)
  * and throws `AGENT_EXECUTABLE_NOT_FOUND`.
  */
 export async function runChecklist(

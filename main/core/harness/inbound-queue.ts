@@ -1,5 +1,5 @@
 /**
- * The inbound side of one thread (decisions §10, §9.2): which fetched items are new, which answer an open
+ * The inbound side of one thread (protocol §10, §9.2): which fetched items are new, which answer an open
  * prompt, which wait for the next turn, and where the persisted inbound cursor may move.
  *
  * Every fetched item is kept in `created_at` order with a state. The cursor only moves over a prefix of items
@@ -184,7 +184,7 @@ export class InboundQueue {
   }
 
   /**
-   * One tail of the thread (decisions §10): pages ascending from `since` until nothing new comes. A page with
+   * One tail of the thread (protocol §10): pages ascending from `since` until nothing new comes. A page with
    * nothing new that is shorter than the longest page seen is the end. A full page of known items (a group of
    * equal stamps at least a page long) is followed by one fetch strictly past its newest stamp: with only a
    * strict `created_since`, items of one stamp beyond the first page of that stamp cannot be reached at all.

@@ -1,8 +1,8 @@
 /**
- * Pure helpers for the inbound side (decisions §10, §6.2 step 7, §9.2): the self filter, turning queued
+ * Pure helpers for the inbound side (protocol §10, §6.2 step 7, §9.2): the self filter, turning queued
  * items into one agent turn, an item's answer text, and the inbound cursor (`created_at` + item id).
  *
- * `created_at` strings are compared exactly as the server sent them (blobhub-api.md §5.2: lexical comparison
+ * `created_at` strings are compared exactly as the server sent them (protocol §3: lexical comparison
  * of the ISO strings; always send back the server's own string).
  */
 import type { ThreadItem } from '../api/types';
@@ -104,7 +104,7 @@ export function maxCursor(a: InboundCursor | null, b: InboundCursor | null): Inb
 
 /**
  * The items after the cursor that are not self, de-duplicated and in order: the input of the next turn
- * (decisions §6.2 step 7, §10).
+ * (protocol §6.2 step 7, §10).
  */
 export function newInboundItems(
   items: readonly ThreadItem[],

@@ -1,5 +1,5 @@
 /**
- * The harness's two local files (decisions §12): `thread.yaml` per thread and `section.yaml` per section.
+ * The harness's two local files (protocol §12): `thread.yaml` per thread and `section.yaml` per section.
  * Each store keeps the current value in memory and writes it atomically; writes are chained so they land in
  * call order, and `update` resolves only once the file is on disk — callers await it before any request
  * another client can observe.

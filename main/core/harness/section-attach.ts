@@ -1,5 +1,5 @@
 /**
- * Attaching a section to its session (decisions §5: the `worker` object, its owner check, the refusals) and
+ * Attaching a section to its session (protocol §5: the `worker` object, its owner check, the refusals) and
  * keeping the attachment alive with the heartbeat. The reconcile / change-feed loop is in section-runner.ts.
  */
 import { WorkerError, toWorkerError } from '../errors';
@@ -41,7 +41,7 @@ const SECTION_CODES = {
   SESSION_OWNED_BY_DIFFERENT_USER: true,
 } as const;
 
-/** decisions §5, in order, retried with backoff on transient trouble. Returns true when attached. */
+/** protocol §5, in order, retried with backoff on transient trouble. Returns true when attached. */
 export async function attachSection(host: AttachHost, generation: number): Promise<boolean> {
   const backoff = new Backoff({ maxMs: host.deps.config().polling.backoff_max_ms });
   for (;;) {
@@ -133,7 +133,7 @@ export interface HeartbeatHost {
 }
 
 /**
- * The decisions §5 heartbeat: `last_seen_at` on the worker object every `heartbeatMs`, as a read-modify-write.
+ * The protocol §5 heartbeat: `last_seen_at` on the worker object every `heartbeatMs`, as a read-modify-write.
  *
  * The read is skipped (protocol §4) when the realtime feed vouches that the object is still what we last
  * wrote: the feed has stayed connected since that write, the write's own `session_object_modified` echo

@@ -14,7 +14,7 @@ import type { HarnessServices, OutboxFatal, OutboxPosted, ThreadOutbox, ThreadTi
 import type { CadenceTiming } from './cadence';
 
 export interface SectionTiming extends ThreadTiming, CadenceTiming {
-  /** decisions §5: 30 s. */
+  /** protocol §5: 30 s. */
   heartbeatMs: number;
   /** The realtime keep-alive ping (api/realtime.ts), 30 s: well inside `keepAliveFreshMs`. */
   keepAlivePingMs: number;
@@ -55,7 +55,7 @@ export interface OutboxRequest {
   onFatal: OutboxFatal;
   /** Receives the untruncated payload of truncated items. */
   threadLog?: ThreadLog;
-  /** After the server confirmed an emission (thread.yaml `cursors.outbound`, decisions §12). */
+  /** After the server confirmed an emission (thread.yaml `cursors.outbound`, protocol §12). */
   onPosted?: OutboxPosted;
   /** The §11 retry window of one item (default 10 min); thread outboxes get `timing.postRetryWindowMs`. */
   postDeadlineMs?: number;

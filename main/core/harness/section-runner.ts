@@ -1,7 +1,7 @@
 /**
- * One `session_agent_harness` section: the change feed (decisions §4: realtime events for targeted work + a
+ * One `session_agent_harness` section: the change feed (protocol §4: realtime events for targeted work + a
  * reconcile that is always available), one ThreadRunner per job thread, detach and shutdown. Attaching and the
- * heartbeat (decisions §5) are in section-attach.ts. A section that is refused or detached stops on its own;
+ * heartbeat (protocol §5) are in section-attach.ts. A section that is refused or detached stops on its own;
  * the others go on.
  *
  * Over 400 lines on purpose: the reconcile loop, the event dispatch and halt all turn on the same attachment
@@ -193,7 +193,7 @@ export class SectionRunner {
         backoff.reset();
         retryAt = null;
         const next = this.nextReconcile(Date.now());
-        // section.log records the poll cadence (session-agent-harness.md §3) whenever it changes.
+        // section.log records the poll cadence (protocol §12) whenever it changes.
         if (`${next.mode}:${next.intervalMs}` !== lastCadence) {
           lastCadence = `${next.mode}:${next.intervalMs}`;
           this.log.info('poll_cadence', `reconciling every ${next.intervalMs} ms (${next.mode})`, {
@@ -241,7 +241,7 @@ export class SectionRunner {
 
   /**
    * Full reconcile: list + download every alias, run the state machine on what changed, then tail the items
-   * of every active thread. The first view of each thread after a start is its recovery (decisions §6.5).
+   * of every active thread. The first view of each thread after a start is its recovery (protocol §6.5).
    */
   private async reconcile(generation: number): Promise<void> {
     if (generation !== this.generation || this.status !== 'attached') return;
@@ -448,7 +448,7 @@ export class SectionRunner {
 
   // -------------------------------------------------------------------------------- detach & shutdown
 
-  /** decisions §5: the worker object is gone. Agents stop, envelopes stay, no self re-attach. */
+  /** protocol §5: the worker object is gone. Agents stop, envelopes stay, no self re-attach. */
   private async detachedExternally(generation: number): Promise<void> {
     if (generation !== this.generation || this.status !== 'attached') return;
     const error = new WorkerError(

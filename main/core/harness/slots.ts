@@ -1,5 +1,5 @@
 /**
- * The one agent-slot pool of the process (decisions §6.2 step 5): `concurrency.max_agents` slots shared by
+ * The one agent-slot pool of the process (protocol §6.2 step 5): `concurrency.max_agents` slots shared by
  * every section, granted FIFO by the time each thread's `pending` was seen. A thread without a slot just waits
  * (it stays `pending` on the server; nothing is written).
  */

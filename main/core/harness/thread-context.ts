@@ -63,14 +63,14 @@ export interface ThreadContext extends HarnessServices {
 }
 
 export interface ThreadTiming {
-  /** AgentSession.stop grace before SIGTERM (decisions §6.3: 10 s) and before SIGKILL (5 s). */
+  /** AgentSession.stop grace before SIGTERM (protocol §6.3: 10 s) and before SIGKILL (5 s). */
   stopGraceMs: number;
   stopKillMs: number;
   /** Graceful shutdown waits this long for a running turn to reach its end before interrupting it. */
   shutdownTurnWaitMs: number;
   /** Graceful shutdown waits this long for the outbox to drain (the rest stays journaled). */
   shutdownDrainMs: number;
-  /** decisions §11: an item still failing this long after its first attempt fails the thread (10 min). */
+  /** protocol §11: an item still failing this long after its first attempt fails the thread (10 min). */
   postRetryWindowMs: number;
 }
 

@@ -1,5 +1,5 @@
 /**
- * The prompt lifecycle of one thread (decisions §9): an agent's prompt is recorded in thread.yaml before it is
+ * The prompt lifecycle of one thread (protocol §9): an agent's prompt is recorded in thread.yaml before it is
  * posted as `pending_prompt`, answered from a thread reply (§9.2) or the desktop (§9.3), and resolved with one
  * `pending_prompt_resolved` item — `answered`, or `cancelled` with one of the four §9.4 reasons.
  */
@@ -84,7 +84,7 @@ export class ThreadPrompts {
     // Only a prompt still open here: one we answered or cancelled ourselves already has its resolution.
     if (this.open?.prompt.id !== promptId) return;
     await this.clear();
-    // decisions §9.4 has four reasons; the agent leaving its own prompt (withdrawn, turn over) is `agent_exit`.
+    // protocol §9.4 has four reasons; the agent leaving its own prompt (withdrawn, turn over) is `agent_exit`.
     // The adapter's finer reason stays in thread.log.
     this.host.threadLog.append({
       src: 'worker',

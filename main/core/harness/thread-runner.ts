@@ -1,5 +1,5 @@
 /**
- * One job thread: the handoff state machine of decisions §6 for one alias, the agent it runs, and the bridge
+ * One job thread: the handoff state machine of protocol §6 for one alias, the agent it runs, and the bridge
  * between the two (outbound through the thread's Outbox, inbound through an InboundQueue). Its prompts (§9) are
  * in thread-prompts.ts, its snapshot view in thread-view.ts, what it is given in thread-context.ts.
  *
@@ -41,7 +41,7 @@ import type { ThreadContext, ThreadOutbox } from './thread-context';
 import { ThreadPrompts, type AnswerOutcome } from './thread-prompts';
 import { promptView, threadView, type Phase } from './thread-view';
 
-/** When (and in which order) an envelope was observed: the FIFO key of the slot pool (decisions §6.2 step 5). */
+/** When (and in which order) an envelope was observed: the FIFO key of the slot pool (protocol §6.2 step 5). */
 interface Seen {
   at: number;
   order: number;
@@ -151,7 +151,7 @@ export class ThreadRunner {
 
   /**
    * A new view of the envelope (`null` = deleted). `recovery` marks the first view after a start: the
-   * combinations of decisions §6.5 apply instead of the live transitions.
+   * combinations of protocol §6.5 apply instead of the live transitions.
    */
   onEnvelope(job: Job | null, recovery = false): Promise<void> {
     // Stamped now, not when the step runs or the checklist is done: the pool is FIFO by the time `pending` was seen.
@@ -220,7 +220,7 @@ export class ThreadRunner {
     }
   }
 
-  /** decisions §6.5, per thread, on the first reconcile after a start. */
+  /** protocol §6.5, per thread, on the first reconcile after a start. */
   private async recover(job: Job | null, seen: Seen): Promise<void> {
     this.serverState = job?.state ?? null;
     if (!job) return;
@@ -653,7 +653,7 @@ export class ThreadRunner {
 
   // ------------------------------------------------------------------------------------- stop & fail
 
-  /** User `completed` / envelope deleted / user `failed`: the clean stop of decisions §6.3. */
+  /** User `completed` / envelope deleted / user `failed`: the clean stop of protocol §6.3. */
   private async stopRunning(reason: string, localState: ThreadState): Promise<void> {
     const wasRunning = this.agent !== null || this.phase === 'starting' || this.phase === 'active';
     this.ctx.pool.cancel(this.key);
@@ -662,7 +662,7 @@ export class ThreadRunner {
     const promptReason = reason === 'thread_deleted' ? 'thread_deleted' : 'thread_completed';
     if (this.prompts.current || this.store.value.open_prompt) await this.prompts.cancel(promptReason);
     await this.stopAgent(true);
-    // A thread that never got a slot has nothing local to record (decisions §6.2 step 5: nothing written).
+    // A thread that never got a slot has nothing local to record (protocol §6.2 step 5: nothing written).
     if (wasRunning || this.store.existed)
       await this.store.update((f) => {
         f.agent.state = localState;
@@ -786,7 +786,7 @@ export class ThreadRunner {
   }
 
   /**
-   * thread.yaml `cursors.outbound` (decisions §12) follows the confirmed emissions. Writes are coalesced: one
+   * thread.yaml `cursors.outbound` (protocol §12) follows the confirmed emissions. Writes are coalesced: one
    * in flight at a time, each recording the newest confirmation (the outbox journal stays the exactly-once record).
    */
   private noteOutbound(emissionId: string, itemId: string): void {

@@ -1,6 +1,6 @@
 /**
- * config.yaml: the full v1 schema with its documented defaults (worker.md §4.4) and the validation rules of
- * decisions §2. Validation order: YAML and types (`INVALID_CONFIG`), then each section's job type
+ * config.yaml: the full v1 schema with its documented defaults (protocol §12) and the validation rules of
+ * protocol §2. Validation order: YAML and types (`INVALID_CONFIG`), then each section's job type
  * (`UNKNOWN_JOB_TYPE`), then the session_agent_harness section validator (`MISSING_SESSION_KEYS`,
  * `DUPLICATE_SECTION_TARGET`). Unknown keys are reported as warnings and otherwise ignored.
  */
@@ -270,7 +270,7 @@ export function parseConfigText(text: string, label = 'config.yaml'): LoadedConf
   };
 }
 
-/** Reads config.yaml; a missing or unreadable file is `INVALID_CONFIG` (worker.md §3). */
+/** Reads config.yaml; a missing or unreadable file is `INVALID_CONFIG` (protocol §2). */
 export async function loadConfigFile(path: string): Promise<LoadedConfig> {
   let text: string;
   try {

@@ -1,5 +1,5 @@
 /**
- * The single-instance lock `instance.yaml` (worker.md §3 step 3, §4.1): created atomically and exclusively
+ * The single-instance lock `instance.yaml` (protocol §2, §4.1): created atomically and exclusively
  * (link of a fully written temp file, so a reader never sees half a lock). A file whose pid is alive means
  * `WORKER_ALREADY_RUNNING`; a dead pid or an unreadable/garbled file is stale and replaced once.
  *

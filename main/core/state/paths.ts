@@ -1,5 +1,5 @@
 /**
- * The state root and every path under it (worker.md §4, session-agent-harness.md §3).
+ * The state root and every path under it (protocol §12).
  * Resolution order: `--home DIR` → env `BLOBHUB_WORKER_HOME` → `~/.blobhub-worker`.
  */
 import { homedir } from 'node:os';
@@ -100,7 +100,7 @@ export class JobPaths {
   threadLog(alias: string): string {
     return join(this.threadDir(alias), 'logs', 'thread.log');
   }
-  /** Append-only outbox journal (decisions §8.3 allows "a sibling file"). */
+  /** Append-only outbox journal (protocol §8.3 allows "a sibling file"). */
   threadOutbox(alias: string): string {
     return join(this.threadDir(alias), 'outbox.jsonl');
   }

@@ -1,5 +1,5 @@
 /**
- * zod schemas for every local file under the state root (worker.md §4, decisions §12).
+ * zod schemas for every local file under the state root (protocol §12).
  * Readers are tolerant (unknown keys are dropped); writers produce exactly these shapes.
  */
 import { z } from 'zod';
@@ -55,7 +55,7 @@ export const SessionTuple = z.object({
 });
 export type SessionTuple = z.output<typeof SessionTuple>;
 
-// section.yaml — session-agent-harness.md §3.1 (+ `detached`, decisions §12).
+// section.yaml — protocol §12 (+ `detached`, protocol §12).
 export const SectionFile = z.object({
   name: z.string().nullable().optional(),
   job_type: z.literal('session_agent_harness'),
@@ -89,7 +89,7 @@ export const OpenPromptRecord = z.object({
 });
 export type OpenPromptRecord = z.output<typeof OpenPromptRecord>;
 
-// thread.yaml — decisions §12.
+// thread.yaml — protocol §12.
 export const ThreadFile = z.object({
   alias: z.string().min(1),
   workspace: z.object({

@@ -73,7 +73,7 @@ export async function writeYamlAtomic(path: string, value: unknown, options: Wri
   await writeFileAtomic(path, toYaml(value), options);
 }
 
-/** Formats a zod issue path the way decisions §2 asks: `sections[1].session.org_id`. */
+/** Formats a zod issue path the way protocol §2 asks: `sections[1].session.org_id`. */
 export function formatIssuePath(path: ReadonlyArray<PropertyKey>): string {
   let out = '';
   for (const part of path) {

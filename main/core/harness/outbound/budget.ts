@@ -1,5 +1,5 @@
 /**
- * The item size budget of decisions §8.2: 350 × 1024 bytes of the UTF-8 JSON of `{content, metadata}`.
+ * The item size budget of protocol §8.2: 350 × 1024 bytes of the UTF-8 JSON of `{content, metadata}`.
  * Over budget, the largest shrinkable field is cut to head + marker + tail, repeatedly, until the item fits.
  * Every excerpt is cut from the field's ORIGINAL text, so the marker's byte count is always the true number
  * of bytes left out, however many rounds it took. Cuts land on UTF-8 character boundaries.
@@ -30,7 +30,7 @@ export const itemBytes = (item: PostItemInput): number =>
   Buffer.byteLength(JSON.stringify({ content: item.content, metadata: item.metadata }), 'utf8');
 
 /**
- * Shrinkable fields, in the order of decisions §8.2. The `metadata.prompt.*` ones are our addition: an approval
+ * Shrinkable fields, in the order of protocol §8.2. The `metadata.prompt.*` ones are our addition: an approval
  * prompt for a huge Write (its input and its diff) or a huge plan would otherwise have nothing to cut and fail
  * the thread.
  */

@@ -1,5 +1,5 @@
 /**
- * The outbox's failure policy (decisions §8.3), apart from the queue that applies it: how one failed attempt
+ * The outbox's failure policy (protocol §8.3), apart from the queue that applies it: how one failed attempt
  * is classified (too large / counted / transient / aborted, ambiguous or not), which definite answers refuse
  * the item itself, and how a journaled refusal becomes its `item_refused` placeholder on the next open.
  */
@@ -35,7 +35,7 @@ export function classify(e: unknown): Failure {
       case 'API_NETWORK_ERROR':
         return { error: e, kind: 'transient', ambiguous: e.ambiguous, retryAfterMs: null };
       case 'API_TRANSIENT_ERROR':
-        // decisions §8.3: a 5xx is ambiguous whatever the client could tell.
+        // protocol §8.3: a 5xx is ambiguous whatever the client could tell.
         return { error: e, kind: 'transient', ambiguous: true, retryAfterMs: e.retryAfterMs };
       case 'API_RATE_LIMITED':
         return { error: e, kind: 'transient', ambiguous: false, retryAfterMs: e.retryAfterMs };
@@ -53,7 +53,7 @@ export function classify(e: unknown): Failure {
 /**
  * Whether a definite 4xx answer is about the item itself (400 / 422: its content or shape), so that the item may
  * give way to a placeholder after a reset. 401/403/404/407/409 are about the key, the membership, the thread or
- * the proxy: the item is fine, and after the user fixes that it must be posted as it is (decisions §8.3).
+ * the proxy: the item is fine, and after the user fixes that it must be posted as it is (protocol §8.3).
  */
 export function refusesTheItem(error: WorkerError): boolean {
   return (

@@ -1,5 +1,5 @@
 /**
- * Pure builders for every item the worker posts (decisions §8.1, activity items of §8.1's last paragraph).
+ * Pure builders for every item the worker posts (protocol §8.1, activity items of §8.1's last paragraph).
  * Each returns a `PostItemInput`: one text block with the brief, and `metadata` carrying `type`,
  * `emission_id` (`em_` + ULID, the idempotency key of §8.3) and the kind's own fields. Activity fields sit
  * directly under `metadata`, next to `type` and `emission_id`.

@@ -1,5 +1,5 @@
 /**
- * The outbox journal (`threads/{alias}/outbox.jsonl`, decisions §8.3): append-only JSON lines.
+ * The outbox journal (`threads/{alias}/outbox.jsonl`, protocol §8.3): append-only JSON lines.
  *
  *   {"op":"emit","id":"em_…","at":"<ISO>","item":{content,metadata[,parent_id]}}   before the first post
  *   {"op":"done","id":"em_…","item_id":"…","created_at":"<server string>"}          after the server confirmed

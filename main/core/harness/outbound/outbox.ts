@@ -1,5 +1,5 @@
 /**
- * Exactly-once posting of one thread's items (decisions §8.3, §11, §8.2).
+ * Exactly-once posting of one thread's items (protocol §8.3, §11, §8.2).
  *
  * - `enqueue` fits the item to the budget, appends it to the journal and fsyncs, then returns: an emission
  *   the caller has seen accepted survives a crash.
