@@ -81,17 +81,6 @@ export class ThreadRunner {
     readonly transcript: ThreadTranscript,
   ) {
     this.log = ctx.logger.child({ thread: alias });
-    this.threadLog = new ThreadLog(ctx.paths.threadLog(alias), {
-      rotation: rotationOf(ctx.config().logs),
-      onProblem: (p) =>
-        p.event === 'log_write_failed'
-          ? this.log.warn('thread_log_write_failed', p.message, {
-              code: 'STATE_IO_ERROR',
-              path: p.path,
-              errno: p.errno,
-            })
-          : this.log.info('thread_log_recovered', p.message, { path: p.path, lost: p.lost }),
-    });
     this.prompts = new ThreadPrompts({
       store,
       threadLog: this.threadLog,
@@ -115,7 +104,16 @@ export class ThreadRunner {
       () => ctx.now().toISOString(),
       ctx.writeStateFile,
     );
-    const threadLog = new ThreadLog(ctx.paths.threadLog(alias));
+    // One writer per thread.log, shared by the transcript and the runner (closed by shutdown): a second one
+    // kept its own descriptor open after every runner's end and rotated the file under the other's feet.
+    const log = ctx.logger.child({ thread: alias });
+    const threadLog = new ThreadLog(ctx.paths.threadLog(alias), {
+      rotation: rotationOf(ctx.config().logs),
+      onProblem: (p) =>
+        p.event === 'log_write_failed'
+          ? log.warn('thread_log_write_failed', p.message, { code: 'STATE_IO_ERROR', path: p.path, errno: p.errno })
+          : log.info('thread_log_recovered', p.message, { path: p.path, lost: p.lost }),
+    });
     // Numbering and totals continue from the entries an earlier run recorded in thread.log.
     const key = threadKey(ctx.sectionId, alias);
     const transcript = await ThreadTranscript.open({
