@@ -242,7 +242,7 @@ test('start: an unknown flag or argument is a usage error (2), no lock, nothing 
   const w = await cliWorld(t);
   await ready(w);
   w.emu.control.resetCounters();
-  expectCode(await runCli(['start', '--tui'], { home: w.home }), 'USAGE', 2);
+  expectCode(await runCli(['start', '--dashboard'], { home: w.home }), 'USAGE', 2);
   expectCode(await runCli(['start', 'now'], { home: w.home }), 'USAGE', 2);
   assertUntouched(w);
   assert.ok(!existsSync(lockPath(w)));
