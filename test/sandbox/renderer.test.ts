@@ -64,7 +64,7 @@ test(
     // The approval, answered from the prompt window (as the app opens it from the dashboard).
     const prompt = sw.host.snapshot().prompts.find((p) => p.kind === 'approval')!;
     await s.goto(`#prompt/${encodeURIComponent(prompt.id)}`);
-    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.getByTestId('allow-once').click();
     await waitFor(
       () => sw.host.snapshot().prompts.some((p) => p.kind === 'ask_user_question'),
       'the agent went on to its questions',

@@ -90,9 +90,16 @@ test('hostile aliases run end to end, each in one folder under threads/, nothing
   const top = readdirSync(rig.home).filter((n) => !/^\..*\.tmp$/.test(n));
   for (const name of top) {
     assert.ok(
-      ['config.yaml', 'credentials.yaml', 'identity.yaml', 'instance.yaml', 'snapshot.json', 'jobs', 'logs'].includes(
-        name,
-      ),
+      [
+        'config.yaml',
+        'control.sock',
+        'credentials.yaml',
+        'identity.yaml',
+        'instance.yaml',
+        'snapshot.json',
+        'jobs',
+        'logs',
+      ].includes(name),
       `unexpected ${name} in the state root`,
     );
   }
