@@ -109,6 +109,19 @@ export const silentLogger: Logger = createLogger({ sinks: [] });
 /** A sink whose file descriptor can be released; the next record opens the file again. */
 export type FileLogSink = LogSink & { close(): Promise<void> };
 
+/** The JSON line a rotating log writes where records were lost (the file could not be written for a while). */
+export function logGapLine(lost: number): string {
+  return (
+    JSON.stringify({
+      ts: new Date().toISOString(),
+      level: 'warning',
+      event: 'log_gap',
+      msg: `${lost} record(s) could not be written`,
+      lost,
+    }) + '\n'
+  );
+}
+
 /**
  * Sink appending JSON lines to a file (section.log); the folder is created on first use. Each record is written
  * synchronously (main/core/log-rotation.ts: order kept, rotated by size into `<file>.1` … `<file>.<keep>`). The
@@ -122,15 +135,7 @@ export function fileSink(
   rotation: RotationOptions = DEFAULT_ROTATION,
   onProblem?: (problem: LogFileProblem) => void,
 ): FileLogSink {
-  const gap = (lost: number): string =>
-    JSON.stringify({
-      ts: new Date().toISOString(),
-      level: 'warning',
-      event: 'log_gap',
-      msg: `${lost} record(s) could not be written`,
-      lost,
-    }) + '\n';
-  const file = new RetryingLogFile(path, rotation, onProblem, gap);
+  const file = new RetryingLogFile(path, rotation, onProblem, logGapLine);
   const sink = ((record) => file.append(JSON.stringify(record) + '\n')) as FileLogSink;
   sink.close = () => {
     file.close();

@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { LogRecord, LogSink } from '../../core/log';
+import { logGapLine, type LogRecord, type LogSink } from '../../core/log';
 import { DEFAULT_ROTATION, RetryingLogFile, type LogFileProblem, type RotationOptions } from '../../core/log-rotation';
 
 export function workerLogPath(logsDir: string, instanceId: string): string {
@@ -25,15 +25,7 @@ export function lineFileSink(
   onProblem?: (problem: LogFileProblem) => void,
 ): { sink: LogSink; close(): void } {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const gap = (lost: number): string =>
-    JSON.stringify({
-      ts: new Date().toISOString(),
-      level: 'warning',
-      event: 'log_gap',
-      msg: `${lost} record(s) could not be written`,
-      lost,
-    }) + '\n';
-  const file = new RetryingLogFile(path, rotation, onProblem, gap);
+  const file = new RetryingLogFile(path, rotation, onProblem, logGapLine);
   return {
     sink: (record) => file.append(JSON.stringify(record) + '\n'),
     close: () => file.close(),
