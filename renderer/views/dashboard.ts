@@ -13,7 +13,8 @@ import {
   promptSummary,
   sectionLabel,
 } from '../../main/display/status';
-import { api, call, errorText } from '../api';
+import { api, call } from '../api';
+import { actionButton, actionRunner } from '../actions';
 import { h, render } from '../dom';
 import { PHASE_LABEL, THREAD_STATE_LABEL, resolvedLine, short, statsLine, time } from '../format';
 import { openHandoffEditor } from './handoff';
@@ -108,22 +109,8 @@ export function mountDashboard(root: HTMLElement): DashboardView {
     });
   });
 
-  /** Runs an action; failures show in the status line with code and remediation. */
-  async function act(label: string, request: () => Promise<unknown>): Promise<void> {
-    status.textContent = `${label}…`;
-    status.className = 'action-status';
-    try {
-      await request();
-      status.textContent = `${label}: done`;
-    } catch (e) {
-      const err = errorText(e);
-      status.textContent = `${label} failed — ${err.code}: ${err.message}${err.remediation ? ` (${err.remediation})` : ''}`;
-      status.className = 'action-status error';
-    }
-  }
-
-  const button = (label: string, key: string, onClick: () => void, extra: Record<string, string> = {}) =>
-    h('button', { type: 'button', 'data-key': key, on: { click: onClick }, ...extra }, label);
+  const act = actionRunner(status);
+  const button = actionButton;
 
   function header(s: Snapshot): HTMLElement {
     const who = identityLabel(s);

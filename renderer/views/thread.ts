@@ -14,6 +14,7 @@ import type {
 } from '../../main/ipc/contract';
 import { sectionLabel } from '../../main/display/status';
 import { api, call, errorText } from '../api';
+import { actionButton, actionRunner } from '../actions';
 import { h, render } from '../dom';
 import { THREAD_STATE_LABEL, duration, statsLine, time, tokens } from '../format';
 import { TranscriptList } from '../transcript-list';
@@ -325,21 +326,8 @@ export function mountThread(root: HTMLElement, where: ThreadRef): ThreadView {
   }
   void subscribe();
 
-  async function act(label: string, request: () => Promise<unknown>): Promise<void> {
-    status.textContent = `${label}…`;
-    status.className = 'action-status';
-    try {
-      await request();
-      status.textContent = `${label}: done`;
-    } catch (e) {
-      const err = errorText(e);
-      status.textContent = `${label} failed — ${err.code}: ${err.message}${err.remediation ? ` (${err.remediation})` : ''}`;
-      status.className = 'action-status error';
-    }
-  }
-
-  const button = (label: string, key: string, onClick: () => void, extra: Record<string, string> = {}) =>
-    h('button', { type: 'button', 'data-key': key, on: { click: onClick }, ...extra }, label);
+  const act = actionRunner(status);
+  const button = actionButton;
 
   return {
     update(snapshot) {
